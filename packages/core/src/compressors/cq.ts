@@ -1,0 +1,51 @@
+import { CounterRng, SHARED } from '../rng.js';
+import type { Compressor } from './types.js';
+import { decodeRangeInto, encodeRange, rangeBits } from './rangeQuantizer.js';
+
+/**
+ * Correlated quantizer CQ (Suresh et al. 2022; CQ-MARINA Def. 7; SPEC B.4 and decision 4).
+ *
+ * At coordinate j the n clients take the n slots {0..n−1} in a shared random arrangement; client at slot
+ * i uses the threshold U_ij = (((s_j + ρ(i)) mod n) + γ_ij)/n, s_j a shared uniform integer in [0, n), ρ a
+ * shared permutation of slots, γ_ij a private uniform jitter. Each U_ij is marginally U[0, 1) (unbiased);
+ * across clients the slots are a permutation, so the rounding errors cancel. Cost O(d + n) per client.
+ */
+export function createCq(): Compressor {
+  let u = new Float64Array(0);
+  let rho = new Int32Array(0);
+  return {
+    name: 'cq',
+    unbiased: true,
+    correlated: true,
+    bits: rangeBits,
+    expectedBits: (d) => 32 + d,
+    payloadBits: rangeBits,
+    encode(a, ctx, out) {
+      const { d, n } = ctx;
+      if (u.length < d) u = new Float64Array(d);
+      if (rho.length !== n) rho = new Int32Array(n);
+      new CounterRng(ctx.seed, ctx.round, SHARED, 'cq-rho').permutation(rho);
+      const shift = new CounterRng(ctx.seed, ctx.round, SHARED, 'cq-shift');
+      const jitter = new CounterRng(ctx.seed, ctx.round, ctx.rank, 'cq-jitter');
+      const mine = rho[ctx.slot]!;
+      const invN = 1 / n;
+      for (let j = 0; j < d; j++) {
+        let slot = shift.int(n) + mine;
+        if (slot >= n) slot -= n;
+        u[j] = (slot + jitter.float()) * invN;
+      }
+      encodeRange(a, u, d, out);
+    },
+    decodeInto: (sum, payload, ctx) => decodeRangeInto(sum, payload, ctx.d, 'cq update'),
+    constants: (d, n, convention) => ({
+      omega: d - 1,
+      A: convention === 'paper' ? d / (4 * n * n) : d / (n * n),
+      B: 0,
+      note:
+        convention === 'paper'
+          ? 'A = d/(4n²): the constants behind the C_ind/C_cor formula (SPEC F.1); homogeneous data'
+          : 'A = d/n²: the homogeneous MSE bound (decision 5); no theory covers L_± > 0',
+    }),
+    zeta: (d) => d,
+  };
+}

@@ -1,0 +1,56 @@
+import { ProtocolError } from '@marina/protocol';
+
+/**
+ * Float32 payload helpers. `ws` may hand a message at any byte offset, so reads go through an aligned
+ * scratch copy (one memcpy) rather than a typed-array view of the received bytes (ARCHITECTURE "Numbers").
+ */
+
+/** Writes `count` values of `src` (from `from`) as little-endian float32 at `out[byteOffset..]`. */
+export function writeFloat32s(src: Float64Array, out: Uint8Array, byteOffset: number, count = src.length, from = 0): void {
+  if ((out.byteOffset + byteOffset) % 4 === 0) {
+    const f = new Float32Array(out.buffer, out.byteOffset + byteOffset, count);
+    for (let j = 0; j < count; j++) f[j] = src[from + j]!;
+  } else {
+    const v = new DataView(out.buffer, out.byteOffset + byteOffset, 4 * count);
+    for (let j = 0; j < count; j++) v.setFloat32(4 * j, src[from + j]!, true);
+  }
+}
+
+/**
+ * Copies `count` float32 values from `payload[byteOffset..]` into an aligned view of `scratch` and checks
+ * that every one is finite; returns the view.
+ */
+export function readFloat32s(payload: Uint8Array, byteOffset: number, count: number, scratch: Float32Array, what: string): Float32Array {
+  if (payload.length < byteOffset + 4 * count) {
+    throw new ProtocolError('MARINA_ERR_TRUNCATED', `${what}: ${count} float32 values need ${4 * count} bytes, ${payload.length - byteOffset} left`);
+  }
+  const view = scratch.subarray(0, count);
+  new Uint8Array(view.buffer, view.byteOffset, 4 * count).set(payload.subarray(byteOffset, byteOffset + 4 * count));
+  for (let j = 0; j < count; j++) {
+    if (!Number.isFinite(view[j]!)) throw new ProtocolError('MARINA_ERR_NOT_FINITE', `${what}: value ${j} is ${view[j]}`);
+  }
+  return view;
+}
+
+/** Reads one float32 scale (a norm or a range) and checks it is finite and ≥ 0. */
+export function readScale(payload: Uint8Array, byteOffset: number, what: string): number {
+  if (payload.length < byteOffset + 4) {
+    throw new ProtocolError('MARINA_ERR_TRUNCATED', `${what}: the float32 scale needs 4 bytes, ${payload.length - byteOffset} left`);
+  }
+  const r = new DataView(payload.buffer, payload.byteOffset + byteOffset, 4).getFloat32(0, true);
+  if (!Number.isFinite(r) || r < 0) throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `${what}: scale must be finite and ≥ 0, got ${r}`);
+  return r;
+}
+
+/** Checks an untrusted payload has exactly the expected length in bytes. */
+export function expectLength(payload: Uint8Array, bytes: number, what: string): void {
+  if (payload.length < bytes) throw new ProtocolError('MARINA_ERR_TRUNCATED', `${what}: payload of ${payload.length} bytes, expected ${bytes}`);
+  if (payload.length > bytes) throw new ProtocolError('MARINA_ERR_TRAILING_BYTES', `${what}: payload of ${payload.length} bytes, expected ${bytes}`);
+}
+
+/** ‖a‖₂ rounded to float32, the norm a client quantizes with and sends (SPEC decision 11). */
+export function float32Norm(a: Float64Array): number {
+  let s = 0;
+  for (let j = 0; j < a.length; j++) s += a[j]! * a[j]!;
+  return Math.fround(Math.sqrt(s));
+}

@@ -1,0 +1,52 @@
+/**
+ * A compressor is a plain value (ARCHITECTURE "Compressors", STYLE lesson 1). Instances may hold reusable
+ * scratch buffers, never algorithm state: every random draw comes from the context's (seed, round, rank).
+ */
+export interface CompressContext {
+  /** Dimension of the vector. */
+  readonly d: number;
+  /** Number of clients compressing together this round (n, or r for PP-MARINA). */
+  readonly n: number;
+  /** This client's position among them, 0..n-1 (its rank unless a subset participates). */
+  readonly slot: number;
+  /** This client's rank: keys its private randomness. */
+  readonly rank: number;
+  readonly seed: number;
+  readonly round: number;
+}
+
+/** Variance constants: ω for one client, (A, B) of the AB inequality across n clients (SPEC A.3). */
+export interface CompressorConstants {
+  omega: number;
+  A: number;
+  B: number;
+  /** Where the constants come from, for the run summary. */
+  note: string;
+}
+
+/** SPEC decision 5: `default` is what the MSE bounds satisfy; `paper` the 4× smaller CQ/IQ constants. */
+export type ConstantsConvention = 'default' | 'paper';
+
+export interface Compressor {
+  readonly name: string;
+  readonly unbiased: boolean;
+  /** Needs randomness shared across clients of a round (CQ, PermK). */
+  readonly correlated: boolean;
+  /** Algorithm bits of one message as the papers count them (may be fractional, decision 12). */
+  bits(ctx: CompressContext): number;
+  /** Expected algorithm bits per message over the slots (b_Q in decision 9). */
+  expectedBits(d: number, n: number): number;
+  /** Exact payload length on the wire, in bits. */
+  payloadBits(ctx: CompressContext): number;
+  /** Writes the compressed form of `a` into `out` (exactly ceil(payloadBits/8) bytes, zero padding). */
+  encode(a: Float64Array, ctx: CompressContext, out: Uint8Array): void;
+  /**
+   * Validates an untrusted payload completely, then adds Q_slot(a) into `sum`. Throws a ProtocolError
+   * before touching `sum` if the payload is malformed.
+   */
+  decodeInto(sum: Float64Array, payload: Uint8Array, ctx: CompressContext): void;
+  /** ω and (A, B) for dimension d and n clients under a constants convention. */
+  constants(d: number, n: number, convention: ConstantsConvention): CompressorConstants;
+  /** Expected number of nonzero coordinates per message (ζ_Q of MARINA's p = ζ_Q/d). */
+  zeta(d: number, n: number): number;
+}

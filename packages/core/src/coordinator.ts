@@ -1,0 +1,346 @@
+import { decodeEval, encodeRoundStart, type Header, Kind, kindName, Ledger, payloadOf, ProtocolError, readHeader } from '@marina/protocol';
+import type { RoundPlan, ServerHalf, MethodEnv } from './methods/types.js';
+import type { RoundRecord, RunSummary, TargetResult } from './records.js';
+import type { RunSetup } from './setup.js';
+
+/** What the I/O layer injects: hashing and time stay outside core (no node APIs here). */
+export interface CoordinatorHooks {
+  /** Hex SHA-256 of bytes. */
+  sha256(bytes: Uint8Array): string;
+  /** Milliseconds, monotonic. */
+  now(): number;
+}
+
+/** A round's outgoing messages: `messages[k]` goes to `addressees[k]`. */
+export interface RoundStartOut {
+  plan: RoundPlan;
+  addressees: number[];
+  messages: Uint8Array[];
+}
+
+/**
+ * The server's round state machine, with no I/O (ARCHITECTURE "One round of MARINA"). The networked server
+ * and the in-process engine both drive it, so both do the same arithmetic in the same order.
+ *
+ * Updates and evaluation reports are accumulated in rank order, never arrival order: one that arrives
+ * before a lower rank's waits as its received bytes.
+ */
+export class Coordinator {
+  readonly ledger: Ledger;
+  readonly records: RoundRecord[] = [];
+  private readonly env: MethodEnv;
+  private readonly server: ServerHalf;
+  private readonly xPrev: Float64Array;
+  private readonly evalGrad: Float64Array;
+  private readonly evalSum: Float64Array;
+  private readonly maxPayload: number;
+  /** Last round each rank was sent a RoundStart (−1: never, or it rejoined). */
+  private readonly seen: Int32Array;
+  private readonly startedAt: number;
+  private round = 0;
+  private plan: RoundPlan | null = null;
+  private evaluate = false;
+  private addressees: number[] = [];
+  private pendingUpdates = new Map<number, Uint8Array>();
+  private pendingEvals = new Map<number, Uint8Array>();
+  private nextUpdate = 0;
+  private nextEval = 0;
+  private lossSum = 0;
+  private gradNormSq0: number | null = null;
+  private readonly targets: TargetResult[];
+  private cumulative = { bits: 0, up: 0, down: 0 };
+  stopReason: string | null = null;
+
+  constructor(readonly setup: RunSetup, private readonly hooks: CoordinatorHooks) {
+    const { config } = setup;
+    this.env = setup.env();
+    this.server = setup.method.createServer(this.env, setup.x0);
+    this.ledger = new Ledger(config.clients);
+    this.xPrev = new Float64Array(config.dim);
+    this.evalGrad = new Float64Array(config.dim);
+    this.evalSum = new Float64Array(config.dim);
+    this.seen = new Int32Array(config.clients).fill(-1);
+    // The largest honest message: an eval report or RoundStart-sized payload of 2·64·d bits, plus slack.
+    this.maxPayload = 16 * config.dim + 64;
+    this.startedAt = hooks.now();
+    this.targets = [];
+    if (config.target !== null) this.targets.push(emptyTarget('absolute', config.target, config.target));
+    if (config.targetRel !== null) this.targets.push(emptyTarget('relative', config.targetRel, NaN));
+  }
+
+  /** The largest payload a client may declare (checked before any payload byte is buffered). */
+  get maxPayloadBytes(): number {
+    return this.maxPayload;
+  }
+
+  get currentRound(): number {
+    return this.round;
+  }
+
+  get currentPlan(): RoundPlan | null {
+    return this.plan;
+  }
+
+  /** x^t of the current round (x^{t+1} once the round has finished). */
+  get x(): Float64Array {
+    return this.server.x;
+  }
+
+  /** Marks a rank as rejoined: it will be sent x^{t−1} with its next RoundStart. */
+  rejoined(rank: number): void {
+    this.seen[rank] = -1;
+  }
+
+  /** Starts the next round, or returns null when the run is over (`stopReason` says why). */
+  startRound(): RoundStartOut | null {
+    if (this.stopReason !== null) return null;
+    if (this.round >= this.setup.config.rounds) {
+      this.stopReason = `rounds: all ${this.setup.config.rounds} rounds done`;
+      return null;
+    }
+    const t = this.round;
+    const plan = this.setup.method.plan(this.env, t);
+    this.plan = plan;
+    this.evaluate = t % this.setup.config.evalEvery === 0;
+    this.server.begin(plan);
+    this.pendingUpdates.clear();
+    this.pendingEvals.clear();
+    this.nextUpdate = 0;
+    this.nextEval = 0;
+    this.lossSum = 0;
+    this.evalSum.fill(0);
+    this.addressees = this.evaluate ? range(this.setup.config.clients) : Array.from(plan.senders);
+    const participating = new Set(plan.senders);
+    const flags = (rank: number) => ({ coin: plan.coin, participate: participating.has(rank), evaluate: this.evaluate });
+    const messages: Uint8Array[] = [];
+    const cache = new Map<string, Uint8Array>();
+    for (const rank of this.addressees) {
+      const f = flags(rank);
+      const withPrev = t > 0 && this.seen[rank] !== t - 1;
+      const key = `${f.participate}${withPrev}`;
+      let msg = cache.get(key);
+      if (!msg) {
+        msg = encodeRoundStart(t, f, this.server.x, withPrev ? this.xPrev : null);
+        cache.set(key, msg);
+      }
+      messages.push(msg);
+      this.seen[rank] = t;
+      this.ledger.down(rank, f.participate ? 'algorithm' : 'telemetry', msg.length);
+    }
+    return { plan, addressees: this.addressees, messages };
+  }
+
+  /**
+   * Takes one untrusted message from client `rank`. Throws a ProtocolError for a bad message; the error's
+   * `data.rank` names the client at fault when it is not the sender (a queued message that failed later).
+   */
+  accept(rank: number, msg: Uint8Array): void {
+    const plan = this.plan;
+    if (!plan) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent a message while no round is open`);
+    const h = readHeader(msg, this.maxPayload);
+    if (h.rank !== rank) throw new ProtocolError('MARINA_ERR_BAD_FIELD', `message from rank ${rank} claims rank ${h.rank}`);
+    if (h.round !== this.round) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent ${kindName(h.kind)} for round ${h.round} during round ${this.round}`);
+    if (h.kind === Kind.Update) {
+      if (!plan.senders.includes(rank)) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} was not asked for an update in round ${this.round}`);
+      if (this.pendingUpdates.has(rank) || this.updateDone(rank)) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent two updates in round ${this.round}`);
+      this.pendingUpdates.set(rank, msg.slice());
+      this.drainUpdates();
+    } else if (h.kind === Kind.Eval) {
+      if (!this.evaluate) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent an evaluation report in round ${this.round}, which is not an evaluation round`);
+      if (this.pendingEvals.has(rank) || rank < this.nextEval) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent two evaluation reports in round ${this.round}`);
+      this.pendingEvals.set(rank, msg.slice());
+      this.drainEvals();
+    } else {
+      throw new ProtocolError('MARINA_ERR_UNEXPECTED', `${kindName(h.kind)} is not expected from a client during a round`);
+    }
+  }
+
+  /** Drops whatever a rank queued this round (it was disconnected; a replacement will answer again). */
+  forget(rank: number): void {
+    this.pendingUpdates.delete(rank);
+    this.pendingEvals.delete(rank);
+  }
+
+  roundComplete(): boolean {
+    return this.plan !== null && this.nextUpdate === this.plan.senders.length && (!this.evaluate || this.nextEval === this.setup.config.clients);
+  }
+
+  /** Ranks the open round still waits for. */
+  waitingFor(): number[] {
+    const plan = this.plan;
+    if (!plan) return [];
+    const out = new Set<number>();
+    for (let k = this.nextUpdate; k < plan.senders.length; k++) if (!this.pendingUpdates.has(plan.senders[k]!)) out.add(plan.senders[k]!);
+    if (this.evaluate) for (let r = this.nextEval; r < this.setup.config.clients; r++) if (!this.pendingEvals.has(r)) out.add(r);
+    return [...out].sort((a, b) => a - b);
+  }
+
+  /** Steps the iterate, closes the ledger round and returns the round's record. */
+  finishRound(): RoundRecord {
+    const plan = this.plan;
+    if (!plan || !this.roundComplete()) throw new Error('finishRound called before every expected message arrived');
+    const t = this.round;
+    const x = this.server.x;
+    const xHash = this.hooks.sha256(new Uint8Array(x.buffer, x.byteOffset, x.byteLength)).slice(0, 16);
+    let gradNormSq: number | null = null;
+    let loss: number | null = null;
+    if (this.evaluate) {
+      const n = this.setup.config.clients;
+      gradNormSq = 0;
+      for (let j = 0; j < this.evalSum.length; j++) {
+        const g = this.evalSum[j]! / n;
+        gradNormSq += g * g;
+      }
+      loss = this.lossSum / n;
+      if (t === 0) this.gradNormSq0 = gradNormSq;
+      this.checkTargets(t, gradNormSq);
+    }
+    this.xPrev.set(x);
+    this.server.finish(plan);
+    const traffic = this.ledger.closeRound();
+    this.cumulative.bits += traffic.bitsUp;
+    this.cumulative.up += traffic.wireBytesUp;
+    this.cumulative.down += traffic.wireBytesDown;
+    const record: RoundRecord = {
+      round: t,
+      kind: plan.kind,
+      coin: plan.coin,
+      gamma: this.env.gamma,
+      p: this.env.p,
+      gradNormSq,
+      loss,
+      bitsUp: traffic.bitsUp,
+      senders: traffic.senders,
+      bitsUpPerClient: traffic.senders > 0 ? traffic.bitsUp / traffic.senders : 0,
+      wireBytesUp: traffic.wireBytesUp,
+      wireBytesDown: traffic.wireBytesDown,
+      telemetryBytes: traffic.telemetryBytes,
+      xHash,
+      seconds: (this.hooks.now() - this.startedAt) / 1000,
+    };
+    this.records.push(record);
+    this.plan = null;
+    this.round++;
+    this.checkStop(gradNormSq);
+    return record;
+  }
+
+  /** Ends the run early (a fault, a signal); the summary then says why. */
+  abort(reason: string): void {
+    if (this.stopReason === null) this.stopReason = reason;
+  }
+
+  /** The run summary; `connectionBytes` comes from the server's socket counters (null in-process). */
+  summary(runId: string, mode: 'sim' | 'network', connectionBytes: number | null): RunSummary {
+    const last = this.records.at(-1);
+    const x = this.server.x;
+    const n = this.setup.config.clients;
+    return {
+      runId,
+      mode,
+      config: this.setup.config,
+      theory: this.setup.theory,
+      totals: {
+        rounds: this.records.length,
+        bitsPerClient: this.ledger.totals.bitsUp / n,
+        wireBytesUp: this.ledger.totals.wireBytesUp,
+        wireBytesDown: this.ledger.totals.wireBytesDown,
+        telemetryBytes: this.ledger.totals.telemetryBytes,
+        controlBytes: this.ledger.totals.controlBytes,
+        connectionBytes,
+        seconds: (this.hooks.now() - this.startedAt) / 1000,
+      },
+      targets: this.targets,
+      stopReason: this.stopReason ?? 'running',
+      final: {
+        round: this.round,
+        gradNormSq: last?.gradNormSq ?? null,
+        loss: last?.loss ?? null,
+        // x^T: the iterate after the last round (never sent to clients).
+        xHash: this.hooks.sha256(new Uint8Array(x.buffer, x.byteOffset, x.byteLength)).slice(0, 16),
+      },
+    };
+  }
+
+  private updateDone(rank: number): boolean {
+    const idx = this.plan!.senders.indexOf(rank);
+    return idx >= 0 && idx < this.nextUpdate;
+  }
+
+  private drainUpdates(): void {
+    const plan = this.plan!;
+    while (this.nextUpdate < plan.senders.length) {
+      const rank = plan.senders[this.nextUpdate]!;
+      const msg = this.pendingUpdates.get(rank);
+      if (!msg) return;
+      this.pendingUpdates.delete(rank);
+      const h = readHeader(msg, this.maxPayload);
+      const payload = payloadOf(msg);
+      let bits: number;
+      try {
+        bits = this.server.accept(plan, rank, this.nextUpdate, h, payload);
+      } catch (e) {
+        throw blame(e, rank);
+      }
+      this.ledger.up(rank, 'algorithm', msg.length, payload.length, bits);
+      this.nextUpdate++;
+    }
+  }
+
+  private drainEvals(): void {
+    const n = this.setup.config.clients;
+    while (this.nextEval < n) {
+      const rank = this.nextEval;
+      const msg = this.pendingEvals.get(rank);
+      if (!msg) return;
+      this.pendingEvals.delete(rank);
+      let loss: number;
+      try {
+        loss = decodeEval(readHeader(msg, this.maxPayload) as Header, msg, this.evalGrad);
+      } catch (e) {
+        throw blame(e, rank);
+      }
+      this.lossSum += loss;
+      for (let j = 0; j < this.evalSum.length; j++) this.evalSum[j]! += this.evalGrad[j]!;
+      this.ledger.up(rank, 'telemetry', msg.length);
+      this.nextEval++;
+    }
+  }
+
+  private checkTargets(t: number, gradNormSq: number): void {
+    for (const target of this.targets) {
+      if (target.kind === 'relative') target.threshold = target.value * (this.gradNormSq0 ?? gradNormSq);
+      if (!target.reached && gradNormSq <= target.threshold) {
+        // x^t was produced by rounds 0..t−1: its cost is what they sent.
+        target.reached = true;
+        target.round = t;
+        target.bitsPerClient = this.cumulative.bits / this.setup.config.clients;
+        target.wireBytesUp = this.cumulative.up;
+        target.wireBytesDown = this.cumulative.down;
+      }
+    }
+  }
+
+  private checkStop(gradNormSq: number | null): void {
+    const c = this.setup.config;
+    if (c.stopAtTarget && this.targets.length > 0 && this.targets.every((t) => t.reached)) {
+      this.stopReason = `target: ‖∇f‖² = ${gradNormSq?.toExponential(3)} reached at round ${this.round - 1}`;
+    } else if (c.budgetBits !== null && this.cumulative.bits / c.clients >= c.budgetBits) {
+      this.stopReason = `budget: ${c.budgetBits} bits per client spent`;
+    }
+  }
+}
+
+function emptyTarget(kind: TargetResult['kind'], value: number, threshold: number): TargetResult {
+  return { kind, value, threshold, reached: false, round: null, bitsPerClient: null, wireBytesUp: null, wireBytesDown: null };
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** Tags an error from a queued message with the rank that sent it. */
+function blame(e: unknown, rank: number): unknown {
+  if (e instanceof ProtocolError) return new ProtocolError(e.code, e.message, { ...e.data, rank });
+  return e;
+}

@@ -1,0 +1,39 @@
+import { allRanks, type MethodDef } from './types.js';
+import { acceptUpdate, encodeUpdate } from './updates.js';
+
+/**
+ * DCGD (SPEC A.5): x^{t+1} = x^t − γ·mean_i Q_i(∇f_i(x^t)); every round every client sends its compressed
+ * full gradient. There is no dense init round and no coin (coin = false in the ledger).
+ */
+export const dcgd: MethodDef = {
+  name: 'dcgd',
+  description: 'distributed compressed GD: every round every client sends its compressed gradient',
+  initRound: false,
+  plan: (env, round) => ({ round, kind: 'compressed', coin: false, senders: allRanks(env.n) }),
+  createClient(env, problem, rank) {
+    const grad = new Float64Array(env.d);
+    return {
+      respond(plan, slot, x) {
+        problem.gradInto(grad, x);
+        return encodeUpdate(env, plan, rank, slot, grad, true);
+      },
+    };
+  },
+  createServer(env, x0) {
+    const x = Float64Array.from(x0);
+    const sum = new Float64Array(env.d);
+    return {
+      x,
+      begin() {
+        sum.fill(0);
+      },
+      accept(plan, rank, slot, header, payload) {
+        return acceptUpdate(env, plan, rank, slot, header, payload, sum, true);
+      },
+      finish(plan) {
+        const step = env.gamma / plan.senders.length;
+        for (let j = 0; j < env.d; j++) x[j]! -= step * sum[j]!;
+      },
+    };
+  },
+};

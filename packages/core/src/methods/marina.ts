@@ -1,0 +1,72 @@
+import { CounterRng, SHARED } from '../rng.js';
+import { allRanks, type MethodDef, type MethodEnv, type RoundPlan } from './types.js';
+import { acceptUpdate, encodeUpdate } from './updates.js';
+
+/**
+ * MARINA (Gorbunov et al. 2021; SPEC A.4), as the round loop of ARCHITECTURE:
+ *  1. server: c_t ~ Bern(p) from (seed, t, "coin"); broadcast {t, c_t, x^t};
+ *  2. client i: ∇f_i(x^t); if c_t = 1 send it dense, else send Q_i(∇f_i(x^t) − ∇f_i(x^{t−1}));
+ *  3. server: g^t = mean of dense gradients, or g^{t−1} + mean of decoded differences; x^{t+1} = x^t − γ g^t.
+ * Round 0 is the dense init round (g^0 = ∇f(x^0), counted: decision 2). GD is MARINA with p = 1.
+ */
+export function marinaPlan(env: MethodEnv, round: number): RoundPlan {
+  const senders = allRanks(env.n);
+  if (round === 0) return { round, kind: 'init', coin: true, senders };
+  const coin = new CounterRng(env.seed, round, SHARED, 'coin').bernoulli(env.p);
+  return { round, kind: coin ? 'dense' : 'compressed', coin, senders };
+}
+
+export const marina: MethodDef = {
+  name: 'marina',
+  description: 'MARINA: dense gradients with probability p, else compressed gradient differences',
+  initRound: true,
+  plan: marinaPlan,
+  createClient(env, problem, rank) {
+    let prev = new Float64Array(env.d);
+    let grad = new Float64Array(env.d);
+    const diff = new Float64Array(env.d);
+    return {
+      respond(plan, slot, x, xPrev) {
+        if (xPrev) problem.gradInto(prev, xPrev);
+        problem.gradInto(grad, x);
+        let msg: Uint8Array;
+        if (plan.kind === 'compressed') {
+          for (let j = 0; j < env.d; j++) diff[j] = grad[j]! - prev[j]!;
+          msg = encodeUpdate(env, plan, rank, slot, diff, true);
+        } else {
+          msg = encodeUpdate(env, plan, rank, slot, grad, false);
+        }
+        [prev, grad] = [grad, prev]; // keep ∇f_i(x^t) for the next round
+        return msg;
+      },
+    };
+  },
+  createServer(env, x0) {
+    const x = Float64Array.from(x0);
+    const g = new Float64Array(env.d);
+    const sum = new Float64Array(env.d);
+    return {
+      x,
+      begin() {
+        sum.fill(0);
+      },
+      accept(plan, rank, slot, header, payload) {
+        return acceptUpdate(env, plan, rank, slot, header, payload, sum, plan.kind === 'compressed');
+      },
+      finish(plan) {
+        const inv = 1 / plan.senders.length;
+        if (plan.kind === 'compressed') for (let j = 0; j < env.d; j++) g[j]! += sum[j]! * inv;
+        else for (let j = 0; j < env.d; j++) g[j] = sum[j]! * inv;
+        for (let j = 0; j < env.d; j++) x[j]! -= env.gamma * g[j]!;
+      },
+    };
+  },
+};
+
+/** Plain GD: MARINA whose coin is always 1 (every round dense), so the two agree bit for bit (decision 23). */
+export const gd: MethodDef = {
+  ...marina,
+  name: 'gd',
+  description: 'gradient descent: every round every client sends its dense gradient',
+  plan: (env, round) => marinaPlan({ ...env, p: 1 }, round),
+};

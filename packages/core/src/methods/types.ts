@@ -1,0 +1,72 @@
+import type { Header } from '@marina/protocol';
+import type { Compressor, CompressContext } from '../compressors/types.js';
+import type { Problem } from '../problems/types.js';
+
+/** `init`: round 0's dense gradients; `dense`: a coin round; `compressed`: compressed updates. */
+export type RoundKind = 'init' | 'dense' | 'compressed';
+
+/** What a round asks for: a pure function of (run seed, round), computed by the server. */
+export interface RoundPlan {
+  readonly round: number;
+  readonly kind: RoundKind;
+  /** The shared coin c_t (true for init and every dense round). */
+  readonly coin: boolean;
+  /** Ranks that send an update this round, ascending; a sender's slot is its index here. */
+  readonly senders: Int32Array;
+}
+
+/** Everything a method half needs from the resolved run. */
+export interface MethodEnv {
+  readonly d: number;
+  readonly n: number;
+  readonly seed: number;
+  /** The run's compressor (compressed rounds). */
+  readonly compressor: Compressor;
+  /** Dense float32 messages (init and coin rounds). */
+  readonly dense: Compressor;
+  readonly gamma: number;
+  /** MARINA's coin probability (1 for GD). */
+  readonly p: number;
+}
+
+/** A method's client half: answers a round with an Update message (header + payload). */
+export interface ClientHalf {
+  /**
+   * @param x     x^t, the iterate of this round.
+   * @param xPrev x^{t−1} when the server sent it (a client that was not asked last round, or rejoined).
+   */
+  respond(plan: RoundPlan, slot: number, x: Float64Array, xPrev: Float64Array | null): Uint8Array;
+}
+
+/** A method's server half: accumulates updates in rank order and steps the iterate. */
+export interface ServerHalf {
+  /** x^t: the iterate broadcast in the current round. */
+  readonly x: Float64Array;
+  begin(plan: RoundPlan): void;
+  /** Validates and accumulates one update; returns its algorithm bits. Throws ProtocolError on bad input. */
+  accept(plan: RoundPlan, rank: number, slot: number, header: Header, payload: Uint8Array): number;
+  /** Forms g and steps: x ← x − γ g. */
+  finish(plan: RoundPlan): void;
+}
+
+export interface MethodDef {
+  readonly name: string;
+  readonly description: string;
+  /** Whether the method's round 0 is a dense `init` round (MARINA, GD) or an ordinary one (DCGD). */
+  readonly initRound: boolean;
+  plan(env: MethodEnv, round: number): RoundPlan;
+  createClient(env: MethodEnv, problem: Problem, rank: number): ClientHalf;
+  createServer(env: MethodEnv, x0: Float64Array): ServerHalf;
+}
+
+/** The compression context of a sender in a round. */
+export function contextOf(env: MethodEnv, plan: RoundPlan, rank: number, slot: number): CompressContext {
+  return { d: env.d, n: plan.senders.length, slot, rank, seed: env.seed, round: plan.round };
+}
+
+/** All ranks 0..n−1. */
+export function allRanks(n: number): Int32Array {
+  const r = new Int32Array(n);
+  for (let i = 0; i < n; i++) r[i] = i;
+  return r;
+}

@@ -1,0 +1,118 @@
+/**
+ * Randomness as a pure function of where it is used (ARCHITECTURE "Randomness", SPEC decision 15).
+ *
+ * A stream is keyed by (run seed, round, rank, purpose); its i-th 32-bit output is a hash of (key, i).
+ * No generator state survives a round, so an in-process run, a networked run and a resumed run draw the
+ * same numbers. The hash is Wellons' "triple32" integer finalizer applied twice with key words mixed in;
+ * changing it changes every run, so it is part of PROTOCOL_VERSION.
+ */
+
+/** Rank used for randomness shared by all clients of a round (CQ shifts, PermK permutations, the coin). */
+export const SHARED = 0xffffffff;
+
+/** Wellons' triple32: a bijective 32-bit mixer with very low bias. */
+export function mix32(x: number): number {
+  x ^= x >>> 17;
+  x = Math.imul(x, 0xed5ad4bb);
+  x ^= x >>> 11;
+  x = Math.imul(x, 0xac4c1b51);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x31848bab);
+  x ^= x >>> 14;
+  return x >>> 0;
+}
+
+/** FNV-1a of a purpose label, so purposes are named in code but keyed by number. */
+export function purposeId(purpose: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < purpose.length; i++) {
+    h ^= purpose.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+const TWO32 = 0x1_0000_0000;
+
+/**
+ * A counter-based stream for one (seed, round, rank, purpose). Drawing is sequential within the stream
+ * for convenience; `at(i)` reads any position directly.
+ */
+export class CounterRng {
+  private readonly k0: number;
+  private readonly k1: number;
+  private counter = 0;
+
+  constructor(seed: number, round: number, rank: number, purpose: string) {
+    let k = mix32((seed >>> 0) ^ purposeId(purpose));
+    k = mix32(k ^ (round >>> 0) ^ 0x9e3779b9);
+    k = mix32(k ^ (rank >>> 0));
+    this.k0 = k;
+    this.k1 = mix32(k ^ 0x85ebca6b);
+  }
+
+  /** The i-th 32-bit output of the stream. */
+  at(i: number): number {
+    return mix32(mix32((i + this.k0) >>> 0) ^ this.k1);
+  }
+
+  /** Next uniform 32-bit unsigned integer. */
+  u32(): number {
+    return this.at(this.counter++);
+  }
+
+  /** Next uniform double in [0, 1) with 32 bits of resolution (enough for stochastic rounding). */
+  float(): number {
+    return this.at(this.counter++) / TWO32;
+  }
+
+  /** Next uniform double in (0, 1) with 53 bits of resolution. */
+  float53(): number {
+    const hi = this.at(this.counter++) >>> 5; // 27 bits
+    const lo = this.at(this.counter++) >>> 6; // 26 bits
+    return (hi * 67108864 + lo + 0.5) / 9007199254740992;
+  }
+
+  /** Uniform integer in [0, n) without modulo bias (decision 15: multiply-shift with rejection). */
+  int(n: number): number {
+    if (!(n >= 1 && n <= TWO32 && Number.isInteger(n))) throw new RangeError(`int(n) needs an integer n in [1, 2^32], got ${n}`);
+    if (n <= 0x200000) {
+      // Lemire: u·n < 2^53 is exact in a double; reject the low part below (2^32 mod n).
+      const threshold = (TWO32 - n) % n;
+      for (;;) {
+        const m = this.u32() * n;
+        const hi = Math.floor(m / TWO32);
+        if (m - hi * TWO32 >= threshold) return hi;
+      }
+    }
+    const mask = 2 ** Math.ceil(Math.log2(n)) - 1;
+    for (;;) {
+      const u = mask >= TWO32 - 1 ? this.u32() : this.u32() & mask;
+      if ((u >>> 0) < n) return u >>> 0;
+    }
+  }
+
+  /** Standard normal draw (Box–Muller, cosine branch only, so one draw costs two uniforms, always). */
+  normal(): number {
+    const u1 = this.float53();
+    const u2 = this.float53();
+    return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+  }
+
+  /** Fills `out` with a uniform random permutation of 0..out.length-1 (Fisher–Yates). */
+  permutation(out: Int32Array | Uint32Array): void {
+    const n = out.length;
+    for (let i = 0; i < n; i++) out[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const t = out[i]!;
+      out[i] = out[j]!;
+      out[j] = t;
+    }
+  }
+
+  /** Bernoulli(p) draw. */
+  bernoulli(p: number): boolean {
+    return p >= 1 ? (this.u32(), true) : this.float() < p;
+  }
+}

@@ -1,0 +1,54 @@
+import type { RunConfig } from './config.js';
+import { createCompressor } from './compressors/registry.js';
+import { createIdentity } from './compressors/identity.js';
+import { getMethod } from './methods/registry.js';
+import type { MethodDef, MethodEnv } from './methods/types.js';
+import { quadraticFamily, type QuadraticFamily } from './problems/quadratic.js';
+import type { Problem } from './problems/types.js';
+import { computeTheory, type Theory } from './theory.js';
+
+/** A resolved run: everything both the server and each client derive from the configuration alone. */
+export interface RunSetup {
+  readonly config: RunConfig;
+  readonly family: QuadraticFamily;
+  readonly method: MethodDef;
+  readonly theory: Theory;
+  readonly x0: Float64Array;
+  /** A fresh method environment (each party gets its own compressor instances and scratch). */
+  env(): MethodEnv;
+  /** Client `rank`'s local problem. */
+  shard(rank: number): Problem;
+}
+
+export function setupRun(config: RunConfig): RunSetup {
+  const family = quadraticFamily({ clients: config.clients, dim: config.dim, noise: config.noise, lambda: config.lambda, seed: config.seed });
+  const method = getMethod(config.method);
+  const theory = computeTheory({
+    method: config.method,
+    compressor: createCompressor(config.compressor),
+    smoothness: family.smoothness(),
+    d: config.dim,
+    n: config.clients,
+    convention: config.constants,
+    step: config.step,
+    p: config.p,
+    homogeneous: config.noise === 0,
+  });
+  return {
+    config,
+    family,
+    method,
+    theory,
+    x0: family.x0(),
+    env: () => ({
+      d: config.dim,
+      n: config.clients,
+      seed: config.seed,
+      compressor: createCompressor(config.compressor),
+      dense: createIdentity(),
+      gamma: theory.gamma,
+      p: theory.p,
+    }),
+    shard: (rank) => family.shard(rank),
+  };
+}

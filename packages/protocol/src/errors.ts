@@ -1,0 +1,46 @@
+/**
+ * The one registry of protocol errors (STYLE lesson 5): each stable string code maps to the WebSocket
+ * close code (4000–4999, application range) that a peer sending such bytes is disconnected with.
+ */
+export const ProtocolErrors = {
+  MARINA_ERR_TRUNCATED: 4001,
+  MARINA_ERR_TRAILING_BYTES: 4002,
+  MARINA_ERR_BAD_KIND: 4003,
+  MARINA_ERR_BAD_VERSION: 4004,
+  MARINA_ERR_BAD_FIELD: 4005,
+  MARINA_ERR_OUT_OF_RANGE: 4006,
+  MARINA_ERR_TOO_LARGE: 4007,
+  MARINA_ERR_NONZERO_PADDING: 4008,
+  MARINA_ERR_NOT_FINITE: 4009,
+  MARINA_ERR_UNEXPECTED: 4010,
+  MARINA_ERR_BAD_CONFIG: 4011,
+  MARINA_ERR_RUN_FULL: 4012,
+  MARINA_ERR_TIMEOUT: 4013,
+  MARINA_ERR_PEER: 4014,
+} as const;
+
+export type ProtocolErrorCode = keyof typeof ProtocolErrors;
+
+/** A typed, serializable protocol error: `code` is stable, `message` names the field, the value and what was expected. */
+export class ProtocolError extends Error {
+  readonly code: ProtocolErrorCode;
+  readonly closeCode: number;
+  readonly data: Record<string, unknown> | undefined;
+
+  constructor(code: ProtocolErrorCode, message: string, data?: Record<string, unknown>) {
+    super(message);
+    this.name = 'ProtocolError';
+    this.code = code;
+    this.closeCode = ProtocolErrors[code];
+    this.data = data;
+  }
+
+  /** The wire form carried by an error message. */
+  toJSON(): { code: ProtocolErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isProtocolError(e: unknown): e is ProtocolError {
+  return e instanceof ProtocolError;
+}

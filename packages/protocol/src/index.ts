@@ -1,0 +1,6 @@
+export * from './errors.js';
+export * from './header.js';
+export * from './bitpack.js';
+export * from './ledger.js';
+export * from './messages/control.js';
+export * from './messages/hot.js';

@@ -1,0 +1,89 @@
+import { ProtocolError } from '../errors.js';
+import { allocMessage, Flag, type Header, HEADER_BYTES, Kind, payloadOf, SERVER_RANK } from '../header.js';
+
+/**
+ * Hot messages: fixed header + raw little-endian payload, no msgpack, no per-coordinate objects.
+ * RoundStart carries x^t as float64 (downlink); Update carries a dense float32 gradient or a compressor's
+ * bit-packed bytes; Eval carries f_i(x^t) and ∇f_i(x^t) as float64 (telemetry).
+ */
+
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  throw new Error('marina requires a little-endian platform: payloads are typed-array views of little-endian bytes');
+}
+
+export interface RoundStartFlags {
+  coin: boolean;
+  participate: boolean;
+  evaluate: boolean;
+}
+
+/**
+ * Encodes RoundStart{t, flags, x^t[, x^{t−1}]}. One message per round (two when some addressee needs
+ * x^{t−1}) is built and sent to every addressee.
+ */
+export function encodeRoundStart(round: number, flags: RoundStartFlags, x: Float64Array, xPrev: Float64Array | null): Uint8Array {
+  const f = (flags.coin ? Flag.Coin : 0) | (flags.participate ? Flag.Participate : 0) | (flags.evaluate ? Flag.Evaluate : 0) | (xPrev ? Flag.Previous : 0);
+  const vectors = xPrev ? 2 : 1;
+  const msg = allocMessage({ kind: Kind.RoundStart, flags: f, round, rank: SERVER_RANK, aux: x.length, payloadBits: 64 * vectors * x.length });
+  const p = payloadOf(msg);
+  p.set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
+  if (xPrev) p.set(new Uint8Array(xPrev.buffer, xPrev.byteOffset, xPrev.byteLength), x.byteLength);
+  return msg;
+}
+
+/**
+ * Decodes a RoundStart whose header was read, copying x^t into `xOut` (length d) and, when present,
+ * x^{t−1} into `xPrevOut`; checks d, the length and finiteness. Returns the flags and whether x^{t−1} came.
+ */
+export function decodeRoundStart(h: Header, msg: Uint8Array, xOut: Float64Array, xPrevOut: Float64Array): RoundStartFlags & { previous: boolean } {
+  const d = xOut.length;
+  const previous = (h.flags & Flag.Previous) !== 0;
+  const bits = 64 * d * (previous ? 2 : 1);
+  if (h.aux !== d || h.payloadBits !== bits) {
+    throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `RoundStart carries d = ${h.aux} (${h.payloadBits} bits), expected d = ${d} (${bits} bits)`);
+  }
+  copyFloats(msg, HEADER_BYTES, xOut);
+  if (previous) copyFloats(msg, HEADER_BYTES + 8 * d, xPrevOut);
+  checkFinite(xOut, 'RoundStart x');
+  if (previous) checkFinite(xPrevOut, 'RoundStart x_prev');
+  return { coin: (h.flags & Flag.Coin) !== 0, participate: (h.flags & Flag.Participate) !== 0, evaluate: (h.flags & Flag.Evaluate) !== 0, previous };
+}
+
+/** Allocates an Update message whose payload (`payloadOf(msg)`) the caller then fills. */
+export function allocUpdate(round: number, rank: number, compressed: boolean, payloadBits: number): Uint8Array {
+  return allocMessage({ kind: Kind.Update, flags: compressed ? Flag.Compressed : 0, round, rank, aux: 0, payloadBits });
+}
+
+/** Encodes an evaluation report: f_i(x^t) then ∇f_i(x^t), float64. */
+export function encodeEval(round: number, rank: number, loss: number, grad: Float64Array): Uint8Array {
+  const msg = allocMessage({ kind: Kind.Eval, flags: 0, round, rank, aux: grad.length, payloadBits: 64 * (1 + grad.length) });
+  const p = payloadOf(msg);
+  new DataView(p.buffer, p.byteOffset, 8).setFloat64(0, loss, true);
+  p.set(new Uint8Array(grad.buffer, grad.byteOffset, grad.byteLength), 8);
+  return msg;
+}
+
+/** Decodes an evaluation report into `gradOut` (length d) and returns the loss; rejects non-finite values. */
+export function decodeEval(h: Header, msg: Uint8Array, gradOut: Float64Array): number {
+  const d = gradOut.length;
+  if (h.aux !== d || h.payloadBits !== 64 * (d + 1)) {
+    throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `Eval carries d = ${h.aux} (${h.payloadBits} bits), expected d = ${d} (${64 * (d + 1)} bits)`);
+  }
+  const p = payloadOf(msg);
+  const loss = new DataView(p.buffer, p.byteOffset, 8).getFloat64(0, true);
+  copyFloats(msg, HEADER_BYTES + 8, gradOut);
+  if (!Number.isFinite(loss)) throw new ProtocolError('MARINA_ERR_NOT_FINITE', `Eval loss is ${loss}`);
+  checkFinite(gradOut, 'Eval gradient');
+  return loss;
+}
+
+/** Copies float64 values into an aligned array whatever the byte offset `ws` handed the message at. */
+function copyFloats(msg: Uint8Array, byteOffset: number, out: Float64Array): void {
+  new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(msg.subarray(byteOffset, byteOffset + out.byteLength));
+}
+
+function checkFinite(v: Float64Array, what: string): void {
+  for (let j = 0; j < v.length; j++) {
+    if (!Number.isFinite(v[j]!)) throw new ProtocolError('MARINA_ERR_NOT_FINITE', `${what}[${j}] is ${v[j]}`);
+  }
+}
