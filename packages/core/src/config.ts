@@ -32,6 +32,22 @@ export interface RunConfig {
   evalEvery: number;
   /** Decision 5. */
   constants: 'default' | 'paper';
+  /** RandK/TopK: coordinates kept (null: ⌊d/n⌋, at least 1). */
+  k: number | null;
+  /** Dithering levels s (decision 16). */
+  levels: number;
+  /** Dithering norm: a number ≥ 1, or "inf". */
+  norm: string;
+  /** PP-MARINA: clients sampled on compressed rounds (null: all). */
+  participants: number | null;
+  /** VR-MARINA: minibatch size b'. */
+  batch: number;
+  /** VR-MARINA on the default problem: components per client m (decision 22). */
+  samples: number;
+  /** VR-MARINA on the default problem: component spread σ (decision 22). */
+  componentNoise: number;
+  /** DIANA: shift step α (null: 1/(ω+1)). */
+  alpha: number | null;
 }
 
 export const DEFAULT_CONFIG: RunConfig = {
@@ -51,6 +67,14 @@ export const DEFAULT_CONFIG: RunConfig = {
   seed: 1,
   evalEvery: 1,
   constants: 'default',
+  k: null,
+  levels: 4,
+  norm: '2',
+  participants: null,
+  batch: 1,
+  samples: 8,
+  componentNoise: 0.5,
+  alpha: null,
 };
 
 type Parser<T> = (v: unknown) => T;
@@ -108,6 +132,19 @@ const FIELDS: { [K in keyof RunConfig]: Parser<RunConfig[K]> } = {
   seed: int('seed', 0, 0xffffffff),
   evalEvery: int('evalEvery', 1, 1e9),
   constants: oneOf('constants', () => ['default', 'paper']) as Parser<RunConfig['constants']>,
+  k: nullable(int('k', 1, 1 << 24)),
+  levels: int('levels', 1, 1 << 15),
+  norm: (v) => {
+    const s = String(v).trim().toLowerCase();
+    if (s === 'inf' || s === 'infinity') return 'inf';
+    const x = num(v);
+    return Number.isFinite(x) && x >= 1 ? String(x) : fail('norm', v, 'a number ≥ 1 or "inf"');
+  },
+  participants: nullable(int('participants', 1, 4096)),
+  batch: int('batch', 1, 1 << 20),
+  samples: int('samples', 2, 1 << 20),
+  componentNoise: real('componentNoise', 0, 100),
+  alpha: nullable(real('alpha', 0, 1, true)),
 };
 
 export const CONFIG_FIELDS = Object.keys(FIELDS) as (keyof RunConfig)[];

@@ -1,5 +1,5 @@
 import type { RunConfig } from './config.js';
-import { createCompressor } from './compressors/registry.js';
+import { compressorOptions, createCompressor } from './compressors/registry.js';
 import { createIdentity } from './compressors/identity.js';
 import { getMethod } from './methods/registry.js';
 import type { MethodDef, MethodEnv } from './methods/types.js';
@@ -23,16 +23,13 @@ export interface RunSetup {
 export function setupRun(config: RunConfig): RunSetup {
   const family = quadraticFamily({ clients: config.clients, dim: config.dim, noise: config.noise, lambda: config.lambda, seed: config.seed });
   const method = getMethod(config.method);
-  const theory = computeTheory({
-    method: config.method,
-    compressor: createCompressor(config.compressor),
+  const options = compressorOptions(config);
+  const theory = computeTheory(method, {
+    compressor: createCompressor(config.compressor, options),
     smoothness: family.smoothness(),
     d: config.dim,
     n: config.clients,
-    convention: config.constants,
-    step: config.step,
-    p: config.p,
-    homogeneous: config.noise === 0,
+    config,
   });
   return {
     config,
@@ -44,7 +41,7 @@ export function setupRun(config: RunConfig): RunSetup {
       d: config.dim,
       n: config.clients,
       seed: config.seed,
-      compressor: createCompressor(config.compressor),
+      compressor: createCompressor(config.compressor, options),
       dense: createIdentity(),
       gamma: theory.gamma,
       p: theory.p,

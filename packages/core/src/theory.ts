@@ -1,4 +1,6 @@
-import type { Compressor, ConstantsConvention } from './compressors/types.js';
+import type { Compressor, CompressorConstants, ConstantsConvention } from './compressors/types.js';
+import type { RunConfig } from './config.js';
+import type { MethodDef } from './methods/types.js';
 import type { Smoothness } from './problems/types.js';
 
 /**
@@ -70,65 +72,47 @@ export interface Theory {
   notes: string[];
 }
 
-export interface TheoryInput {
-  method: string;
-  compressor: Compressor;
+/** What a method's step-size rule sees. */
+export interface MethodTheoryInput {
   smoothness: Smoothness;
+  constants: CompressorConstants;
+  compressor: Compressor;
+  /** b_Q: expected bits of one compressed message. */
+  bQ: number;
   d: number;
   n: number;
-  convention: ConstantsConvention;
-  step: string;
-  p: string;
-  /** Whether the clients' data are identical (L_± = 0). */
-  homogeneous: boolean;
+  config: RunConfig;
 }
 
-export function computeTheory(t: TheoryInput): Theory {
-  const { compressor: q, smoothness: s, d, n } = t;
-  const c = q.constants(d, n, t.convention);
+/** A method's step-size rule: p (where the method has a coin), γ, and expected bits per round. */
+export interface MethodTheory {
+  p: number;
+  pRule: string;
+  gammaTheory: number;
+  expectedBitsPerRound: number;
+  notes: string[];
+}
+
+/** Resolves p for MARINA-family methods (decision 9: `auto`, `zeta`, or a given number). */
+export function resolveP(input: MethodTheoryInput, cost: (p: number) => number): { p: number; pRule: string } {
+  const { config, compressor, d, n } = input;
+  if (config.p === 'auto') return { p: minimiseOverP(cost), pRule: 'auto: minimises [p·32d + (1−p)·b_Q]/γ(p) (decision 9)' };
+  if (config.p === 'zeta') return { p: Math.min(1, compressor.zeta(d, n) / d), pRule: 'zeta: ζ_Q/d (MARINA)' };
+  return { p: Number(config.p), pRule: 'given' };
+}
+
+export function computeTheory(method: MethodDef, input: Omit<MethodTheoryInput, 'constants' | 'bQ'>): Theory {
+  const { compressor: q, smoothness: s, d, n, config } = input;
+  const constants = q.constants(d, n, config.constants);
   const bQ = q.expectedBits(d, n);
-  const notes: string[] = [];
-  let p: number;
-  let pRule: string;
-  let gammaTheory: number;
-  let expectedBitsPerRound: number;
-  if (t.method === 'gd') {
-    p = 1;
-    pRule = 'gd: every round dense';
-    gammaTheory = 1 / s.Lminus;
-    expectedBitsPerRound = 32 * d;
-  } else if (t.method === 'dcgd') {
-    p = 0;
-    pRule = 'dcgd: no coin';
-    // SPEC A.5 (homogeneous SGD analysis): γ = 1/(L(1 + A − B)).
-    gammaTheory = 1 / (s.Lminus * (1 + c.A - c.B));
-    expectedBitsPerRound = bQ;
-    if (!t.homogeneous) notes.push('DCGD with heterogeneous clients reaches only a neighbourhood of a stationary point (SPEC A.5).');
-  } else {
-    const cost = (pp: number) => marinaCost(s, c.A, c.B, d, bQ, pp);
-    if (t.p === 'auto') {
-      p = minimiseOverP(cost);
-      pRule = 'auto: minimises [p·32d + (1−p)·b_Q]/γ(p) (decision 9)';
-    } else if (t.p === 'zeta') {
-      p = Math.min(1, q.zeta(d, n) / d);
-      pRule = 'zeta: ζ_Q/d (MARINA)';
-    } else {
-      p = Number(t.p);
-      pRule = 'given';
-    }
-    gammaTheory = marinaGamma(s, c.A, c.B, p);
-    expectedBitsPerRound = p * 32 * d + (1 - p) * bQ;
-    if (q.correlated && q.name === 'cq' && !t.homogeneous) {
-      notes.push('s > 0 is outside CQ theory (L_± > 0): p and γ use CQ\'s homogeneous constants (decision 9).');
-    }
-  }
-  let gamma = gammaTheory;
+  const m = method.theory({ ...input, constants, bQ });
+  let gamma = m.gammaTheory;
   let stepRule = 'theory';
-  if (t.step.endsWith('x')) {
-    gamma = gammaTheory * Number(t.step.slice(0, -1));
-    stepRule = `${t.step} theory`;
-  } else if (t.step !== 'theory') {
-    gamma = Number(t.step);
+  if (config.step.endsWith('x')) {
+    gamma = m.gammaTheory * Number(config.step.slice(0, -1));
+    stepRule = `${config.step} theory`;
+  } else if (config.step !== 'theory') {
+    gamma = Number(config.step);
     stepRule = 'given';
   }
   return {
@@ -136,18 +120,18 @@ export function computeTheory(t: TheoryInput): Theory {
     Lplus: s.Lplus,
     Lpm: s.Lpm,
     exact: s.exact,
-    omega: c.omega,
-    A: c.A,
-    B: c.B,
-    convention: t.convention,
-    constantsNote: c.note,
-    p,
-    pRule,
-    gammaTheory,
+    omega: constants.omega,
+    A: constants.A,
+    B: constants.B,
+    convention: config.constants,
+    constantsNote: constants.note,
+    p: m.p,
+    pRule: m.pRule,
+    gammaTheory: m.gammaTheory,
     gamma,
     stepRule,
     bitsPerMessage: bQ,
-    expectedBitsPerRound,
-    notes,
+    expectedBitsPerRound: m.expectedBitsPerRound,
+    notes: m.notes,
   };
 }

@@ -10,6 +10,11 @@ export const dcgd: MethodDef = {
   description: 'distributed compressed GD: every round every client sends its compressed gradient',
   initRound: false,
   plan: (env, round) => ({ round, kind: 'compressed', coin: false, senders: allRanks(env.n) }),
+  theory({ smoothness, constants, bQ, config }) {
+    const notes = config.noise > 0 ? ['DCGD with heterogeneous clients reaches only a neighbourhood of a stationary point (SPEC A.5).'] : [];
+    // SPEC A.5 (homogeneous SGD analysis): γ = 1/(L(1 + A − B)).
+    return { p: 0, pRule: 'dcgd: no coin', gammaTheory: 1 / (smoothness.Lminus * (1 + constants.A - constants.B)), expectedBitsPerRound: bQ, notes };
+  },
   createClient(env, problem, rank) {
     const grad = new Float64Array(env.d);
     return {

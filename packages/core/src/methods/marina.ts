@@ -1,4 +1,5 @@
 import { CounterRng, SHARED } from '../rng.js';
+import { marinaCost, marinaGamma, resolveP } from '../theory.js';
 import { allRanks, type MethodDef, type MethodEnv, type RoundPlan } from './types.js';
 import { acceptUpdate, encodeUpdate } from './updates.js';
 
@@ -21,6 +22,15 @@ export const marina: MethodDef = {
   description: 'MARINA: dense gradients with probability p, else compressed gradient differences',
   initRound: true,
   plan: marinaPlan,
+  theory(input) {
+    const { smoothness: s, constants: c, d, bQ } = input;
+    const { p, pRule } = resolveP(input, (pp) => marinaCost(s, c.A, c.B, d, bQ, pp));
+    const notes: string[] = [];
+    if (input.compressor.name === 'cq' && input.config.noise > 0) {
+      notes.push("s > 0 is outside CQ theory (L_± > 0): p and γ use CQ's homogeneous constants (decision 9).");
+    }
+    return { p, pRule, gammaTheory: marinaGamma(s, c.A, c.B, p), expectedBitsPerRound: p * 32 * d + (1 - p) * bQ, notes };
+  },
   createClient(env, problem, rank) {
     let prev = new Float64Array(env.d);
     let grad = new Float64Array(env.d);
@@ -69,4 +79,5 @@ export const gd: MethodDef = {
   name: 'gd',
   description: 'gradient descent: every round every client sends its dense gradient',
   plan: (env, round) => marinaPlan({ ...env, p: 1 }, round),
+  theory: ({ smoothness, d }) => ({ p: 1, pRule: 'gd: every round dense', gammaTheory: 1 / smoothness.Lminus, expectedBitsPerRound: 32 * d, notes: [] }),
 };

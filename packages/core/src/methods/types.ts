@@ -1,6 +1,7 @@
 import type { Header } from '@marina/protocol';
 import type { Compressor, CompressContext } from '../compressors/types.js';
 import type { Problem } from '../problems/types.js';
+import type { MethodTheory, MethodTheoryInput } from '../theory.js';
 
 /** `init`: round 0's dense gradients; `dense`: a coin round; `compressed`: compressed updates. */
 export type RoundKind = 'init' | 'dense' | 'compressed';
@@ -57,6 +58,8 @@ export interface MethodDef {
   plan(env: MethodEnv, round: number): RoundPlan;
   createClient(env: MethodEnv, problem: Problem, rank: number): ClientHalf;
   createServer(env: MethodEnv, x0: Float64Array): ServerHalf;
+  /** The method's theoretical p and step size (SPEC A.4, A.5). */
+  theory(input: MethodTheoryInput): MethodTheory;
 }
 
 /** The compression context of a sender in a round. */
