@@ -11,11 +11,11 @@ export interface CoordinatorHooks {
   now(): number;
 }
 
-/** A round's outgoing messages: `messages[k]` goes to `addressees[k]`. */
+/** A round that has started. */
 export interface RoundStartOut {
   plan: RoundPlan;
+  /** Ranks to send this round's RoundStart to (`roundStartFor(rank)`), ascending. */
   addressees: number[];
-  messages: Uint8Array[];
 }
 
 /**
@@ -41,6 +41,8 @@ export class Coordinator {
   private plan: RoundPlan | null = null;
   private evaluate = false;
   private addressees: number[] = [];
+  private participating = new Set<number>();
+  private readonly roundStarts = new Map<number, Uint8Array>();
   private pendingUpdates = new Map<number, Uint8Array>();
   private pendingEvals = new Map<number, Uint8Array>();
   private nextUpdate = 0;
@@ -91,6 +93,11 @@ export class Coordinator {
     this.seen[rank] = -1;
   }
 
+  /** Whether the open round still expects something from `rank` (it must be sent the RoundStart). */
+  expects(rank: number): boolean {
+    return this.waitingFor().includes(rank);
+  }
+
   /** Starts the next round, or returns null when the run is over (`stopReason` says why). */
   startRound(): RoundStartOut | null {
     if (this.stopReason !== null) return null;
@@ -109,25 +116,35 @@ export class Coordinator {
     this.nextEval = 0;
     this.lossSum = 0;
     this.evalSum.fill(0);
+    this.participating = new Set(plan.senders);
+    this.roundStarts.clear();
     this.addressees = this.evaluate ? range(this.setup.config.clients) : Array.from(plan.senders);
-    const participating = new Set(plan.senders);
-    const flags = (rank: number) => ({ coin: plan.coin, participate: participating.has(rank), evaluate: this.evaluate });
-    const messages: Uint8Array[] = [];
-    const cache = new Map<string, Uint8Array>();
-    for (const rank of this.addressees) {
-      const f = flags(rank);
-      const withPrev = t > 0 && this.seen[rank] !== t - 1;
-      const key = `${f.participate}${withPrev}`;
-      let msg = cache.get(key);
-      if (!msg) {
-        msg = encodeRoundStart(t, f, this.server.x, withPrev ? this.xPrev : null);
-        cache.set(key, msg);
-      }
-      messages.push(msg);
-      this.seen[rank] = t;
-      this.ledger.down(rank, f.participate ? 'algorithm' : 'telemetry', msg.length);
+    return { plan, addressees: this.addressees };
+  }
+
+  /**
+   * The RoundStart for `rank` in the open round: x^t, plus x^{t−1} when the rank did not get round t−1's
+   * (it was not asked, or it rejoined). Messages are shared between ranks that get the same bytes.
+   */
+  roundStartFor(rank: number): Uint8Array {
+    const plan = this.plan;
+    if (!plan) throw new Error('roundStartFor called while no round is open');
+    const t = plan.round;
+    const participate = this.participating.has(rank);
+    const withPrev = t > 0 && this.seen[rank] !== t - 1 && this.seen[rank] !== t;
+    const key = (participate ? 1 : 0) + (withPrev ? 2 : 0);
+    let msg = this.roundStarts.get(key);
+    if (!msg) {
+      msg = encodeRoundStart(t, { coin: plan.coin, participate, evaluate: this.evaluate }, this.server.x, withPrev ? this.xPrev : null);
+      this.roundStarts.set(key, msg);
     }
-    return { plan, addressees: this.addressees, messages };
+    return msg;
+  }
+
+  /** Records that `msg` (from roundStartFor) went to `rank`: downlink bytes, and what the rank has seen. */
+  markSent(rank: number, msg: Uint8Array): void {
+    this.seen[rank] = this.round;
+    this.ledger.down(rank, this.participating.has(rank) ? 'algorithm' : 'telemetry', msg.length);
   }
 
   /**

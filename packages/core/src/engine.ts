@@ -18,9 +18,10 @@ export function runInProcess(setup: RunSetup, opts: EngineOptions): { records: R
   const coordinator = new Coordinator(setup, opts);
   const clients = Array.from({ length: setup.config.clients }, (_, rank) => new ClientRunner(setup, rank));
   for (let out = coordinator.startRound(); out !== null; out = coordinator.startRound()) {
-    for (let k = 0; k < out.addressees.length; k++) {
-      const rank = out.addressees[k]!;
-      for (const reply of clients[rank]!.onRoundStart(out.messages[k]!)) coordinator.accept(rank, reply);
+    for (const rank of out.addressees) {
+      const msg = coordinator.roundStartFor(rank);
+      coordinator.markSent(rank, msg);
+      for (const reply of clients[rank]!.onRoundStart(msg)) coordinator.accept(rank, reply);
     }
     const record = coordinator.finishRound(); // not inside `onRound?.()`: optional calls skip their arguments
     opts.onRound?.(record);

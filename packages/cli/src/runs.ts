@@ -1,0 +1,93 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { runInProcess, setupRun, type RunConfig, type RunSummary } from '@marina/core';
+import { nodeHooks, RunFolder, runIdOf, startServer, type SocketStats } from '@marina/server';
+import { makeProgress } from './progress.js';
+
+/** The `marina` executable, for spawning client processes. */
+export const MARINA_BIN = fileURLToPath(new URL('../bin/marina.js', import.meta.url));
+
+export type ProgressMode = 'auto' | 'quiet' | 'json';
+
+/** Runs in-process (`marina sim`), writing the run folder when `out` is set. */
+export function runSim(config: RunConfig, out: string | null, force: boolean, progressMode: ProgressMode, label = 'sim'): RunSummary {
+  const setup = setupRun(config);
+  const folder = out ? RunFolder.open(out, force) : null;
+  const progress = makeProgress(label, config.rounds, progressMode);
+  let bits = 0;
+  try {
+    const { summary } = runInProcess(setup, {
+      ...nodeHooks,
+      runId: runIdOf(config),
+      onRound(record) {
+        folder?.appendRound(record);
+        bits += record.bitsUp / config.clients;
+        progress.update(record, bits);
+      },
+    });
+    folder?.writeSummary(summary);
+    return summary;
+  } finally {
+    progress.stop();
+    folder?.close();
+  }
+}
+
+export interface LocalOptions {
+  out: string | null;
+  force: boolean;
+  logger: Logger;
+  progress: ProgressMode;
+  clientLogLevel: string;
+  roundTimeoutMs: number;
+  label?: string;
+}
+
+/**
+ * Runs a local cluster (`marina local`): the server in this process and n client processes on 127.0.0.1,
+ * each a real `marina client` talking WebSocket. Fails if any client exits non-zero.
+ */
+export async function runLocal(config: RunConfig, opts: LocalOptions): Promise<RunSummary & { sockets: SocketStats[] }> {
+  const server = await startServer({
+    config,
+    port: 0,
+    host: '127.0.0.1',
+    out: opts.out,
+    force: opts.force,
+    logger: opts.logger,
+    roundTimeoutMs: opts.roundTimeoutMs,
+    joinTimeoutMs: 30_000,
+    lingerSeconds: 0,
+  });
+  const progress = makeProgress(opts.label ?? 'local', config.rounds, opts.progress);
+  let bits = 0;
+  server.on('round', (r) => {
+    bits += r.bitsUp / config.clients;
+    progress.update(r, bits);
+  });
+  const url = `ws://127.0.0.1:${server.port}`;
+  const children = Array.from({ length: config.clients }, (_, i) =>
+    spawn(process.execPath, [MARINA_BIN, 'client', '--server', url, '--log-level', opts.clientLogLevel, '--name', `local-${i}`], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+  const exits = children.map(
+    (child) => new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)))),
+  );
+  const onSignal = () => server.shutdown('interrupted');
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const summary = await server.done;
+    const codes = await Promise.all(exits);
+    const failed = codes.flatMap((c, i) => (c === 0 ? [] : [`client ${i} exited ${c}`]));
+    if (failed.length > 0) throw new Error(`local cluster: ${failed.join(', ')}`);
+    return summary;
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    for (const child of children) if (child.exitCode === null) child.kill();
+  }
+}

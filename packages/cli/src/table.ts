@@ -1,0 +1,45 @@
+import type { RunSummary } from '@marina/core';
+import { fmtBits } from './progress.js';
+
+/** A plain-text table with right-aligned numeric columns. */
+export function renderTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: string[]) => cells.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export const fmtNum = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toExponential(digits));
+
+/** One row per run: how much each paid to reach the (first) target. */
+export function summaryRows(runs: { label: string; summary: RunSummary }[]): { header: string[]; rows: string[][] } {
+  const header = ['run', 'p (rule)', 'γ', 'rounds→target', 'bits/client→target', 'wire bytes up→target', 'final ‖∇f‖²'];
+  const rows = runs.map(({ label, summary: s }) => {
+    const t = s.targets[0];
+    const pRule = s.theory.pRule.split(':')[0]!;
+    return [
+      label,
+      `${s.theory.p.toPrecision(3)} (${pRule})`,
+      s.theory.gamma.toPrecision(3),
+      t?.reached ? String(t.round) : `not in ${s.totals.rounds}`,
+      t?.reached ? fmtBits(t.bitsPerClient!) : '-',
+      t?.reached ? fmtBits(t.wireBytesUp!) : '-',
+      fmtNum(s.final.gradNormSq),
+    ];
+  });
+  return { header, rows };
+}
+
+/** A readable account of one run for the terminal. */
+export function describeRun(s: RunSummary): string {
+  const th = s.theory;
+  const t = s.targets[0];
+  const lines = [
+    `run ${s.runId} (${s.mode}): ${s.config.method} + ${s.config.compressor}, n = ${s.config.clients}, d = ${s.config.dim}, s = ${s.config.noise}, seed ${s.config.seed}`,
+    `theory: L- = ${th.Lminus.toPrecision(4)}, L+ = ${th.Lplus.toPrecision(4)}, L± = ${th.Lpm.toPrecision(4)} (${th.exact.Lminus ? 'exact' : 'bounds'}); ω = ${th.omega}, A = ${th.A.toPrecision(4)}, B = ${th.B}; p = ${th.p.toPrecision(4)} (${th.pRule}); γ = ${th.gamma.toPrecision(4)} (${th.stepRule})`,
+    `stopped: ${s.stopReason}`,
+    `rounds ${s.totals.rounds}; bits/client ${fmtBits(s.totals.bitsPerClient)}; wire bytes up ${s.totals.wireBytesUp}, down ${s.totals.wireBytesDown}; telemetry ${s.totals.telemetryBytes}; control ${s.totals.controlBytes}; connection ${s.totals.connectionBytes ?? '-'}; ${s.totals.seconds.toFixed(2)} s`,
+  ];
+  if (t) lines.push(`target ${t.kind} ${t.value} (‖∇f‖² ≤ ${fmtNum(t.threshold)}): ${t.reached ? `reached at round ${t.round} with ${fmtBits(t.bitsPerClient!)} bits/client` : 'not reached'}`);
+  for (const note of th.notes) lines.push(`note: ${note}`);
+  return lines.join('\n');
+}

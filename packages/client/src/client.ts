@@ -1,0 +1,127 @@
+import { WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import {
+  decodeBye, decodeError, decodeWelcome, encodeHello, Kind, kindName, MAX_CONTROL_BYTES, payloadOf,
+  ProtocolError, readHeader,
+} from '@marina/protocol';
+import { ClientRunner, resolveConfig, setupRun } from '@marina/core';
+
+export interface ClientOptions {
+  /** ws://host:port of the server. */
+  url: string;
+  logger: Logger;
+  /** Free-form identification sent in the hello. */
+  name: string;
+  /** Connection attempts before giving up (the server may not be up yet). */
+  retries: number;
+  /** First retry delay; doubles each attempt up to 5 s. */
+  backoffMs: number;
+}
+
+export interface ClientResult {
+  rank: number;
+  rounds: number;
+  bye: { reason: string; message: string };
+}
+
+/** Raised when the server ends the run with an error or an aborted bye, or the connection fails for good. */
+export class ClientError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'ClientError';
+  }
+}
+
+/**
+ * A client: connects (retrying with backoff until the server answers), says hello, builds its shard from
+ * the welcome's configuration and rank, answers rounds until the server's bye. It holds no math itself:
+ * core's ClientRunner turns a RoundStart's bytes into the reply's bytes.
+ */
+export async function runClient(opts: ClientOptions): Promise<ClientResult> {
+  let delay = opts.backoffMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await session(opts);
+    } catch (e) {
+      const retryable = e instanceof ConnectError;
+      if (!retryable || attempt >= opts.retries) throw e instanceof ConnectError ? new ClientError('MARINA_ERR_CONNECT', e.message) : e;
+      opts.logger.info({ attempt, delayMs: delay, err: (e as Error).message }, 'server not reachable yet; retrying');
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(5000, delay * 2);
+    }
+  }
+}
+
+/** The connection failed before the server welcomed us: safe to retry. */
+class ConnectError extends Error {}
+
+function session(opts: ClientOptions): Promise<ClientResult> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(opts.url, { perMessageDeflate: false, maxPayload: 0 });
+    let log = opts.logger;
+    let runner: ClientRunner | null = null;
+    let rank = -1;
+    let rounds = 0;
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (!settled) {
+        settled = true;
+        fn();
+      }
+    };
+    const fail = (err: Error) => {
+      settle(() => reject(err));
+      if (ws.readyState === ws.OPEN) {
+        if (err instanceof ProtocolError) ws.close(err.closeCode, err.code);
+        else ws.close(1011);
+      }
+    };
+
+    ws.on('error', (err) => settle(() => reject(runner ? err : new ConnectError(`cannot reach ${opts.url}: ${err.message}`))));
+    ws.on('open', () => ws.send(encodeHello({ client: opts.name })));
+    ws.on('close', (code, reason) => {
+      settle(() => reject(runner ? new ClientError('MARINA_ERR_PEER', `server closed the connection (${code} ${reason.toString()})`) : new ConnectError(`server closed the connection before welcoming us (${code})`)));
+    });
+    ws.on('message', (data: Buffer) => {
+      try {
+        const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        if (bytes.length === 0) throw new ProtocolError('MARINA_ERR_TRUNCATED', 'empty message from the server');
+        const kind = bytes[0]!;
+        if (kind === Kind.RoundStart) {
+          if (!runner) throw new ProtocolError('MARINA_ERR_UNEXPECTED', 'RoundStart before welcome');
+          for (const reply of runner.onRoundStart(bytes)) ws.send(reply);
+          rounds++;
+          return;
+        }
+        const h = readHeader(bytes, MAX_CONTROL_BYTES);
+        const payload = payloadOf(bytes);
+        if (h.kind === Kind.Welcome) {
+          const welcome = decodeWelcome(payload);
+          const config = resolveConfig(welcome.config);
+          if (config.clients !== welcome.clients || config.seed !== welcome.seed) {
+            throw new ProtocolError('MARINA_ERR_BAD_FIELD', 'welcome: clients/seed disagree with the configuration it carries');
+          }
+          rank = welcome.rank;
+          log = opts.logger.child({ rank });
+          runner = new ClientRunner(setupRun(config), rank);
+          log.info({ clients: config.clients, dim: config.dim, method: config.method, compressor: config.compressor }, 'welcomed');
+        } else if (h.kind === Kind.Bye) {
+          const bye = decodeBye(payload);
+          log.info({ reason: bye.reason, rounds }, 'server said bye');
+          ws.close(1000);
+          if (bye.reason === 'done') settle(() => resolve({ rank, rounds, bye }));
+          else settle(() => reject(new ClientError('MARINA_ERR_ABORTED', `run ${bye.reason}: ${bye.message}`)));
+        } else if (h.kind === Kind.Error) {
+          const err = decodeError(payload);
+          log.error(err, 'server reported an error');
+          settle(() => reject(new ClientError(err.code, err.message)));
+        } else {
+          throw new ProtocolError('MARINA_ERR_UNEXPECTED', `unexpected ${kindName(h.kind)} from the server`);
+        }
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'cannot handle a message from the server');
+        fail(e as Error);
+      }
+    });
+  });
+}

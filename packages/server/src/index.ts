@@ -1,0 +1,3 @@
+export * from './server.js';
+export * from './runFolder.js';
+export * from './hash.js';

@@ -1,0 +1,50 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RoundRecord, RunSummary } from '@marina/core';
+
+/**
+ * A run folder (ARCHITECTURE "Outputs"): rounds.jsonl written line by line as rounds finish (so a crash
+ * loses at most the round in flight) and summary.json written atomically (write, fsync, rename).
+ */
+export class RunFolder {
+  private readonly roundsFd: number;
+
+  private constructor(readonly dir: string) {
+    this.roundsFd = openSync(join(dir, 'rounds.jsonl'), 'w');
+  }
+
+  /** Creates `dir`; refuses a non-empty one unless `force`. */
+  static open(dir: string, force: boolean): RunFolder {
+    if (existsSync(dir) && readdirSync(dir).length > 0 && !force) {
+      throw new Error(`run folder ${dir} is not empty; choose another --out or pass --force`);
+    }
+    mkdirSync(dir, { recursive: true });
+    return new RunFolder(dir);
+  }
+
+  appendRound(record: RoundRecord): void {
+    writeSync(this.roundsFd, JSON.stringify(record) + '\n');
+  }
+
+  writeSummary(summary: RunSummary & object): void {
+    writeJsonAtomic(join(this.dir, 'summary.json'), summary);
+  }
+
+  close(): void {
+    fsyncSync(this.roundsFd);
+    closeSync(this.roundsFd);
+  }
+}
+
+/** Writes JSON to `path` atomically: a temporary file, fsync, then rename over the target. */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, JSON.stringify(value, null, 2) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
