@@ -1,0 +1,89 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { decodeError, encodeHello, HEADER_BYTES, Kind, payloadOf } from '@marina/protocol';
+import { marina, MARINA, readRounds, startServerProcess, tempDir, type RunningServer } from './helpers/cli.js';
+
+/**
+ * A client that sends bytes that are not a valid message gets a typed error and is disconnected; the other
+ * clients and the run are not harmed: the run ends with the same iterates as an undisturbed in-process run.
+ */
+const config = ['--clients', '3', '--dim', '32', '--rounds', '120', '--seed', '5', '--p', '0.3'];
+const children: ChildProcess[] = [];
+let server: RunningServer | null = null;
+
+afterEach(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  children.length = 0;
+  if (server && server.child.exitCode === null) server.child.kill('SIGKILL');
+  server = null;
+});
+
+function client(port: number): Promise<number | null> {
+  const child = spawn(process.execPath, [MARINA, 'client', '--server', `ws://127.0.0.1:${port}`, '--log-level', 'warn'], { stdio: 'ignore' });
+  children.push(child);
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+}
+
+interface Rejection {
+  error: { code: string; message: string } | null;
+  closeCode: number;
+}
+
+/** Opens a raw socket, optionally says hello, then sends `garbage` when `when` happens; reports what the server did. */
+function evilClient(port: number, garbage: Uint8Array | string, hello: boolean): Promise<Rejection> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+    let error: Rejection['error'] = null;
+    ws.on('error', reject);
+    ws.on('open', () => (hello ? ws.send(encodeHello({ client: 'evil' })) : ws.send(garbage)));
+    ws.on('message', (data: Buffer) => {
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      if (bytes[0] === Kind.RoundStart) ws.send(garbage); // answer the first round with garbage
+      if (bytes[0] === Kind.Error) error = decodeError(payloadOf(bytes) as Uint8Array) as Rejection['error'];
+    });
+    ws.on('close', (closeCode) => resolve({ error, closeCode }));
+  });
+}
+
+describe('a bad client', () => {
+  it('is refused with a typed error before it gets a rank, and the run is unaffected', async () => {
+    const dir = tempDir('bad-unranked');
+    server = await startServerProcess([...config, '--out', join(dir, 'net')]);
+    const junk = new Uint8Array(40).fill(0xab);
+    const [first, text] = await Promise.all([evilClient(server.port, junk, false), evilClient(server.port, 'hello?', false)]);
+    // 0xab is not a known protocol version: the header check names it.
+    expect(first.error?.code).toBe('MARINA_ERR_BAD_VERSION');
+    expect(first.error?.message).toBe('protocol version 171 is not supported (expected 1)');
+    expect(first.closeCode).toBe(4004);
+    expect(text.error?.code).toBe('MARINA_ERR_BAD_KIND');
+    expect(text.closeCode).toBe(4003);
+    const codes = await Promise.all([client(server.port), client(server.port), client(server.port)]);
+    expect(codes).toEqual([0, 0, 0]);
+    expect((await server.exited).code).toBe(0);
+    const sim = await marina(['sim', ...config, '--quiet', '--out', join(dir, 'sim')]);
+    expect(sim.code).toBe(0);
+    expect(readRounds(join(dir, 'net')).map((r) => r['xHash'])).toEqual(readRounds(join(dir, 'sim')).map((r) => r['xHash']));
+  });
+
+  it('that holds a rank and sends garbage is cut off; a new client takes its rank and the run ends as if undisturbed', async () => {
+    const dir = tempDir('bad-ranked');
+    server = await startServerProcess([...config, '--out', join(dir, 'net'), '--join-timeout', '30000']);
+    // A well-formed header declaring more payload than the run's limit for d = 32.
+    const oversized = new Uint8Array(HEADER_BYTES + 8);
+    oversized.set([Kind.Update, 1]);
+    new DataView(oversized.buffer).setUint32(16, 8 * 1_000_000, true);
+    const evil = evilClient(server.port, oversized, true);
+    await new Promise((r) => setTimeout(r, 300)); // the evil client takes rank 0
+    const honest = [client(server.port), client(server.port)];
+    const rejection = await evil;
+    expect(rejection.error?.code).toBe('MARINA_ERR_TOO_LARGE');
+    expect(rejection.closeCode).toBe(4007);
+    honest.push(client(server.port)); // takes the vacated rank and recomputes what it owes from x^{t−1}, x^t
+    expect(await Promise.all(honest)).toEqual([0, 0, 0]);
+    expect((await server.exited).code).toBe(0);
+    const sim = await marina(['sim', ...config, '--quiet', '--out', join(dir, 'sim')]);
+    expect(readRounds(join(dir, 'net')).map((r) => r['xHash'])).toEqual(readRounds(join(dir, 'sim')).map((r) => r['xHash']));
+  });
+});
