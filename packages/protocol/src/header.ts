@@ -39,6 +39,9 @@ export const Flag = {
   Previous: 1 << 4,
 } as const;
 
+/** Every defined flag bit; the others are reserved and must be zero (ws refuses reserved bits likewise). */
+const KNOWN_FLAGS = Object.values(Flag).reduce((a, b) => a | b, 0);
+
 /** Rank field value for messages from the server. */
 export const SERVER_RANK = 0xffffffff;
 
@@ -97,6 +100,10 @@ export function readHeader(msg: Uint8Array, maxPayloadBytes: number): Header {
   if (!KIND_NAMES.has(kind)) {
     throw new ProtocolError('MARINA_ERR_BAD_KIND', `message kind ${kind} is unknown`, { kind });
   }
+  const flags = v.getUint16(2, true);
+  if ((flags & ~KNOWN_FLAGS) !== 0) {
+    throw new ProtocolError('MARINA_ERR_BAD_FIELD', `${kindName(kind)} header sets reserved flag bits 0x${(flags & ~KNOWN_FLAGS).toString(16)}`, { flags });
+  }
   const hi = v.getUint32(20, true);
   if (hi >= 1 << 21) {
     throw new ProtocolError('MARINA_ERR_TOO_LARGE', `payload length of 2^${Math.floor(Math.log2(hi)) + 32} bits exceeds 2^53`);
@@ -116,7 +123,7 @@ export function readHeader(msg: Uint8Array, maxPayloadBytes: number): Header {
   return {
     kind,
     version,
-    flags: v.getUint16(2, true),
+    flags,
     round: v.getUint32(4, true),
     rank: v.getUint32(8, true),
     aux: v.getUint32(12, true),
