@@ -166,5 +166,6 @@ export function resolveConfig(partial: Record<string, unknown>): RunConfig {
     throw new ProtocolError('MARINA_ERR_BAD_CONFIG', 'config fields "target" and "targetRel" exclude each other; give one', { field: 'target' });
   }
   if (partial['target'] !== undefined && partial['targetRel'] === undefined) cfg.targetRel = null;
+  if (cfg.k !== null && cfg.k > cfg.dim) fail('k', cfg.k, `an integer in [1, dim = ${cfg.dim}] (RandK/TopK keep k of the d coordinates)`);
   return cfg;
 }

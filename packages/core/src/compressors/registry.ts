@@ -3,6 +3,7 @@ import type { Compressor } from './types.js';
 import { createIdentity } from './identity.js';
 import { createIq } from './iq.js';
 import { createCq } from './cq.js';
+import { createRandk } from './randk.js';
 
 /** Per-compressor options taken from the run configuration. */
 export interface CompressorOptions {
@@ -14,9 +15,17 @@ export interface CompressorOptions {
   norm: number;
 }
 
-/** The compressor options of a run configuration. */
+/**
+ * The compressor options of a run configuration. K defaults to max(1, ⌊d/n⌋) with the run's d and number
+ * of clients n, resolved here once, so that K does not change with the number of senders of a round
+ * (PP-MARINA asks r < n clients); a compressor given k = null falls back to the round's senders.
+ */
 export function compressorOptions(config: RunConfig): CompressorOptions {
-  return { k: config.k, levels: config.levels, norm: config.norm === 'inf' ? Infinity : Number(config.norm) };
+  return {
+    k: config.k ?? Math.max(1, Math.floor(config.dim / config.clients)),
+    levels: config.levels,
+    norm: config.norm === 'inf' ? Infinity : Number(config.norm),
+  };
 }
 
 export interface CompressorEntry {
@@ -30,6 +39,7 @@ export const compressors: Record<string, CompressorEntry> = {
   identity: { description: 'no compression: dense float32 (32 bits per coordinate)', create: createIdentity },
   iq: { description: 'independent 1-bit quantizer with range ±‖a‖₂ (32 + d bits)', create: createIq },
   cq: { description: 'correlated 1-bit quantizer, shared randomness per round (32 + d bits)', create: createCq },
+  randk: { description: 'K random coordinates scaled by d/K, indices from the shared seed (32K bits; --k, default ⌊d/n⌋)', create: createRandk },
 };
 
 export function createCompressor(name: string, options: CompressorOptions = { k: null, levels: 4, norm: 2 }): Compressor {
