@@ -4,6 +4,7 @@ import { createIdentity } from './identity.js';
 import { createIq } from './iq.js';
 import { createCq } from './cq.js';
 import { createRandk } from './randk.js';
+import { createPermk } from './permk.js';
 
 /** Per-compressor options taken from the run configuration. */
 export interface CompressorOptions {
@@ -39,6 +40,7 @@ export const compressors: Record<string, CompressorEntry> = {
   identity: { description: 'no compression: dense float32 (32 bits per coordinate)', create: createIdentity },
   iq: { description: 'independent 1-bit quantizer with range ±‖a‖₂ (32 + d bits)', create: createIq },
   cq: { description: 'correlated 1-bit quantizer, shared randomness per round (32 + d bits)', create: createCq },
+  permk: { description: 'correlated: senders split a shared random permutation of the coordinates, scaled by n (32·d/n bits)', create: createPermk },
   randk: { description: 'K random coordinates scaled by d/K, indices from the shared seed (32K bits; --k, default ⌊d/n⌋)', create: createRandk },
 };
 
