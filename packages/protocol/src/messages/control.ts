@@ -48,15 +48,25 @@ export const encodeError = (e: ErrorMessage, rank = SERVER_RANK): Uint8Array =>
   encodeControl(Kind.Error, rank, { code: e.code, message: e.message });
 export const encodeBye = (b: Bye): Uint8Array => encodeControl(Kind.Bye, SERVER_RANK, { reason: b.reason, message: b.message });
 
-/** Decodes a control payload into a plain object, refusing anything that is not exactly one msgpack map. */
+/**
+ * Decodes a control payload into a plain object, refusing anything that is not exactly one msgpack map:
+ * a body that ends inside its value is truncated, bytes after the map are trailing (STYLE lesson 4), and a
+ * value that decodes to anything but a plain object (an array, binary, a timestamp, msgpackr's 0xc1) is no map.
+ */
 function decodeMap(payload: Uint8Array, what: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = packr.unpack(payload);
   } catch (e) {
+    // msgpackr flags running out of bytes as `incomplete`; extra bytes have no flag, only this message
+    // (msgpackr 2.1.3 unpack.js), whose tail echoes the decoded value and so is not passed on to the peer.
+    if ((e as { incomplete?: boolean }).incomplete) throw new ProtocolError('MARINA_ERR_TRUNCATED', `${what} body ends inside its msgpack value`);
+    if ((e as Error).message.startsWith('Data read, but end of buffer not reached')) {
+      throw new ProtocolError('MARINA_ERR_TRAILING_BYTES', `${what} body has bytes after its msgpack map`);
+    }
     throw new ProtocolError('MARINA_ERR_BAD_FIELD', `${what} body is not valid msgpack: ${(e as Error).message}`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) {
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) {
     throw new ProtocolError('MARINA_ERR_BAD_FIELD', `${what} body must be a msgpack map`);
   }
   return value as Record<string, unknown>;
@@ -69,10 +79,12 @@ function str(obj: Record<string, unknown>, key: string, what: string, maxLength:
   return v;
 }
 
-function uint(obj: Record<string, unknown>, key: string, what: string, max: number): number {
+/** An integer field in [min, max]: a wrong type is a bad field, a number outside the range is out of range. */
+function uint(obj: Record<string, unknown>, key: string, what: string, min: number, max: number): number {
   const v = obj[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
-    throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `${what}.${key} must be an integer in [0, ${max}], got ${String(v)}`);
+  if (typeof v !== 'number') throw new ProtocolError('MARINA_ERR_BAD_FIELD', `${what}.${key} must be a number, got ${typeof v}`);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `${what}.${key} must be an integer in [${min}, ${max}], got ${v}`);
   }
   return v;
 }
@@ -85,14 +97,14 @@ export function decodeHello(payload: Uint8Array): Hello {
 export function decodeWelcome(payload: Uint8Array): Welcome {
   const m = decodeMap(payload, 'welcome');
   const config = m['config'];
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+  if (config === null || typeof config !== 'object' || Object.getPrototypeOf(config) !== Object.prototype) {
     throw new ProtocolError('MARINA_ERR_BAD_FIELD', 'welcome.config must be a map');
   }
-  const clients = uint(m, 'clients', 'welcome', 1 << 20);
+  const clients = uint(m, 'clients', 'welcome', 1, 1 << 20);
   return {
-    rank: uint(m, 'rank', 'welcome', clients - 1),
+    rank: uint(m, 'rank', 'welcome', 0, clients - 1),
     clients,
-    seed: uint(m, 'seed', 'welcome', 0xffffffff),
+    seed: uint(m, 'seed', 'welcome', 0, 0xffffffff),
     config: { ...(config as Record<string, unknown>) },
   };
 }
