@@ -1,0 +1,51 @@
+import type { CommandModule } from 'yargs';
+import { startServer } from '@marina/server';
+import { configFromArgv, withRunOptions } from '../options.js';
+import { makeLogger } from '../logger.js';
+import { makeProgress, type Progress } from '../progress.js';
+import { outputOptions, progressMode, report } from './common.js';
+
+/** `marina server`. */
+export const serverCommand: CommandModule = {
+  command: 'server',
+  describe: 'run the parameter server; clients connect with `marina client --server ws://HOST:PORT`',
+  builder: (y) =>
+      outputOptions(withRunOptions(y)).options({
+        port: { type: 'number', default: 7070, describe: 'port for WebSocket and HTTP (0: any free port)' },
+        host: { type: 'string', default: '0.0.0.0', describe: 'address to listen on' },
+        'round-timeout': { type: 'number', default: 60_000, describe: 'ms a client may take to answer a round' },
+        'join-timeout': { type: 'number', default: 60_000, describe: 'ms a vacated rank may wait for a client before the run aborts' },
+        linger: { type: 'number', default: 0, describe: 'seconds to keep serving HTTP after the run ends' },
+      }),
+  handler: async (a) => {
+      const config = configFromArgv(a);
+      const logger = makeLogger((a['log-level'] as string) === 'warn' ? 'info' : (a['log-level'] as string), 'marina-server');
+      const server = await startServer({
+        config,
+        port: a.port as number,
+        host: a.host as string,
+        out: (a.out as string | undefined) ?? null,
+        force: a.force as boolean,
+        logger,
+        roundTimeoutMs: a['round-timeout'] as number,
+        joinTimeoutMs: a['join-timeout'] as number,
+        lingerSeconds: a.linger as number,
+      });
+      let progress: Progress | null = null;
+      let bits = 0;
+      server.on('round', (r) => {
+        progress ??= makeProgress('server', config.rounds, progressMode(a));
+        bits += r.bitsUp / config.clients;
+        progress.update(r, bits);
+      });
+      const stop = () => server.shutdown('terminated by signal');
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      const summary = await server.done;
+      (progress as Progress | null)?.stop();
+      report(a, summary);
+      if (summary.stopReason.startsWith('aborted')) process.exitCode = 1;
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+  },
+};
