@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isProtocolError } from '@marina/protocol';
+import { benchCommand } from './commands/bench.js';
 import { clientCommand } from './commands/client.js';
 import { UsageError } from './commands/common.js';
 import { compareCommand } from './commands/compare.js';
@@ -17,6 +18,7 @@ const cli = yargs(hideBin(process.argv))
   .command(serverCommand)
   .command(clientCommand)
   .command(compareCommand)
+  .command(benchCommand)
   .demandCommand(1, 'name a command: local, sim, server, client or compare')
   .strict()
   .recommendCommands()
