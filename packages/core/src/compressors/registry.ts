@@ -5,6 +5,7 @@ import { createIq } from './iq.js';
 import { createCq } from './cq.js';
 import { createRandk } from './randk.js';
 import { createPermk } from './permk.js';
+import { createTopk } from './topk.js';
 
 /** Per-compressor options taken from the run configuration. */
 export interface CompressorOptions {
@@ -42,6 +43,7 @@ export const compressors: Record<string, CompressorEntry> = {
   cq: { description: 'correlated 1-bit quantizer, shared randomness per round (32 + d bits)', create: createCq },
   permk: { description: 'correlated: senders split a shared random permutation of the coordinates, scaled by n (32·d/n bits)', create: createPermk },
   randk: { description: 'K random coordinates scaled by d/K, indices from the shared seed (32K bits; --k, default ⌊d/n⌋)', create: createRandk },
+  topk: { description: 'biased, for EF21: the K largest magnitudes with their indices (32K + K·⌈log2 d⌉ bits; --k, default ⌊d/n⌋)', create: createTopk },
 };
 
 export function createCompressor(name: string, options: CompressorOptions = { k: null, levels: 4, norm: 2 }): Compressor {

@@ -1,0 +1,156 @@
+import { BitReader, BitWriter, ProtocolError } from '@marina/protocol';
+import type { CompressorOptions } from './registry.js';
+import type { Compressor } from './types.js';
+import { expectLength, readFloat32s, writeFloat32s } from './floats.js';
+import { checkKOption, resolveK } from './randk.js';
+
+/** TopK: a Compressor that also reports its contraction α = K/d (EF21's constant, decision 17). */
+export interface TopkCompressor extends Compressor {
+  /** α with E‖C(a) − a‖² ≤ (1 − α)‖a‖²: K/d. */
+  contraction(d: number, n: number): number;
+}
+
+/**
+ * TopK (SPEC B.5, decision 17): keeps the K coordinates of largest magnitude, unscaled. Biased and
+ * contractive, ‖C(a) − a‖² ≤ (1 − K/d)‖a‖², so it belongs with EF21, not MARINA. It has no ω and no
+ * (A, B): `constants` reports NaN for them and α = K/d in the note and through `contraction`.
+ *
+ * The indices depend on the data, so they travel: K float32 values, then the K indices in increasing
+ * order, ⌈log2 d⌉ bits each (LSB first, zero padding): 32K + K·⌈log2 d⌉ bits, counted and sent.
+ * Ties in magnitude go to the lower index; NaN counts as the largest magnitude, so it is sent (and refused
+ * by the server) rather than hidden.
+ */
+export function createTopk(options: Pick<CompressorOptions, 'k'>): TopkCompressor {
+  checkKOption(options.k, 'topk');
+  const kOf = (d: number, n: number): number => resolveK(options.k, d, n, 'topk');
+  const bitsOf = (d: number, n: number): number => {
+    const K = kOf(d, n);
+    return 32 * K + K * indexBits(d);
+  };
+  let work = new Float64Array(0);
+  let idx = new Int32Array(0);
+  let gather = new Float64Array(0);
+  let vals = new Float32Array(0);
+
+  return {
+    name: 'topk',
+    unbiased: false,
+    correlated: false,
+    bits: (ctx) => bitsOf(ctx.d, ctx.n),
+    expectedBits: bitsOf,
+    payloadBits: (ctx) => bitsOf(ctx.d, ctx.n),
+    encode(a, ctx, out) {
+      const { d } = ctx;
+      const K = kOf(d, ctx.n);
+      if (work.length < d) work = new Float64Array(d);
+      if (idx.length < K) idx = new Int32Array(K);
+      if (gather.length < K) gather = new Float64Array(K);
+      topIndices(a, d, K, work, idx);
+      for (let i = 0; i < K; i++) gather[i] = a[idx[i]!]!;
+      writeFloat32s(gather, out, 0, K);
+      const b = indexBits(d);
+      const w = new BitWriter(out, 4 * K);
+      for (let i = 0; i < K; i++) w.write(idx[i]!, b);
+      w.finish();
+    },
+    decodeInto(sum, payload, ctx) {
+      const { d } = ctx;
+      const K = kOf(d, ctx.n);
+      const b = indexBits(d);
+      expectLength(payload, 4 * K + Math.ceil((K * b) / 8), 'topk update');
+      if (vals.length < K) vals = new Float32Array(K);
+      if (idx.length < K) idx = new Int32Array(K);
+      const v = readFloat32s(payload, 0, K, vals, 'topk update');
+      const r = new BitReader(payload, 4 * K);
+      let prev = -1;
+      for (let i = 0; i < K; i++) {
+        const j = r.read(b);
+        if (j >= d) throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `topk update: index ${i} is ${j}, expected < d = ${d}`);
+        if (j <= prev) throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `topk update: index ${i} is ${j}, expected increasing indices (previous ${prev})`);
+        idx[i] = j;
+        prev = j;
+      }
+      r.finish();
+      for (let i = 0; i < K; i++) sum[idx[i]!]! += v[i]!;
+    },
+    constants(d, n) {
+      const alpha = kOf(d, n) / d;
+      return {
+        omega: NaN,
+        A: NaN,
+        B: NaN,
+        note: `TopK is biased: contraction α = K/d = ${alpha} (‖C(a) − a‖² ≤ (1 − α)‖a‖²), no ω or (A, B); use with EF21 (decision 17)`,
+      };
+    },
+    zeta: (d, n) => kOf(d, n),
+    contraction: (d, n) => kOf(d, n) / d,
+  };
+}
+
+/** ⌈log2 d⌉: bits of one index in [0, d) (0 for d = 1). */
+export function indexBits(d: number): number {
+  return d <= 1 ? 0 : 32 - Math.clz32(d - 1);
+}
+
+/**
+ * The indices of the K largest |a_j| into out[0..K), increasing; ties go to the lower index. `work`
+ * (length ≥ d) is scratch. Expected O(d): quickselect for the K-th largest magnitude, then one pass.
+ */
+function topIndices(a: Float64Array, d: number, K: number, work: Float64Array, out: Int32Array): void {
+  for (let j = 0; j < d; j++) work[j] = magnitude(a[j]!);
+  const t = selectKth(work, d, d - K); // the K-th largest magnitude
+  let above = 0;
+  for (let j = 0; j < d; j++) if (magnitude(a[j]!) > t) above++;
+  let ties = K - above;
+  let i = 0;
+  for (let j = 0; j < d && i < K; j++) {
+    const m = magnitude(a[j]!);
+    if (m > t || (m === t && ties-- > 0)) out[i++] = j;
+  }
+}
+
+/** |x|, with NaN ranked above every number. */
+function magnitude(x: number): number {
+  return x === x ? Math.abs(x) : Infinity;
+}
+
+/**
+ * The value of rank k (0-based, ascending) among x[0..n), reordering x. Hoare quickselect with a
+ * median-of-three pivot; after a bounded number of rounds the remaining range is sorted instead, so
+ * adversarial inputs cost O(d log d), not O(d²).
+ */
+function selectKth(x: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  let budget = 2 * (32 - Math.clz32(n)) + 8;
+  while (hi > lo) {
+    if (budget-- === 0) {
+      x.subarray(lo, hi + 1).sort();
+      break;
+    }
+    const mid = (lo + hi) >>> 1;
+    const p = median3(x[lo]!, x[mid]!, x[hi]!);
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (x[i]! < p) i++;
+      while (x[j]! > p) j--;
+      if (i <= j) {
+        const t = x[i]!;
+        x[i] = x[j]!;
+        x[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break; // x[j+1 .. i−1] all equal the pivot
+  }
+  return x[k]!;
+}
+
+function median3(a: number, b: number, c: number): number {
+  if (a < b) return b < c ? b : a < c ? c : a;
+  return a < c ? a : b < c ? c : b;
+}
