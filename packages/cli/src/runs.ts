@@ -72,14 +72,24 @@ export async function runLocal(config: RunConfig, opts: LocalOptions): Promise<R
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
   );
+  let ended = false;
   const exits = children.map(
-    (child) => new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)))),
+    (child, i) =>
+      new Promise<number>((resolve) =>
+        child.on('exit', (code, signal) => {
+          const status = code ?? (signal ? 128 : 1);
+          // A client that dies before the run ends would leave the server waiting for its rank forever.
+          if (status !== 0 && !ended) server.shutdown(`client process ${i} exited with status ${status}`);
+          resolve(status);
+        }),
+      ),
   );
   const onSignal = () => server.shutdown('interrupted');
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
     const summary = await server.done;
+    ended = true;
     const codes = await Promise.all(exits);
     const failed = codes.flatMap((c, i) => (c === 0 ? [] : [`client ${i} exited ${c}`]));
     if (failed.length > 0) throw new Error(`local cluster: ${failed.join(', ')}`);

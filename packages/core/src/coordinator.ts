@@ -160,12 +160,13 @@ export class Coordinator {
     if (h.kind === Kind.Update) {
       if (!plan.senders.includes(rank)) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} was not asked for an update in round ${this.round}`);
       if (this.pendingUpdates.has(rank) || this.updateDone(rank)) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent two updates in round ${this.round}`);
-      this.pendingUpdates.set(rank, msg.slice());
+      // Kept as received (no copy): ws hands each message in a buffer of its own, and clients never reuse theirs.
+      this.pendingUpdates.set(rank, msg);
       this.drainUpdates();
     } else if (h.kind === Kind.Eval) {
       if (!this.evaluate) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent an evaluation report in round ${this.round}, which is not an evaluation round`);
       if (this.pendingEvals.has(rank) || rank < this.nextEval) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent two evaluation reports in round ${this.round}`);
-      this.pendingEvals.set(rank, msg.slice());
+      this.pendingEvals.set(rank, msg);
       this.drainEvals();
     } else {
       throw new ProtocolError('MARINA_ERR_UNEXPECTED', `${kindName(h.kind)} is not expected from a client during a round`);
