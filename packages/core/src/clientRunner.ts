@@ -11,8 +11,13 @@ export class ClientRunner {
   private readonly env: MethodEnv;
   private readonly half: ClientHalf;
   private readonly problem: Problem;
-  private readonly x: Float64Array;
+  private x: Float64Array;
   private readonly xPrev: Float64Array;
+  /** The x of the last RoundStart decoded (round `lastRound`), kept for a method half that did not answer it. */
+  private lastX: Float64Array;
+  private lastRound = -1;
+  /** Last round in which the method half answered (−1: never). */
+  private answered = -1;
   private readonly grad: Float64Array;
   /** RoundStart carries at most x^t and x^{t−1}. */
   private readonly maxPayload: number;
@@ -24,6 +29,7 @@ export class ClientRunner {
     this.half = setup.method.createClient(this.env, this.problem, rank);
     this.x = new Float64Array(d);
     this.xPrev = new Float64Array(d);
+    this.lastX = new Float64Array(d);
     this.grad = new Float64Array(d);
     this.maxPayload = 16 * d;
   }
@@ -32,7 +38,11 @@ export class ClientRunner {
   onRoundStart(msg: Uint8Array): Uint8Array[] {
     const h = readHeader(msg, this.maxPayload);
     if (h.kind !== Kind.RoundStart) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `expected RoundStart, got ${kindName(h.kind)}`);
+    [this.x, this.lastX] = [this.lastX, this.x]; // lastX ← x of the previous RoundStart
+    const seenLast = this.lastRound;
+    this.lastRound = -1; // until this message has decoded
     const flags = decodeRoundStart(h, msg, this.x, this.xPrev);
+    this.lastRound = h.round;
     // The plan is a pure function of (seed, round): recompute it and check the server's coin against it.
     const plan = this.setup.method.plan(this.env, h.round);
     if (plan.coin !== flags.coin) {
@@ -42,7 +52,13 @@ export class ClientRunner {
     const slot = plan.senders.indexOf(this.rank);
     if (flags.participate) {
       if (slot < 0) throw new ProtocolError('MARINA_ERR_BAD_FIELD', `round ${h.round}: asked to participate but rank ${this.rank} is not among the round's senders`);
-      out.push(this.half.respond(plan, slot, this.x, flags.previous ? this.xPrev : null));
+      // x^{t−1} for a half that did not answer round t−1: sent by the server when this rank did not get round
+      // t−1's RoundStart; otherwise that RoundStart only asked for an evaluation (PP-MARINA's unsampled
+      // clients) and its x is kept here. A half that answered round t−1 holds its own state (null).
+      let xPrev: Float64Array | null = flags.previous ? this.xPrev : null;
+      if (xPrev === null && h.round > 0 && this.answered !== h.round - 1 && seenLast === h.round - 1) xPrev = this.lastX;
+      out.push(this.half.respond(plan, slot, this.x, xPrev));
+      this.answered = h.round;
     }
     if (flags.evaluate) {
       this.problem.gradInto(this.grad, this.x);

@@ -59,7 +59,7 @@ export const DEFAULT_CONFIG: RunConfig = {
   lambda: 0.001,
   step: 'theory',
   p: 'auto',
-  rounds: 3000,
+  rounds: 5000,
   budgetBits: null,
   target: null,
   targetRel: 1e-6,
@@ -167,5 +167,9 @@ export function resolveConfig(partial: Record<string, unknown>): RunConfig {
   }
   if (partial['target'] !== undefined && partial['targetRel'] === undefined) cfg.targetRel = null;
   if (cfg.k !== null && cfg.k > cfg.dim) fail('k', cfg.k, `an integer in [1, dim = ${cfg.dim}] (RandK/TopK keep k of the d coordinates)`);
+  // Cross-field ranges of PP-MARINA (decision 14) and VR-MARINA's finite sums (decision 22).
+  if (cfg.participants !== null && cfg.participants > cfg.clients) fail('participants', cfg.participants, `an integer in [1, clients = ${cfg.clients}]`);
+  if (cfg.samples % 2 !== 0) fail('samples', cfg.samples, 'an even integer ≥ 2 (the components come in ±σ pairs, decision 22)');
+  if (cfg.batch > cfg.samples) fail('batch', cfg.batch, `an integer in [1, samples = ${cfg.samples}] (the minibatch is drawn without replacement)`);
   return cfg;
 }

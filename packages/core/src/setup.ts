@@ -21,7 +21,16 @@ export interface RunSetup {
 }
 
 export function setupRun(config: RunConfig): RunSetup {
-  const family = quadraticFamily({ clients: config.clients, dim: config.dim, noise: config.noise, lambda: config.lambda, seed: config.seed });
+  const family = quadraticFamily({
+    clients: config.clients,
+    dim: config.dim,
+    noise: config.noise,
+    lambda: config.lambda,
+    seed: config.seed,
+    // Decision 22: each f_i is also a finite sum of m components (used by VR-MARINA only).
+    samples: config.samples,
+    componentNoise: config.componentNoise,
+  });
   const method = getMethod(config.method);
   const options = compressorOptions(config);
   const theory = computeTheory(method, {
@@ -45,6 +54,7 @@ export function setupRun(config: RunConfig): RunSetup {
       dense: createIdentity(),
       gamma: theory.gamma,
       p: theory.p,
+      ...(theory.params ? { params: theory.params } : {}),
     }),
     shard: (rank) => family.shard(rank),
   };

@@ -1,6 +1,6 @@
 import type { Compressor, CompressorConstants, ConstantsConvention } from './compressors/types.js';
 import type { RunConfig } from './config.js';
-import type { MethodDef } from './methods/types.js';
+import type { MethodDef, MethodParams } from './methods/types.js';
 import type { Smoothness } from './problems/types.js';
 
 /**
@@ -70,6 +70,8 @@ export interface Theory {
   /** Expected algorithm bits per client per round after round 0. */
   expectedBitsPerRound: number;
   notes: string[];
+  /** Method-specific parameters (DIANA's α, PP-MARINA's r, VR-MARINA's b', EF21's scale); absent for MARINA/DCGD/GD. */
+  params?: MethodParams;
 }
 
 /** What a method's step-size rule sees. */
@@ -91,6 +93,7 @@ export interface MethodTheory {
   gammaTheory: number;
   expectedBitsPerRound: number;
   notes: string[];
+  params?: MethodParams;
 }
 
 /** Resolves p for MARINA-family methods (decision 9: `auto`, `zeta`, or a given number). */
@@ -133,5 +136,6 @@ export function computeTheory(method: MethodDef, input: Omit<MethodTheoryInput, 
     bitsPerMessage: bQ,
     expectedBitsPerRound: m.expectedBitsPerRound,
     notes: m.notes,
+    ...(m.params ? { params: m.params } : {}),
   };
 }

@@ -28,6 +28,23 @@ export interface MethodEnv {
   readonly gamma: number;
   /** MARINA's coin probability (1 for GD). */
   readonly p: number;
+  /** Method-specific parameters fixed by the method's theory hook (absent for MARINA, DCGD, GD). */
+  readonly params?: MethodParams;
+}
+
+/**
+ * Parameters a method's halves need beyond (γ, p), chosen once by its theory hook from the configuration and
+ * recorded in the run summary, so the server and every client use the same values.
+ */
+export interface MethodParams {
+  /** DIANA: shift step α (SPEC A.5; default 1/(ω+1)). */
+  alpha?: number;
+  /** PP-MARINA: clients sampled on each compressed round, r (decision 14). */
+  participants?: number;
+  /** VR-MARINA: minibatch size b' (SPEC A.6). */
+  batch?: number;
+  /** EF21: factor applied to every compressed message to make it a contraction (1 for TopK; 1/(ω+1) for an unbiased Q). */
+  scale?: number;
 }
 
 /** A method's client half: answers a round with an Update message (header + payload). */
@@ -65,6 +82,13 @@ export interface MethodDef {
 /** The compression context of a sender in a round. */
 export function contextOf(env: MethodEnv, plan: RoundPlan, rank: number, slot: number): CompressContext {
   return { d: env.d, n: plan.senders.length, slot, rank, seed: env.seed, round: plan.round };
+}
+
+/** A method parameter the theory hook must have set; a missing one is a setup bug, not a client's fault. */
+export function paramOf(env: MethodEnv, name: keyof MethodParams, method: string): number {
+  const v = env.params?.[name];
+  if (v === undefined || !Number.isFinite(v)) throw new Error(`${method}: method parameter "${name}" is not set (the environment was not built by setupRun)`);
+  return v;
 }
 
 /** All ranks 0..n−1. */

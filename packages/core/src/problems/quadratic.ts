@@ -1,5 +1,5 @@
 import { CounterRng } from '../rng.js';
-import type { Problem, Smoothness } from './types.js';
+import type { FiniteSum, Problem, Smoothness } from './types.js';
 
 /**
  * The default problem: SPEC D.1's quadratics with controlled Hessian variance.
@@ -8,6 +8,7 @@ import type { Problem, Smoothness } from './types.js';
  *   f_i(x) = ½ xᵀA_i x − b_iᵀx,  x⁰ = √d·e_1.
  * ν_j and β_j are keyed by (run seed, j, "problem"), so any party computes all n of them in O(n)
  * (ARCHITECTURE "Numbers and determinism"); a client's shard needs no data file.
+ * With `samples` set, every shard is also a finite sum (decision 22; `Problem.components`).
  */
 export interface QuadraticSpec {
   clients: number;
@@ -17,6 +18,13 @@ export interface QuadraticSpec {
   /** λ: smallest eigenvalue of the mean Hessian. */
   lambda: number;
   seed: number;
+  /**
+   * Decision 22: when given, each f_i is also the mean of m = `samples` (even) components
+   * f_ik(x) = ½xᵀ(A_i + σ·ε_k·T/4)x − b_iᵀx with ε_k = +1 for even k, −1 for odd k (so they average to f_i)
+   * and σ = `componentNoise` (default 0). The full gradient ∇f_i stays A_i x − b_i, computed directly.
+   */
+  samples?: number;
+  componentNoise?: number;
 }
 
 export interface QuadraticFamily {
@@ -47,6 +55,11 @@ export function quadraticFamily(spec: QuadraticSpec): QuadraticFamily {
   const muMax = tridiagEigen(d, d);
   const lambdaMin = Math.min((nuMean / 4) * muMin, (nuMean / 4) * muMax);
   const shift = lambda - lambdaMin;
+  const m = spec.samples;
+  const sigma = spec.componentNoise ?? 0;
+  if (m !== undefined && !(Number.isInteger(m) && m >= 2 && m % 2 === 0)) {
+    throw new RangeError(`quadratic components: samples must be an even integer ≥ 2, got ${m}`);
+  }
 
   function shard(rank: number): Problem {
     const a = nu[rank]! / 4;
@@ -59,8 +72,26 @@ export function quadraticFamily(spec: QuadraticSpec): QuadraticFamily {
         out[j] = a * (2 * x[j]! - left - right) + shift * x[j]!;
       }
     };
+    // Component k: a_k = a + σ·ε_k/4 on T, same shift and linear term (decision 22).
+    const components: FiniteSum | undefined =
+      m === undefined
+        ? undefined
+        : {
+            m,
+            gradInto(out, x, k) {
+              if (!(Number.isInteger(k) && k >= 0 && k < m)) throw new RangeError(`component index ${k} is outside [0, ${m})`);
+              const ak = a + (sigma * (k % 2 === 0 ? 1 : -1)) / 4;
+              for (let j = 0; j < d; j++) {
+                const left = j > 0 ? x[j - 1]! : 0;
+                const right = j < d - 1 ? x[j + 1]! : 0;
+                out[j] = ak * (2 * x[j]! - left - right) + shift * x[j]!;
+              }
+              out[0]! -= b1;
+            },
+          };
     return {
       d,
+      ...(components ? { components } : {}),
       loss(x) {
         let q = 0;
         for (let j = 0; j < d; j++) {
@@ -102,17 +133,26 @@ export function quadraticFamily(spec: QuadraticSpec): QuadraticFamily {
         }
         m1 /= n;
         m2 /= n;
-        return { m1, m2, v: Math.max(0, m2 - m1 * m1) };
+        return { m1, m2 };
       };
       const lo = atMu(muMin);
       const hi = atMu(muMax);
+      // L_±² = max_k var_i(e_ik) = (μ_max/4)²·var(ν): c cancels. Taken from ν in two passes, not as
+      // mean e² − (mean e)², whose cancellation gave L_± ≈ 1e-8 instead of 0 for identical clients (s = 0).
+      let varNu = 0;
+      for (let i = 0; i < n; i++) varNu += (nu[i]! - nuMean) ** 2;
+      varNu /= n;
       const Li = Array.from(nu, (v) => Math.max(Math.abs((v * muMin) / 4 + shift), Math.abs((v * muMax) / 4 + shift)));
+      // Components (decision 22): on mode k client i's component j has eigenvalue e_ik + σ·ε_j·μ_k/4; the ε_j
+      // average to 0 and square to 1, so (1/m)Σ_j of the squares is e_ik² + (σμ_k/4)², again convex in μ.
+      const comp = (mu: number, m2: number) => m2 + ((sigma * mu) / 4) ** 2;
       return {
         Lminus: Math.max(Math.abs(lo.m1), Math.abs(hi.m1)),
         Lplus: Math.sqrt(Math.max(lo.m2, hi.m2)),
-        Lpm: Math.sqrt(Math.max(lo.v, hi.v)),
+        Lpm: (muMax / 4) * Math.sqrt(varNu),
         Li,
         exact: { Lminus: true, Lplus: true, Lpm: true },
+        ...(m === undefined ? {} : { components: { m, Lcomp: Math.sqrt(Math.max(comp(muMin, lo.m2), comp(muMax, hi.m2))), exact: true } }),
       };
     },
   };

@@ -1,0 +1,75 @@
+import { payloadOf } from '@marina/protocol';
+import { allRanks, contextOf, type MethodDef, paramOf } from './types.js';
+import { acceptUpdate, encodeUpdate } from './updates.js';
+
+/**
+ * DIANA (Mishchenko et al. 2019; nonconvex analysis Horváth et al. 2019; SPEC A.5), every round:
+ *  1. client i: m_i = Q_i(∇f_i(x^k) − h_i), send m_i, then h_i ← h_i + α·m_i (m_i as the server decodes it);
+ *  2. server: g^k = h + mean_i m_i; x^{k+1} = x^k − γ g^k; h ← h + α·mean_i m_i.
+ * Shifts start at 0 and there is no dense init round (round 0 compresses ∇f_i(x^0)); no coin.
+ *
+ * α = config.alpha ?? 1/(ω+1); γ = 1/(10·L·sqrt(1 + ω/n)·(ω + 2)), the MARINA code's "Th. 4" rule with
+ * m = 1 (full local gradients) and L = max_i L_i (every f_i L-smooth, the theorem's assumption). With a
+ * correlated compressor (CQ, PermK) ω is its single-client ω (decision 21).
+ *
+ * The shift h_i is state that x alone does not determine: a client that loses it (a restarted process) cannot
+ * rejoin a DIANA run without a checkpoint of h_i, unlike MARINA's clients.
+ */
+export const diana: MethodDef = {
+  name: 'diana',
+  description: 'DIANA: compressed differences to learned per-client shifts (α = 1/(ω+1))',
+  initRound: false,
+  plan: (env, round) => ({ round, kind: 'compressed', coin: false, senders: allRanks(env.n) }),
+  theory({ smoothness, constants, bQ, n, config, compressor }) {
+    const omega = constants.omega;
+    const alpha = config.alpha ?? 1 / (omega + 1);
+    const L = Math.max(...smoothness.Li);
+    const gammaTheory = 1 / (10 * L * Math.sqrt(1 + omega / n) * (omega + 2));
+    const notes = [`DIANA: α = ${alpha}${config.alpha === null ? ' = 1/(ω+1)' : ' (given)'}, ω = ${omega}; γ uses L = max_i L_i = ${L}.`];
+    if (alpha > 1 / (omega + 1)) notes.push('α > 1/(ω+1) is outside the DIANA theory (its step size assumes α ≤ 1/(ω+1)).');
+    if (compressor.correlated) notes.push(`${compressor.name} is correlated: α and γ use its single-client ω as if clients were independent (decision 21).`);
+    if (!compressor.unbiased) notes.push(`${compressor.name} is biased: DIANA's theory needs an unbiased compressor.`);
+    return { p: 0, pRule: 'diana: no coin', gammaTheory, expectedBitsPerRound: bQ, notes, params: { alpha } };
+  },
+  createClient(env, problem, rank) {
+    const alpha = paramOf(env, 'alpha', 'diana');
+    const h = new Float64Array(env.d);
+    const v = new Float64Array(env.d);
+    const mine = new Float64Array(env.d);
+    return {
+      respond(plan, slot, x) {
+        problem.gradInto(v, x);
+        for (let j = 0; j < env.d; j++) v[j]! -= h[j]!;
+        const msg = encodeUpdate(env, plan, rank, slot, v, true);
+        // The shift moves by what the server decodes, so the server's h stays the mean of the clients' h_i.
+        mine.fill(0);
+        env.compressor.decodeInto(mine, payloadOf(msg), contextOf(env, plan, rank, slot));
+        for (let j = 0; j < env.d; j++) h[j]! += alpha * mine[j]!;
+        return msg;
+      },
+    };
+  },
+  createServer(env, x0) {
+    const alpha = paramOf(env, 'alpha', 'diana');
+    const x = Float64Array.from(x0);
+    const h = new Float64Array(env.d);
+    const sum = new Float64Array(env.d);
+    return {
+      x,
+      begin() {
+        sum.fill(0);
+      },
+      accept(plan, rank, slot, header, payload) {
+        return acceptUpdate(env, plan, rank, slot, header, payload, sum, true);
+      },
+      finish(plan) {
+        const inv = 1 / plan.senders.length;
+        for (let j = 0; j < env.d; j++) {
+          const m = sum[j]! * inv;
+          x[j]! -= env.gamma * (h[j]! + m);
+          h[j]! += alpha * m;
+        }
+      },
+    };
+  },
+};

@@ -1,0 +1,95 @@
+import { payloadOf, ProtocolError } from '@marina/protocol';
+import type { Compressor, CompressorConstants } from '../compressors/types.js';
+import { allRanks, contextOf, type MethodDef, paramOf } from './types.js';
+import { acceptUpdate, encodeUpdate } from './updates.js';
+
+/**
+ * EF21 (Richtárik, Sokolov, Fatkhullin 2021; SPEC A.5, decision 17):
+ *  round 0 (init): client i sends ∇f_i(x⁰) dense; g_i⁰ = that gradient, g⁰ = mean_i g_i⁰;
+ *  round t ≥ 1:    client i sends c_i = C(∇f_i(x^t) − g_i^{t−1}); g_i^t = g_i^{t−1} + c_i;
+ *                  server g^t = g^{t−1} + mean_i c_i; every round x^{t+1} = x^t − γ g^t.
+ * g_i moves by what the server decodes (float32 values included), so the server's g stays the mean of the g_i.
+ *
+ * The theory needs a contraction C with E‖C(a) − a‖² ≤ (1 − α)‖a‖² (`ef21Contraction`): TopK, α = K/d; an
+ * unbiased compressor Q of variance ω is used as C = Q/(ω+1), α = 1/(ω+1) (the standard reduction: EF21
+ * paper; so identity gives α = 1 and GD's step); any other biased compressor is refused.
+ * γ = 1/(L_- + L_QM·sqrt(β/θ)), θ = 1 − sqrt(1−α), β = (1−α)/(1 − sqrt(1−α)).
+ *
+ * g_i is state that x alone does not determine: a restarted client cannot rejoin without a checkpoint of it.
+ */
+export const ef21: MethodDef = {
+  name: 'ef21',
+  description: 'EF21: error feedback; each client sends C(∇f_i − g_i) and tracks g_i (TopK, or Q/(ω+1))',
+  initRound: true,
+  plan: (env, round) => ({ round, kind: round === 0 ? 'init' : 'compressed', coin: round === 0, senders: allRanks(env.n) }),
+  theory({ smoothness: s, compressor, constants, bQ, d, n }) {
+    const { alpha, scale, rule } = ef21Contraction(compressor, constants, d, n);
+    const sq = Math.sqrt(1 - alpha);
+    const theta = 1 - sq;
+    const beta = alpha >= 1 ? 0 : (1 - alpha) / (1 - sq);
+    const Lqm = Math.sqrt(s.Li.reduce((acc, L) => acc + L * L, 0) / s.Li.length);
+    const gammaTheory = 1 / (s.Lminus + Lqm * Math.sqrt(beta / theta));
+    const notes = [`EF21: ${rule}; θ = ${theta}, β = ${beta}, L_QM = ${Lqm} (decision 17).`];
+    return { p: 0, pRule: 'ef21: no coin (round 0 dense)', gammaTheory, expectedBitsPerRound: bQ, notes, params: { scale } };
+  },
+  createClient(env, problem, rank) {
+    const scale = paramOf(env, 'scale', 'ef21');
+    const gi = new Float64Array(env.d);
+    const v = new Float64Array(env.d);
+    const sent = new Float64Array(env.d);
+    return {
+      respond(plan, slot, x) {
+        problem.gradInto(v, x);
+        const init = plan.kind === 'init';
+        if (!init) for (let j = 0; j < env.d; j++) v[j]! -= gi[j]!;
+        const msg = encodeUpdate(env, plan, rank, slot, v, !init);
+        sent.fill(0);
+        (init ? env.dense : env.compressor).decodeInto(sent, payloadOf(msg), contextOf(env, plan, rank, slot));
+        if (init) gi.set(sent);
+        else for (let j = 0; j < env.d; j++) gi[j]! += scale * sent[j]!;
+        return msg;
+      },
+    };
+  },
+  createServer(env, x0) {
+    const scale = paramOf(env, 'scale', 'ef21');
+    const x = Float64Array.from(x0);
+    const g = new Float64Array(env.d);
+    const sum = new Float64Array(env.d);
+    return {
+      x,
+      begin() {
+        sum.fill(0);
+      },
+      accept(plan, rank, slot, header, payload) {
+        return acceptUpdate(env, plan, rank, slot, header, payload, sum, plan.kind !== 'init');
+      },
+      finish(plan) {
+        const inv = 1 / plan.senders.length;
+        if (plan.kind === 'init') for (let j = 0; j < env.d; j++) g[j] = sum[j]! * inv;
+        else for (let j = 0; j < env.d; j++) g[j]! += scale * (sum[j]! * inv);
+        for (let j = 0; j < env.d; j++) x[j]! -= env.gamma * g[j]!;
+      },
+    };
+  },
+};
+
+/**
+ * The contraction EF21 runs with: TopK is one with α = K/d (K = ζ_Q, its nonzeros); an unbiased compressor
+ * of variance ω becomes one when scaled by 1/(ω+1), α = 1/(ω+1); anything else is a configuration error.
+ */
+export function ef21Contraction(q: Compressor, c: CompressorConstants, d: number, n: number): { alpha: number; scale: number; rule: string } {
+  if (q.name === 'topk') {
+    const K = q.zeta(d, n);
+    return { alpha: K / d, scale: 1, rule: `TopK is a contraction with α = K/d = ${K}/${d}` };
+  }
+  if (q.unbiased) {
+    const alpha = 1 / (c.omega + 1);
+    return { alpha, scale: alpha, rule: `${q.name} is unbiased (ω = ${c.omega}): C = Q/(ω+1) is a contraction with α = 1/(ω+1) = ${alpha}` };
+  }
+  throw new ProtocolError(
+    'MARINA_ERR_BAD_CONFIG',
+    `config field "compressor" is "${q.name}", which EF21 cannot use: EF21 needs a contraction, i.e. "topk" or an unbiased compressor (scaled by 1/(ω+1))`,
+    { field: 'compressor', value: q.name },
+  );
+}
