@@ -76,15 +76,16 @@ export function moments(target: Float64Array, rounds: number, draw: (round: numb
 
 /**
  * The largest per-coordinate deviation of the sample mean from `target`, in standard errors, after
- * subtracting an absolute slack `tol` (float32 rounding of values and scales). Unbiasedness tests
- * require it to be at most about 5.
+ * subtracting an absolute slack `tol` (float32 rounding of values and scales). The standard error uses the
+ * exact per-coordinate `variance` when given (needed when a coordinate is nonzero only rarely, so that its
+ * sample variance may be 0), else the sample variance. Unbiasedness tests require it to be at most about 5.
  */
-export function maxZScore(m: Moments, target: Float64Array, tol: number): number {
+export function maxZScore(m: Moments, target: Float64Array, tol: number, variance: ArrayLike<number> = m.variance): number {
   let worst = 0;
   for (let j = 0; j < target.length; j++) {
     const dev = Math.max(0, Math.abs(m.mean[j]! - target[j]!) - tol);
     if (dev === 0) continue;
-    const se = Math.sqrt(m.variance[j]! / m.rounds);
+    const se = Math.sqrt(variance[j]! / m.rounds);
     worst = Math.max(worst, se === 0 ? Infinity : dev / se);
   }
   return worst;
@@ -95,4 +96,25 @@ export function sqNorm(a: ArrayLike<number>): number {
   let s = 0;
   for (let j = 0; j < a.length; j++) s += a[j]! * a[j]!;
   return s;
+}
+
+/**
+ * Exact per-coordinate variances of unbiased random rounding of u_j = min(1, |a_j|/r) to the adjacent
+ * values of the ascending `levels` (0 first, 1 last), scaled back by r: r²(u_j − lo_j)(hi_j − u_j).
+ */
+export function roundingVariances(a: ArrayLike<number>, r: number, levels: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(a.length);
+  if (r === 0) return out;
+  for (let j = 0; j < a.length; j++) {
+    const u = Math.min(1, Math.abs(a[j]!) / r);
+    let i = 1;
+    while (i < levels.length - 1 && levels[i]! < u) i++;
+    out[j] = r * r * (u - levels[i - 1]!) * (levels[i]! - u);
+  }
+  return out;
+}
+
+/** Their sum: the exact E‖Q(a) − a‖² of such a quantizer. */
+export function roundingVariance(a: ArrayLike<number>, r: number, levels: ArrayLike<number>): number {
+  return roundingVariances(a, r, levels).reduce((x, y) => x + y, 0);
 }

@@ -1,0 +1,144 @@
+import { packedSymbolBits, packSymbols, symbolsPerWord, unpackSymbols } from '@marina/protocol';
+import { CounterRng } from '../rng.js';
+import type { Compressor } from './types.js';
+import { expectLength, readScale } from './floats.js';
+
+/**
+ * The shared machinery of random dithering (SPEC B.6–B.8, decisions 7, 11, 12, 16, 19):
+ * Q(a)_j = r·sign(a_j)·ξ_j with r = fround(‖a‖_p) and ξ_j the random rounding of u_j = |a_j|/r (clamped to
+ * [0, 1], decision 11) to one of the two adjacent levels, with the probabilities that make E ξ_j = u_j.
+ *
+ * - `standard` levels {0, 1/s, …, 1} (QSGD = D_sta^{2,s}, ternary = D_sta^{∞,1});
+ * - `natural` levels {0, 2^{1−s}, …, 1/2, 1} (D_nat^{p,s}).
+ *
+ * Wire: the float32 r, then one symbol per coordinate, s + sign·level index ∈ [0, 2s], packed by decision
+ * 12 (k symbols of alphabet m = 2s + 1 per 32-bit word, k the largest with m^k ≤ 2^32). Algorithm bits are
+ * the CQ-MARINA table's 31 + d·log2(2s + 1) (decision 7). The rounding thresholds are private, keyed by
+ * (seed, round, rank, purpose).
+ */
+export interface DitheringSpec {
+  name: string;
+  scheme: 'standard' | 'natural';
+  /** s ≥ 1: nonzero levels. */
+  levels: number;
+  /** p ≥ 1, or Infinity. */
+  norm: number;
+  /** Key of the private rounding randomness. */
+  purpose: string;
+  /** ω for dimension d, with where it comes from. */
+  omega(d: number): { omega: number; note: string };
+}
+
+export function createDithering(spec: DitheringSpec): Compressor {
+  const { name, scheme, levels: s, norm: p, purpose } = spec;
+  if (!(Number.isInteger(s) && s >= 1 && s <= 0x7fff)) throw new RangeError(`${name}: levels must be an integer in [1, 32767], got ${s}`);
+  if (!(p >= 1)) throw new RangeError(`${name}: norm must be a number ≥ 1 or Infinity, got ${p}`);
+  const m = 2 * s + 1;
+  const perWord = symbolsPerWord(m);
+  // value[sym] = sign·level for sym = s + sign·index: a table of 2s + 1 doubles, built once.
+  const value = new Float64Array(m);
+  for (let l = 1; l <= s; l++) {
+    const level = scheme === 'standard' ? l / s : 2 ** (l - s);
+    value[s + l] = level;
+    value[s - l] = -level;
+  }
+  const bits = (d: number): number => 31 + d * Math.log2(m);
+  const wire = (d: number): number => 32 + packedSymbolBits(d, m);
+  let symbols = new Int32Array(0);
+
+  return {
+    name,
+    unbiased: true,
+    correlated: false,
+    bits: (ctx) => bits(ctx.d),
+    expectedBits: (d) => bits(d),
+    payloadBits: (ctx) => wire(ctx.d),
+    encode(a, ctx, out) {
+      const { d } = ctx;
+      if (symbols.length < d) symbols = new Int32Array(d);
+      const r = Math.fround(pNorm(a, d, p));
+      new DataView(out.buffer, out.byteOffset, 4).setFloat32(0, r, true);
+      const sym = symbols.subarray(0, d);
+      if (r === 0 || !Number.isFinite(r)) {
+        sym.fill(s); // a zero vector sends r = 0 and all-zero levels (decision 11); a non-finite r is refused by the server
+      } else {
+        const rng = new CounterRng(ctx.seed, ctx.round, ctx.rank, purpose);
+        const inv = 1 / r;
+        for (let j = 0; j < d; j++) {
+          const x = a[j]!;
+          let u = Math.abs(x) * inv;
+          if (u > 1) u = 1;
+          const U = rng.float();
+          const l = scheme === 'standard' ? roundStandard(u, s, U) : roundNatural(u, s, U);
+          sym[j] = x < 0 ? s - l : s + l;
+        }
+      }
+      packSymbols(sym, m, out, 4);
+    },
+    decodeInto(sum, payload, ctx) {
+      const { d } = ctx;
+      const what = `${name} update`;
+      expectLength(payload, 4 + 4 * Math.ceil(d / perWord), what);
+      const r = readScale(payload, 0, what);
+      if (symbols.length < d) symbols = new Int32Array(d);
+      unpackSymbols(payload, 4, m, symbols, d); // throws on a symbol outside [0, 2s]
+      for (let j = 0; j < d; j++) sum[j]! += r * value[symbols[j]!]!;
+    },
+    constants(d, n) {
+      const { omega, note } = spec.omega(d);
+      return { omega, A: omega / n, B: 0, note: `${note}; independent clients (A, B) = (ω/n, 0)` };
+    },
+    zeta: (d) => d,
+  };
+}
+
+/** Level index of u ∈ [0, 1] on {0, 1/s, …, 1}: ⌊us⌋, plus one with probability us − ⌊us⌋. */
+function roundStandard(u: number, s: number, U: number): number {
+  const t = u * s;
+  const lo = Math.floor(t);
+  return lo >= s ? s : lo + (U < t - lo ? 1 : 0);
+}
+
+/**
+ * Level index of u ∈ [0, 1] on {0, 2^{1−s}, …, 1} (index l ≥ 1 is 2^{l−s}): between 2^e ≤ u < 2^{e+1} it is
+ * e + s, plus one with probability u/2^e − 1; below 2^{1−s}, 1 with probability u·2^{s−1}, else 0.
+ */
+function roundNatural(u: number, s: number, U: number): number {
+  if (u === 0) return 0;
+  let e = Math.floor(Math.log2(u));
+  const lo = 2 ** e;
+  // Math.log2 may be off by one ulp near powers of two: fix e so that 2^e ≤ u < 2^{e+1}.
+  if (lo > u) e--;
+  else if (2 * lo <= u) e++;
+  if (e >= 0) return s; // u = 1
+  // Below the lowest level: 1 with probability u·2^{s−1} (< 1 here). Two exact power-of-two steps, since
+  // 2^{s−1} alone overflows for s > 1024 while u ≥ 2^−1074.
+  if (e < 1 - s) return U < u * 2 ** Math.min(s - 1, 1000) * 2 ** Math.max(0, s - 1001) ? 1 : 0;
+  return e + s + (U < u / 2 ** e - 1 ? 1 : 0);
+}
+
+/**
+ * ‖a‖_p over a[0..d) for p ≥ 1 or Infinity. General p scales by the largest magnitude first, so |a_j|^p
+ * neither overflows nor underflows; NaN propagates (the server then refuses the message).
+ */
+export function pNorm(a: Float64Array, d: number, p: number): number {
+  if (p === 2) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += a[j]! * a[j]!;
+    return Math.sqrt(s);
+  }
+  if (p === 1) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += Math.abs(a[j]!);
+    return s;
+  }
+  let mx = 0;
+  for (let j = 0; j < d; j++) {
+    const v = Math.abs(a[j]!);
+    if (!(v <= mx)) mx = v; // NaN wins
+  }
+  if (p === Infinity || mx === 0 || !Number.isFinite(mx)) return mx;
+  let s = 0;
+  for (let j = 0; j < d; j++) s += (Math.abs(a[j]!) / mx) ** p;
+  return mx * s ** (1 / p);
+}
