@@ -12,6 +12,7 @@ import { decodeRangeInto, encodeRange, rangeBits } from './rangeQuantizer.js';
  */
 export function createCq(): Compressor {
   let u = new Float64Array(0);
+  let slots = new Int32Array(0);
   let rho = new Int32Array(0);
   return {
     name: 'cq',
@@ -22,18 +23,15 @@ export function createCq(): Compressor {
     payloadBits: rangeBits,
     encode(a, ctx, out) {
       const { d, n } = ctx;
-      if (u.length < d) u = new Float64Array(d);
-      if (rho.length !== n) rho = new Int32Array(n);
-      new CounterRng(ctx.seed, ctx.round, SHARED, 'cq-rho').permutation(rho);
-      const shift = new CounterRng(ctx.seed, ctx.round, SHARED, 'cq-shift');
-      const jitter = new CounterRng(ctx.seed, ctx.round, ctx.rank, 'cq-jitter');
-      const mine = rho[ctx.slot]!;
-      const invN = 1 / n;
-      for (let j = 0; j < d; j++) {
-        let slot = shift.int(n) + mine;
-        if (slot >= n) slot -= n;
-        u[j] = (slot + jitter.float()) * invN;
+      if (u.length < d) {
+        u = new Float64Array(d);
+        slots = new Int32Array(d);
       }
+      if (rho.length !== n) rho = new Int32Array(n);
+      cqSlots(ctx.seed, ctx.round, n, ctx.slot, slots, d, rho);
+      const jitter = new CounterRng(ctx.seed, ctx.round, ctx.rank, 'cq-jitter');
+      const invN = 1 / n;
+      for (let j = 0; j < d; j++) u[j] = (slots[j]! + jitter.float()) * invN;
       encodeRange(a, u, d, out);
     },
     decodeInto: (sum, payload, ctx) => decodeRangeInto(sum, payload, ctx.d, 'cq update'),
@@ -48,4 +46,21 @@ export function createCq(): Compressor {
     }),
     zeta: (d) => d,
   };
+}
+
+/**
+ * The slots of the client at position `slot` (0..n−1) in round `round`: out[j] = (s_j + ρ(slot)) mod n for
+ * j < d (decision 4), s_j the shared per-coordinate shifts and ρ the shared permutation of positions, both
+ * keyed by (seed, round) alone. Every client computes its own row in O(d + n); at each coordinate the rows
+ * of the n clients form a permutation of 0..n−1, which is what makes the rounding errors cancel.
+ * `rho` is optional scratch of length n.
+ */
+export function cqSlots(seed: number, round: number, n: number, slot: number, out: Int32Array, d = out.length, rho = new Int32Array(n)): void {
+  new CounterRng(seed, round, SHARED, 'cq-rho').permutation(rho);
+  const shift = new CounterRng(seed, round, SHARED, 'cq-shift');
+  const mine = rho[slot]!;
+  for (let j = 0; j < d; j++) {
+    const s = shift.int(n) + mine;
+    out[j] = s >= n ? s - n : s;
+  }
 }
