@@ -10,9 +10,10 @@ import { acceptUpdate, encodeUpdate } from './updates.js';
  *                  server g^t = g^{t−1} + mean_i c_i; every round x^{t+1} = x^t − γ g^t.
  * g_i moves by what the server decodes (float32 values included), so the server's g stays the mean of the g_i.
  *
- * The theory needs a contraction C with E‖C(a) − a‖² ≤ (1 − α)‖a‖² (`ef21Contraction`): TopK, α = K/d; an
- * unbiased compressor Q of variance ω is used as C = Q/(ω+1), α = 1/(ω+1) (the standard reduction: EF21
- * paper; so identity gives α = 1 and GD's step); any other biased compressor is refused.
+ * The theory needs a contraction C with E‖C(a) − a‖² ≤ (1 − α)‖a‖² (`ef21Contraction`): TopK with α = K/d
+ * (any compressor reporting `contraction(d, n)` is used as is); an unbiased compressor Q of variance ω is
+ * used as C = Q/(ω+1), α = 1/(ω+1) (the standard reduction of the EF21 paper; identity gives α = 1 and GD's
+ * step); any other biased compressor is refused with a configuration error.
  * γ = 1/(L_- + L_QM·sqrt(β/θ)), θ = 1 − sqrt(1−α), β = (1−α)/(1 − sqrt(1−α)).
  *
  * g_i is state that x alone does not determine: a restarted client cannot rejoin without a checkpoint of it.
@@ -74,14 +75,23 @@ export const ef21: MethodDef = {
   },
 };
 
+/** A compressor that is a contraction reports its α (TopK: K/d). */
+interface Contractive {
+  contraction(d: number, n: number): number;
+}
+
+const isContractive = (q: Compressor): q is Compressor & Contractive => typeof (q as Partial<Contractive>).contraction === 'function';
+
 /**
- * The contraction EF21 runs with: TopK is one with α = K/d (K = ζ_Q, its nonzeros); an unbiased compressor
- * of variance ω becomes one when scaled by 1/(ω+1), α = 1/(ω+1); anything else is a configuration error.
+ * The contraction EF21 runs with: a compressor that reports one (TopK: α = K/d) is used as is; an unbiased
+ * compressor of variance ω becomes one when scaled by 1/(ω+1), α = 1/(ω+1); anything else is a
+ * configuration error.
  */
 export function ef21Contraction(q: Compressor, c: CompressorConstants, d: number, n: number): { alpha: number; scale: number; rule: string } {
-  if (q.name === 'topk') {
-    const K = q.zeta(d, n);
-    return { alpha: K / d, scale: 1, rule: `TopK is a contraction with α = K/d = ${K}/${d}` };
+  if (isContractive(q)) {
+    const alpha = q.contraction(d, n);
+    if (!(alpha > 0 && alpha <= 1)) throw new RangeError(`${q.name} reports a contraction α = ${alpha}, outside (0, 1]`);
+    return { alpha, scale: 1, rule: `${q.name} is a contraction with α = ${alpha} (K/d = ${q.zeta(d, n)}/${d} for TopK)` };
   }
   if (q.unbiased) {
     const alpha = 1 / (c.omega + 1);
@@ -89,7 +99,7 @@ export function ef21Contraction(q: Compressor, c: CompressorConstants, d: number
   }
   throw new ProtocolError(
     'MARINA_ERR_BAD_CONFIG',
-    `config field "compressor" is "${q.name}", which EF21 cannot use: EF21 needs a contraction, i.e. "topk" or an unbiased compressor (scaled by 1/(ω+1))`,
+    `config field "compressor" is "${q.name}", which EF21 cannot use: EF21 needs a contraction ("topk") or an unbiased compressor (used as Q/(ω+1))`,
     { field: 'compressor', value: q.name },
   );
 }
