@@ -9,6 +9,7 @@ import { createTopk } from './topk.js';
 import { createNaturalDithering } from './naturalDithering.js';
 import { createQsgd } from './qsgd.js';
 import { createTernary } from './ternary.js';
+import { createNatural } from './natural.js';
 
 /** Per-compressor options taken from the run configuration. */
 export interface CompressorOptions {
@@ -47,6 +48,7 @@ export const compressors: Record<string, CompressorEntry> = {
   permk: { description: 'correlated: senders split a shared random permutation of the coordinates, scaled by n (32·d/n bits)', create: createPermk },
   randk: { description: 'K random coordinates scaled by d/K, indices from the shared seed (32K bits; --k, default ⌊d/n⌋)', create: createRandk },
   topk: { description: 'biased, for EF21: the K largest magnitudes with their indices (32K + K·⌈log2 d⌉ bits; --k, default ⌊d/n⌋)', create: createTopk },
+  natural: { description: 'natural compression: random rounding to powers of two, ω = 1/8 (9 bits per coordinate)', create: createNatural },
   'natural-dithering': { description: 'natural dithering: random rounding of |a_j|/‖a‖_p to powers of two (31 + d·log2(2s+1) bits; --levels, --norm)', create: createNaturalDithering },
   qsgd: { description: 'QSGD / standard dithering: s uniform levels of |a_j|/‖a‖_p (31 + d·log2(2s+1) bits; --levels, --norm)', create: createQsgd },
   ternary: { description: 'ternary: ‖a‖_∞·sign·Bernoulli, ω = (√d−1)/2 (31 + d·log2 3 bits, 20 trits per word)', create: createTernary },
