@@ -8,17 +8,17 @@ import { compareCommand } from './commands/compare.js';
 import { localCommand } from './commands/local.js';
 import { serverCommand } from './commands/server.js';
 import { simCommand } from './commands/sim.js';
+import { environmentGuard } from './options.js';
+
+/** Every command; the environment guard needs them all to tell a shared MARINA_* variable from a typo. */
+const commands = [localCommand, simCommand, serverCommand, clientCommand, compareCommand, benchCommand];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('marina')
   .env('MARINA')
+  .middleware(environmentGuard(commands), true)
   .usage('$0 <command> [options]\n\nA parameter server for communication-compressed distributed optimization.')
-  .command(localCommand)
-  .command(simCommand)
-  .command(serverCommand)
-  .command(clientCommand)
-  .command(compareCommand)
-  .command(benchCommand)
+  .command(commands)
   .demandCommand(1, 'name a command: local, sim, server, client or compare')
   .strict()
   .recommendCommands()
