@@ -10,6 +10,7 @@ import { createNaturalDithering } from './naturalDithering.js';
 import { createQsgd } from './qsgd.js';
 import { createTernary } from './ternary.js';
 import { createNatural } from './natural.js';
+import { createDrive } from './drive.js';
 
 /** Per-compressor options taken from the run configuration. */
 export interface CompressorOptions {
@@ -52,6 +53,7 @@ export const compressors: Record<string, CompressorEntry> = {
   'natural-dithering': { description: 'natural dithering: random rounding of |a_j|/‖a‖_p to powers of two (31 + d·log2(2s+1) bits; --levels, --norm)', create: createNaturalDithering },
   qsgd: { description: 'QSGD / standard dithering: s uniform levels of |a_j|/‖a‖_p (31 + d·log2(2s+1) bits; --levels, --norm)', create: createQsgd },
   ternary: { description: 'ternary: ‖a‖_∞·sign·Bernoulli, ω = (√d−1)/2 (31 + d·log2 3 bits, 20 trits per word)', create: createTernary },
+  drive: { description: 'DRIVE: randomized Hadamard rotation, one sign bit per coordinate and a float32 scale (d′ + 32 bits, d′ = next power of two)', create: createDrive },
 };
 
 export function createCompressor(name: string, options: CompressorOptions = { k: null, levels: 4, norm: 2 }): Compressor {
