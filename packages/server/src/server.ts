@@ -1,15 +1,18 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
   decodeHello, encodeBye, encodeError, encodeWelcome, isProtocolError, Kind, kindName, MAX_CONTROL_BYTES,
-  payloadOf, ProtocolError, readHeader, wsFrameBytes,
+  payloadOf, ProtocolError, readHeader, wsFrameBytes, type RoundTraffic,
 } from '@marina/protocol';
 import { Coordinator, setupRun, type RoundRecord, type RunConfig, type RunSummary } from '@marina/core';
 import { nodeHooks, runIdOf } from './hash.js';
 import { RunFolder } from './runFolder.js';
+import { attachMetrics } from './metrics.js';
+import { attachDashboard } from './dashboard/routes.js';
 
 export interface ServerOptions {
   config: RunConfig;
@@ -48,7 +51,10 @@ interface Conn {
   stats: SocketStats;
 }
 
-/** Events: 'round' (RoundRecord), 'clients' (connected count), 'end' (RunSummary). */
+/**
+ * Events: 'roundStart' (round number), 'round' (RoundRecord, and the ledger's RoundTraffic with per-client
+ * numbers), 'clients' (connected count), 'end' (RunSummary).
+ */
 export interface MarinaServer extends EventEmitter {
   readonly port: number;
   readonly coordinator: Coordinator;
@@ -57,6 +63,11 @@ export interface MarinaServer extends EventEmitter {
   readonly done: Promise<RunSummary & { sockets: SocketStats[] }>;
   /** Extra HTTP routes (the dashboard and metrics attach here). */
   route(path: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
+  /**
+   * Takes WebSocket upgrades on `path` away from the protocol (the dashboard's live feed). Such sockets are
+   * not clients: their bytes are in no ledger and no socket statistics.
+   */
+  upgrade(path: string, handler: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): void;
   /** Ends the run now (SIGTERM): clients get bye, outputs are written. */
   shutdown(reason: string): void;
   /** Connected clients by rank. */
@@ -79,6 +90,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   const allConns = new Set<Conn>();
   const closedStats: SocketStats[] = [];
   const routes = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
+  const upgrades = new Map<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>();
   const events = new EventEmitter();
   let phase: 'waiting' | 'running' | 'ending' | 'done' = 'waiting';
   let roundTimer: NodeJS.Timeout | null = null;
@@ -103,8 +115,15 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   // A maximum message size from d: the largest honest client message is an eval report (8(d+1) bytes).
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 24 + coordinator.maxPayloadBytes });
   http.on('upgrade', (req, socket, head) => {
+    const other = upgrades.get((req.url ?? '/').split('?')[0]!);
+    if (other) return other(req, socket, head);
     wss.handleUpgrade(req, socket as Socket, head, (ws) => onConnection(ws, req));
   });
+  // The RoundRecord keeps totals only (rounds.jsonl's schema); the dashboard and /metrics want per-client
+  // numbers, so the ledger's round is captured as the coordinator closes it and sent with the 'round' event.
+  let lastTraffic: RoundTraffic | null = null;
+  const closeRound = coordinator.ledger.closeRound.bind(coordinator.ledger);
+  coordinator.ledger.closeRound = () => (lastTraffic = closeRound());
 
   function connectedCount(): number {
     return byRank.filter((c) => c !== null).length;
@@ -244,6 +263,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   function startNextRound(): void {
     const out = coordinator.startRound();
     if (!out) return finish(coordinator.stopReason ?? 'done');
+    events.emit('roundStart', out.plan.round);
     for (const rank of out.addressees) sendRoundStart(rank);
     armRoundTimer();
   }
@@ -263,7 +283,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     while (phase === 'running' && coordinator.roundComplete()) {
       const record: RoundRecord = coordinator.finishRound();
       folder?.appendRound(record);
-      events.emit('round', record);
+      events.emit('round', record, lastTraffic);
       startNextRound();
     }
   }
@@ -323,12 +343,13 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   const port = typeof address === 'object' && address ? address.port : opts.port;
   logger.info({ port, host: opts.host, runId, clients: n, method: config.method, compressor: config.compressor, p: setup.theory.p, gamma: setup.theory.gamma }, 'server listening');
 
-  return Object.assign(events, {
+  const server = Object.assign(events, {
     port,
     coordinator,
     runId,
     done,
     route: (path: string, handler: (req: IncomingMessage, res: ServerResponse) => void) => void routes.set(path, handler),
+    upgrade: (path: string, handler: (req: IncomingMessage, socket: Duplex, head: Buffer) => void) => void upgrades.set(path, handler),
     shutdown(reason: string) {
       if (phase === 'done') {
         if (lingerTimer) clearTimeout(lingerTimer);
@@ -337,4 +358,8 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     },
     connected: connectedCount,
   }) as MarinaServer;
+  // Attached before any client can connect (listen has resolved, but no I/O callback has run yet).
+  attachMetrics(server);
+  attachDashboard(server);
+  return server;
 }

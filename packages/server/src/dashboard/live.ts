@@ -1,0 +1,159 @@
+import type { WebSocket } from 'ws';
+import type { RoundTraffic } from '@marina/protocol';
+import type { RoundRecord, RunSummary } from '@marina/core';
+import type { MarinaServer } from '../server.js';
+
+/** How often buffered rounds go out to dashboards (ms): a browser redraws at most this often. */
+const FLUSH_MS = 250;
+/** A new dashboard gets at most this many past rounds (evenly thinned, the last one kept). */
+const MAX_SNAPSHOT_POINTS = 20_000;
+/** A dashboard that cannot keep up is dropped rather than buffered without bound (bytes). */
+const MAX_BUFFERED = 16 * 1024 * 1024;
+
+/** Rounds as parallel arrays (the shape uPlot plots). `bits`: mean algorithm bits per client spent before x^t. */
+export interface Points {
+  round: number[];
+  gradNormSq: (number | null)[];
+  bits: number[];
+  seconds: number[];
+}
+
+/**
+ * The dashboard's live feed: JSON text messages on `/live`, a socket apart from the protocol's, so nothing
+ * here is in the run's ledger or socket statistics.
+ *
+ * - `init`: the run (id, configuration, theory), connection state and every past round (thinned);
+ * - `rounds`: rounds finished since the last message, with per-client cumulative uplink bytes and totals;
+ * - `clients`: the connected count changed;
+ * - `end`: the run is over (stop reason and summary totals).
+ *
+ * Rounds are batched every FLUSH_MS, so a run at thousands of rounds per second costs a few messages per
+ * second per dashboard.
+ */
+export class LiveFeed {
+  private readonly sockets = new Set<WebSocket>();
+  private readonly n: number;
+  /** Per-client cumulative algorithm wire bytes up (the ledger's per-client numbers). */
+  private readonly uplink: Float64Array;
+  private readonly totals = { bitsPerClient: 0, wireBytesUp: 0, wireBytesDown: 0, telemetryBytes: 0 };
+  private pending: Points = emptyPoints();
+  private connected = 0;
+  private phase: 'waiting' | 'running' | 'finished' = 'waiting';
+  private stopReason: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly server: MarinaServer) {
+    this.n = server.coordinator.setup.config.clients;
+    this.uplink = new Float64Array(this.n);
+    server.on('round', (record: RoundRecord, traffic: RoundTraffic | null) => this.onRound(record, traffic));
+    server.on('clients', (count: number) => {
+      this.connected = count;
+      this.broadcast({ type: 'clients', connected: count });
+    });
+    server.on('end', (summary: RunSummary) => {
+      this.flush();
+      this.phase = 'finished';
+      this.stopReason = summary.stopReason;
+      this.broadcast({ type: 'end', stopReason: summary.stopReason, totals: summary.totals, final: summary.final });
+    });
+  }
+
+  /** Takes a dashboard socket: sends it the run so far, then keeps it updated. */
+  add(ws: WebSocket): void {
+    // Send what is buffered to the others first, so the newcomer's snapshot and later batches do not overlap.
+    this.flush();
+    ws.on('error', () => this.sockets.delete(ws));
+    ws.on('close', () => this.sockets.delete(ws));
+    // The feed is one-way; anything a browser sends is ignored.
+    ws.on('message', () => {});
+    this.sockets.add(ws);
+    this.send(ws, this.snapshot());
+    if (!this.timer) {
+      this.timer = setInterval(() => this.flush(), FLUSH_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** Closes every dashboard socket (the server stopped serving HTTP). */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const ws of this.sockets) ws.close(1001, 'server closing');
+    // A browser that does not answer the close handshake must not keep the process alive.
+    setTimeout(() => {
+      for (const ws of this.sockets) ws.terminate();
+    }, 1000).unref();
+  }
+
+  private onRound(record: RoundRecord, traffic: RoundTraffic | null): void {
+    this.phase = 'running';
+    const p = this.pending;
+    p.round.push(record.round);
+    p.gradNormSq.push(record.gradNormSq);
+    // Cost counted up to the round that produced x^t (rounds 0..t−1), as targets are (records.ts).
+    p.bits.push(this.totals.bitsPerClient);
+    p.seconds.push(record.seconds);
+    this.totals.bitsPerClient += record.bitsUp / this.n;
+    this.totals.wireBytesUp += record.wireBytesUp;
+    this.totals.wireBytesDown += record.wireBytesDown;
+    this.totals.telemetryBytes += record.telemetryBytes;
+    if (traffic) for (let i = 0; i < this.n; i++) this.uplink[i]! += traffic.perClient[i]!.wireBytesUp;
+  }
+
+  private flush(): void {
+    if (this.pending.round.length === 0) return;
+    const points = this.pending;
+    this.pending = emptyPoints();
+    this.broadcast({ type: 'rounds', points, uplink: Array.from(this.uplink), totals: this.totals, connected: this.connected });
+  }
+
+  private snapshot(): Record<string, unknown> {
+    const { config, theory } = this.server.coordinator.setup;
+    const records = this.server.coordinator.records;
+    const stride = Math.max(1, Math.ceil(records.length / MAX_SNAPSHOT_POINTS));
+    const points = emptyPoints();
+    let bits = 0;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      if (i % stride === 0 || i === records.length - 1) {
+        points.round.push(r.round);
+        points.gradNormSq.push(r.gradNormSq);
+        points.bits.push(bits);
+        points.seconds.push(r.seconds);
+      }
+      bits += r.bitsUp / this.n;
+    }
+    return {
+      type: 'init',
+      runId: this.server.runId,
+      config,
+      theory,
+      phase: this.phase,
+      stopReason: this.stopReason,
+      connected: this.connected,
+      points,
+      uplink: Array.from(this.uplink),
+      totals: this.totals,
+    };
+  }
+
+  private broadcast(msg: Record<string, unknown>): void {
+    if (this.sockets.size === 0) return;
+    const text = JSON.stringify(msg);
+    for (const ws of this.sockets) this.send(ws, text);
+  }
+
+  private send(ws: WebSocket, msg: Record<string, unknown> | string): void {
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > MAX_BUFFERED) {
+      this.sockets.delete(ws);
+      ws.terminate();
+      return;
+    }
+    ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
+  }
+}
+
+function emptyPoints(): Points {
+  return { round: [], gradNormSq: [], bits: [], seconds: [] };
+}
