@@ -196,6 +196,7 @@ export function theoryReport(config: RunConfig, eps?: number): TheoryReport {
   const notes = [
     'rounds = ⌈2Δ0/(γε²)⌉ from E‖∇f(x̂)‖² ≤ 2Δ0/(γT) (SPEC A.4): the guarantee of MARINA and its variants, GD, and EF21 with g_i⁰ = ∇f_i(x⁰); ' +
       "DIANA's and DCGD's guarantees carry further terms, so for them it is indicative.",
+    'the rate is the nonconvex worst case: it does not use λ > 0 (strong convexity), so runs on the quadratic usually need far fewer rounds.',
   ];
   if (differs && !atRunStep) notes.push(`the run's step ${theory.gamma} exceeds the theoretical ${theory.gammaTheory}: no guarantee at that step.`);
   if (!Number.isFinite(problem.delta0)) notes.push('λ = 0: f is unbounded below (Δ0 = ∞), so no number of rounds reaches ε.');

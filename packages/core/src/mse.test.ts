@@ -61,19 +61,23 @@ describe('measureMse over the registry', () => {
   });
 
   it.each(['homogeneous', 'heterogeneous'] as const)('%s inputs: every unbiased compressor respects its AB bound (up to Z·SE)', (input) => {
-    // d ≥ n and d < n, so PermK's both regimes are exercised. CQ's bound covers homogeneous inputs only.
-    for (const [d, n] of [[48, 8], [5, 12]] as const) {
-      const r = measureMse({ ...base, d, n, trials: 400, input, spread: 0.5 }, names);
-      for (const res of r.results) {
-        if (res.compressor === 'cq' && input === 'heterogeneous') continue;
-        expect(Number.isFinite(res.mse), res.compressor).toBe(true);
-        expect(res.mse, `${res.compressor} d=${d} n=${n}: ${res.mse} ± ${res.stdErr} vs bound ${res.bound}`).toBeLessThanOrEqual(res.bound + Z * res.stdErr + 1e-12);
-      }
+    // CQ's bound covers homogeneous inputs only. d = 64 is a power of two: DRIVE's ω = π/2 − 1 is its
+    // large-d value (SPEC B.9), and at small padded d it is not a bound (d = 5, n = 12: 0.117 measured
+    // against 0.048), so small d is left to the compressors whose constants are exact (PermK below).
+    const r = measureMse({ ...base, d: 64, n: 8, trials: 400, input, spread: 0.5 }, names);
+    for (const res of r.results) {
+      if (res.compressor === 'cq' && input === 'heterogeneous') continue;
+      expect(Number.isFinite(res.mse), res.compressor).toBe(true);
+      expect(res.mse, `${res.compressor}: ${res.mse} ± ${res.stdErr} vs bound ${res.bound}`).toBeLessThanOrEqual(res.bound + Z * res.stdErr + 1e-12);
     }
   });
 
-  it('PermK with d ≥ n meets its bound with equality, (A, B) = (1, 1) (decision 20)', () => {
-    const r = measureMse({ ...base, d: 64, n: 8, trials: 400, input: 'heterogeneous', spread: 0.5 }, ['permk']);
+  it.each([
+    [64, 8],
+    [5, 12],
+    [4, 12],
+  ])('PermK meets its bound with equality, d = %i, n = %i ((A, B) = (1, 1) for d ≥ n, (F, F) below; decisions 13, 20)', (d, n) => {
+    const r = measureMse({ ...base, d, n, trials: 400, input: 'heterogeneous', spread: 0.5 }, ['permk']);
     const p = r.results[0]!;
     expect(Math.abs(p.mse - p.bound)).toBeLessThan(Z * p.stdErr);
   });

@@ -99,7 +99,7 @@ export function compressorMse(name: string, inputs: Float64Array[], spec: MseSpe
   const n = inputs.length;
   const client = createCompressor(name, options);
   const server = createCompressor(name, options);
-  const { meanSqNorm, meanVecSqNorm, mean } = norms(inputs);
+  const { meanSqNorm, spreadSq, mean } = norms(inputs);
   const sum = new Float64Array(d);
   let e1 = 0;
   let e2 = 0;
@@ -135,7 +135,9 @@ export function compressorMse(name: string, inputs: Float64Array[], spec: MseSpe
     omega: c.omega,
     A: c.A,
     B: c.B,
-    bound: (c.A * meanSqNorm - c.B * meanVecSqNorm) / meanSqNorm,
+    // A·m − B·‖ā‖² = (A − B)·m + B·spread², spread² = (1/n)Σ‖a_i − ā‖² ≥ 0 taken directly: exactly 0 for
+    // identical inputs, where m − ‖ā‖² would leave rounding noise (PermK's bound would read 5e-15, not 0).
+    bound: ((c.A - c.B) * meanSqNorm + c.B * spreadSq) / meanSqNorm,
     boundNote: c.note,
     exact: exact?.value ?? null,
     exactNote: exact?.note ?? null,
@@ -182,21 +184,30 @@ export function exactMse(q: Compressor, inputs: Float64Array[], homogeneous: boo
   return null;
 }
 
-/** mean‖a_i‖², ‖ā‖² and ā. */
-function norms(inputs: Float64Array[]): { meanSqNorm: number; meanVecSqNorm: number; mean: Float64Array } {
+/** mean‖a_i‖², ‖ā‖², (1/n)Σ‖a_i − ā‖² and ā. */
+function norms(inputs: Float64Array[]): { meanSqNorm: number; meanVecSqNorm: number; spreadSq: number; mean: Float64Array } {
   const n = inputs.length;
   const d = inputs[0]!.length;
   const mean = new Float64Array(d);
   let sq = 0;
-  for (const a of inputs) {
+  // Running mean: stays exactly a when every a_i = a (a sum divided by n need not).
+  for (let i = 0; i < n; i++) {
+    const a = inputs[i]!;
     for (let j = 0; j < d; j++) {
-      mean[j]! += a[j]! / n;
+      mean[j]! += (a[j]! - mean[j]!) / (i + 1);
       sq += a[j]! * a[j]!;
     }
   }
   let m2 = 0;
   for (let j = 0; j < d; j++) m2 += mean[j]! * mean[j]!;
-  return { meanSqNorm: sq / n, meanVecSqNorm: m2, mean };
+  let spread = 0;
+  for (const a of inputs) {
+    for (let j = 0; j < d; j++) {
+      const e = a[j]! - mean[j]!;
+      spread += e * e;
+    }
+  }
+  return { meanSqNorm: sq / n, meanVecSqNorm: m2, spreadSq: spread / n, mean };
 }
 
 const clamp01 = (y: number): number => (y < 0 ? 0 : y > 1 ? 1 : y);
