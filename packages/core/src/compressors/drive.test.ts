@@ -112,6 +112,15 @@ describe('drive', () => {
     expect(createDrive().constants(d, 8, 'default').omega).toBeCloseTo(Math.PI / 2 - 1, 15);
   });
 
+  it('is deterministic, hence biased, at d′ = 2: â = (‖a‖²/a_1, 0) when |a_1| > |a_2| (documented limit)', () => {
+    const a = Float64Array.from([3, 1]);
+    for (const round of [1, 2, 3, 4, 5]) {
+      const y = compress(createDrive(), createDrive(), a, contextFor(2, 1, 0, round));
+      expect(y[0]).toBeCloseTo(10 / 3, 6);
+      expect(y[1]).toBeCloseTo(0, 12);
+    }
+  });
+
   it('a zero vector sends S = 0 and decodes to zeros', () => {
     const ctx = contextFor(10, 1);
     const p = encodeMessage(createDrive(), new Float64Array(10), ctx);
