@@ -6,12 +6,14 @@ import { clientCommand } from './commands/client.js';
 import { UsageError } from './commands/common.js';
 import { compareCommand } from './commands/compare.js';
 import { localCommand } from './commands/local.js';
+import { mseCommand } from './commands/mse.js';
 import { serverCommand } from './commands/server.js';
 import { simCommand } from './commands/sim.js';
+import { theoryCommand } from './commands/theory.js';
 import { environmentGuard } from './options.js';
 
 /** Every command; the environment guard needs them all to tell a shared MARINA_* variable from a typo. */
-const commands = [localCommand, simCommand, serverCommand, clientCommand, compareCommand, benchCommand];
+const commands = [localCommand, simCommand, serverCommand, clientCommand, compareCommand, benchCommand, theoryCommand, mseCommand];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('marina')
@@ -19,7 +21,7 @@ const cli = yargs(hideBin(process.argv))
   .middleware(environmentGuard(commands), true)
   .usage('$0 <command> [options]\n\nA parameter server for communication-compressed distributed optimization.')
   .command(commands)
-  .demandCommand(1, 'name a command: local, sim, server, client or compare')
+  .demandCommand(1, 'name a command: local, sim, server, client, compare, bench, theory or mse')
   .strict()
   .recommendCommands()
   .wrap(Math.min(120, process.stdout.columns ?? 100))
