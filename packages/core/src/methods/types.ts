@@ -51,7 +51,9 @@ export interface MethodParams {
 export interface ClientHalf {
   /**
    * @param x     x^t, the iterate of this round.
-   * @param xPrev x^{t−1} when the server sent it (a client that was not asked last round, or rejoined).
+   * @param xPrev x^{t−1} whenever this half did not answer round t−1: sent by the server (the client was not
+   *              addressed last round, or rejoined) or kept by the runner from an evaluation-only RoundStart
+   *              (PP-MARINA's unsampled clients); null when the half answered round t−1 and holds its own state.
    */
   respond(plan: RoundPlan, slot: number, x: Float64Array, xPrev: Float64Array | null): Uint8Array;
 }
