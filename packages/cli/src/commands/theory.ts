@@ -112,7 +112,8 @@ function describeTheory(r: TheoryReport, noise: number, lambda: number, seed: nu
 function num(x: number): string {
   if (!Number.isFinite(x)) return x > 0 ? '∞' : x < 0 ? '−∞' : 'NaN';
   if (Number.isInteger(x) && Math.abs(x) < 1e15) return String(x);
-  return String(Number(x.toPrecision(6)));
+  // Large non-integers in exponent form, so a rounded value never reads as an exact count.
+  return Math.abs(x) >= 1e6 ? x.toPrecision(6) : String(Number(x.toPrecision(6)));
 }
 
 /** A positive integer flag (any size: nothing is allocated from it). */
