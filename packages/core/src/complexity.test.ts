@@ -131,6 +131,11 @@ describe('theoryReport', () => {
     expect(r.atTheoryStep.round0Bits).toBe(0);
   });
 
+  it('says so when the method has no step size for the compressor (MARINA + TopK: no (A, B))', () => {
+    const r = theoryReport(resolveConfig({ method: 'marina', compressor: 'topk' }));
+    expect(r.notes.join(' ')).toMatch(/marina's theory gives no step size with topk .*biased/);
+  });
+
   it('reports the run step when it is below the theory, and warns when above', () => {
     const half = theoryReport(resolveConfig({ step: '0.5x' }));
     expect(half.atRunStep!.rounds).toBeGreaterThanOrEqual(2 * half.atTheoryStep.rounds - 1);

@@ -190,7 +190,7 @@ export function theoryReport(config: RunConfig, eps?: number): TheoryReport {
   const d = config.dim;
   const round0Bits = method.initRound ? 32 * d : 0;
   const atTheoryStep = predictComplexity(problem.delta0, theory.gammaTheory, accuracy.epsSq, theory.expectedBitsPerRound, round0Bits);
-  const differs = theory.gamma !== theory.gammaTheory;
+  const differs = !Object.is(theory.gamma, theory.gammaTheory);
   const atRunStep = differs && theory.gamma < theory.gammaTheory ? predictComplexity(problem.delta0, theory.gamma, accuracy.epsSq, theory.expectedBitsPerRound, round0Bits) : null;
   const q = createCompressor(config.compressor, compressorOptions(config));
   const notes = [
@@ -199,6 +199,9 @@ export function theoryReport(config: RunConfig, eps?: number): TheoryReport {
     'the rate is the nonconvex worst case: it does not use λ > 0 (strong convexity), so runs on the quadratic usually need far fewer rounds.',
   ];
   if (differs && !atRunStep) notes.push(`the run's step ${theory.gamma} exceeds the theoretical ${theory.gammaTheory}: no guarantee at that step.`);
+  if (!(theory.gammaTheory > 0 && Number.isFinite(theory.gammaTheory))) {
+    notes.push(`${method.name}'s theory gives no step size with ${q.name} (ω = ${theory.omega}, A = ${theory.A}, B = ${theory.B}${q.unbiased ? '' : ': a biased compressor'}), so nothing is predicted.`);
+  }
   if (!Number.isFinite(problem.delta0)) notes.push('λ = 0: f is unbounded below (Δ0 = ∞), so no number of rounds reaches ε.');
   return {
     method: method.name,
