@@ -7,26 +7,41 @@ export interface Progress {
 }
 
 /**
- * A progress display for long runs: a bar on a terminal; on a pipe, one plain line every 2 s; nothing when
- * quiet. Written to stderr so stdout carries only results.
+ * A progress display for long runs: a bar on a terminal; on a pipe (or with --json), a line for the first
+ * round, one every 2 s, and one for the last round at `stop()`, so even a short run reports where it
+ * ended; nothing when quiet. Written to stderr so stdout carries only results. `stop()` may be called twice.
  */
 export function makeProgress(label: string, totalRounds: number, mode: 'auto' | 'quiet' | 'json'): Progress {
   let lastNorm = NaN;
   if (mode === 'quiet') return { update: () => {}, stop: () => {} };
   if (mode === 'json' || !process.stderr.isTTY) {
-    let last = 0;
+    let printedAt = -Infinity;
+    let pending: { round: number; bits: number } | null = null;
+    let stopped = false;
+    const print = (round: number, bits: number, final: boolean) => {
+      const line = mode === 'json'
+        ? JSON.stringify({ progress: label, round, rounds: totalRounds, bitsPerClient: bits, gradNormSq: Number.isNaN(lastNorm) ? null : lastNorm, ...(final ? { final: true } : {}) })
+        : `${label}: ${round + 1}/${totalRounds} rounds  bits/client ${fmtBits(bits)}  ‖∇f‖² ${Number.isNaN(lastNorm) ? '-' : lastNorm.toExponential(3)}`;
+      process.stderr.write(line + '\n');
+    };
     return {
       update(r, bits) {
+        if (stopped) return;
         if (r.gradNormSq !== null) lastNorm = r.gradNormSq;
         const now = performance.now();
-        if (now - last < 2000) return;
-        last = now;
-        const line = mode === 'json'
-          ? JSON.stringify({ progress: label, round: r.round, bitsPerClient: bits, gradNormSq: lastNorm })
-          : `${label}: round ${r.round}/${totalRounds}  bits/client ${fmtBits(bits)}  ‖∇f‖² ${lastNorm.toExponential(3)}`;
-        process.stderr.write(line + '\n');
+        if (now - printedAt < 2000) {
+          pending = { round: r.round, bits };
+          return;
+        }
+        printedAt = now;
+        pending = null;
+        print(r.round, bits, false);
       },
-      stop() {},
+      stop() {
+        if (stopped) return;
+        stopped = true;
+        if (pending) print(pending.round, pending.bits, true);
+      },
     };
   }
   const bar = new cliProgress.SingleBar(
@@ -39,6 +54,7 @@ export function makeProgress(label: string, totalRounds: number, mode: 'auto' | 
       if (r.gradNormSq !== null) lastNorm = r.gradNormSq;
       bar.update(r.round + 1, { bits: fmtBits(bits), norm: Number.isNaN(lastNorm) ? '-' : lastNorm.toExponential(3) });
     },
+    // cli-progress ignores a second stop.
     stop: () => bar.stop(),
   };
 }
