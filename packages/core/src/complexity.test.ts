@@ -131,9 +131,10 @@ describe('theoryReport', () => {
     expect(r.atTheoryStep.round0Bits).toBe(0);
   });
 
-  it('says so when the method has no step size for the compressor (MARINA + TopK: no (A, B))', () => {
-    const r = theoryReport(resolveConfig({ method: 'marina', compressor: 'topk' }));
-    expect(r.notes.join(' ')).toMatch(/marina's theory gives no step size with topk .*biased/);
+  it('refuses a biased compressor with a method whose theory needs an unbiased one (MARINA + TopK: no (A, B))', () => {
+    expect(() => theoryReport(resolveConfig({ method: 'marina', compressor: 'topk' }))).toThrow(
+      'config field "compressor" is "topk", a biased compressor; method "marina" needs an unbiased one (use ef21 for topk)',
+    );
   });
 
   it('reports the run step when it is below the theory, and warns when above', () => {

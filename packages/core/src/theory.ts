@@ -1,3 +1,4 @@
+import { ProtocolError } from '@marina/protocol';
 import type { Compressor, CompressorConstants, ConstantsConvention } from './compressors/types.js';
 import type { RunConfig } from './config.js';
 import type { MethodDef, MethodParams } from './methods/types.js';
@@ -108,6 +109,13 @@ export function computeTheory(method: MethodDef, input: Omit<MethodTheoryInput, 
   const { compressor: q, smoothness: s, d, n, config } = input;
   const constants = q.constants(d, n, config.constants);
   const bQ = q.expectedBits(d, n);
+  if (!q.unbiased && !method.acceptsBiased) {
+    throw new ProtocolError(
+      'MARINA_ERR_BAD_CONFIG',
+      `config field "compressor" is "${q.name}", a biased compressor; method "${method.name}" needs an unbiased one (use ef21 for ${q.name})`,
+      { field: 'compressor', value: q.name },
+    );
+  }
   const m = method.theory({ ...input, constants, bQ });
   let gamma = m.gammaTheory;
   let stepRule = 'theory';

@@ -230,7 +230,10 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
       byRank[conn.rank] = null;
       coordinator.forget(conn.rank);
       events.emit('clients', connectedCount());
-      if (phase === 'running' && !joinTimer) {
+      if (phase === 'running' && !setup.method.resumable) {
+        // DIANA's h_i or EF21's g_i left with the client: a replacement could not recompute them.
+        finish(`aborted: rank ${conn.rank} left, and ${config.method} keeps client state that a new client cannot recompute`);
+      } else if (phase === 'running' && !joinTimer) {
         logger.warn({ rank: conn.rank, joinTimeoutMs: opts.joinTimeoutMs }, 'rank vacated; waiting for a client to take it');
         joinTimer = setTimeout(() => {
           joinTimer = null;

@@ -9,6 +9,8 @@ export const dcgd: MethodDef = {
   name: 'dcgd',
   description: 'distributed compressed GD: every round every client sends its compressed gradient',
   initRound: false,
+  resumable: true,
+  acceptsBiased: false,
   plan: (env, round) => ({ round, kind: 'compressed', coin: false, senders: allRanks(env.n) }),
   theory({ smoothness, constants, bQ, config }) {
     const notes = config.noise > 0 ? ['DCGD with heterogeneous clients reaches only a neighbourhood of a stationary point (SPEC A.5).'] : [];

@@ -19,6 +19,8 @@ export const diana: MethodDef = {
   name: 'diana',
   description: 'DIANA: compressed differences to learned per-client shifts (α = 1/(ω+1))',
   initRound: false,
+  resumable: false,
+  acceptsBiased: false,
   plan: (env, round) => ({ round, kind: 'compressed', coin: false, senders: allRanks(env.n) }),
   theory({ smoothness, constants, bQ, n, config, compressor }) {
     const omega = constants.omega;

@@ -22,6 +22,8 @@ export const ef21: MethodDef = {
   name: 'ef21',
   description: 'EF21: error feedback; each client sends C(∇f_i − g_i) and tracks g_i (TopK, or Q/(ω+1))',
   initRound: true,
+  resumable: false,
+  acceptsBiased: true,
   plan: (env, round) => ({ round, kind: round === 0 ? 'init' : 'compressed', coin: round === 0, senders: allRanks(env.n) }),
   theory({ smoothness: s, compressor, constants, bQ, d, n }) {
     const { alpha, scale, rule } = ef21Contraction(compressor, constants, d, n);

@@ -21,6 +21,8 @@ export const marina: MethodDef = {
   name: 'marina',
   description: 'MARINA: dense gradients with probability p, else compressed gradient differences',
   initRound: true,
+  resumable: true,
+  acceptsBiased: false,
   plan: marinaPlan,
   theory(input) {
     const { smoothness: s, constants: c, d, bQ } = input;

@@ -74,6 +74,13 @@ export interface MethodDef {
   readonly description: string;
   /** Whether the method's round 0 is a dense `init` round (MARINA, GD) or an ordinary one (DCGD). */
   readonly initRound: boolean;
+  /**
+   * Whether a client that replaces a vacated rank mid-run can recompute what it owes from x^{t−1} and x^t
+   * (the MARINA family). Methods with path-dependent client state (DIANA's h_i, EF21's g_i) cannot.
+   */
+  readonly resumable: boolean;
+  /** Whether the method's analysis covers biased compressors (EF21 with a contraction); others need unbiased ones. */
+  readonly acceptsBiased: boolean;
   plan(env: MethodEnv, round: number): RoundPlan;
   createClient(env: MethodEnv, problem: Problem, rank: number): ClientHalf;
   createServer(env: MethodEnv, x0: Float64Array): ServerHalf;
