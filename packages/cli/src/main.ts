@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isProtocolError } from '@marina/protocol';
+import { ClientError } from '@marina/client';
 import { benchCommand } from './commands/bench.js';
 import { clientCommand } from './commands/client.js';
 import { UsageError } from './commands/common.js';
@@ -38,6 +39,11 @@ try {
     const err = e as Error;
     process.stderr.write(`marina: ${err.message}\n`);
     process.exit(2);
+  }
+  if (e instanceof ClientError) {
+    // The run failed for a reason the server or the network gave: one line, not a stack trace.
+    process.stderr.write(`marina client: ${e.code}: ${e.message}\n`);
+    process.exit(1);
   }
   process.stderr.write(`marina: ${(e as Error).stack ?? String(e)}\n`);
   process.exit(1);

@@ -1,4 +1,4 @@
-import { decodeEval, encodeRoundStart, type Header, Kind, kindName, Ledger, payloadOf, ProtocolError, readHeader } from '@marina/protocol';
+import { decodeEval, encodeRoundStart, type Header, Kind, kindName, Ledger, payloadOf, ProtocolError, readHeader, type RoundTraffic } from '@marina/protocol';
 import type { RoundPlan, ServerHalf, MethodEnv } from './methods/types.js';
 import type { RoundRecord, RunSummary, TargetResult } from './records.js';
 import type { RunSetup } from './setup.js';
@@ -52,6 +52,8 @@ export class Coordinator {
   private readonly targets: TargetResult[];
   private cumulative = { bits: 0, up: 0, down: 0 };
   stopReason: string | null = null;
+  /** The ledger's per-client traffic of the last finished round (the dashboard and /metrics read it). */
+  lastTraffic: RoundTraffic | null = null;
 
   constructor(readonly setup: RunSetup, private readonly hooks: CoordinatorHooks) {
     const { config } = setup;
@@ -216,6 +218,7 @@ export class Coordinator {
     this.xPrev.set(x);
     this.server.finish(plan);
     const traffic = this.ledger.closeRound();
+    this.lastTraffic = traffic;
     this.cumulative.bits += traffic.bitsUp;
     this.cumulative.up += traffic.wireBytesUp;
     this.cumulative.down += traffic.wireBytesDown;

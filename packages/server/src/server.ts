@@ -6,7 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
   decodeHello, encodeBye, encodeError, encodeWelcome, isProtocolError, Kind, kindName, MAX_CONTROL_BYTES,
-  payloadOf, ProtocolError, readHeader, wsFrameBytes, type RoundTraffic,
+  payloadOf, ProtocolError, readHeader, wsFrameBytes,
 } from '@marina/protocol';
 import { Coordinator, setupRun, type RoundRecord, type RunConfig, type RunSummary } from '@marina/core';
 import { nodeHooks, runIdOf } from './hash.js';
@@ -121,9 +121,6 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   });
   // The RoundRecord keeps totals only (rounds.jsonl's schema); the dashboard and /metrics want per-client
   // numbers, so the ledger's round is captured as the coordinator closes it and sent with the 'round' event.
-  let lastTraffic: RoundTraffic | null = null;
-  const closeRound = coordinator.ledger.closeRound.bind(coordinator.ledger);
-  coordinator.ledger.closeRound = () => (lastTraffic = closeRound());
 
   function connectedCount(): number {
     return byRank.filter((c) => c !== null).length;
@@ -286,7 +283,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     while (phase === 'running' && coordinator.roundComplete()) {
       const record: RoundRecord = coordinator.finishRound();
       folder?.appendRound(record);
-      events.emit('round', record, lastTraffic);
+      events.emit('round', record, coordinator.lastTraffic);
       startNextRound();
     }
   }

@@ -40,23 +40,55 @@ export const benchCommand: CommandModule = {
       const sum = new Float64Array(d);
       const enc = median(reps, () => q.encode(src, ctx, out)) / d;
       const dec = median(reps, () => q.decodeInto(sum, out, ctx)) / d;
-      emit({ bench: 'compressor', name, d, n, encodeMcoordPerS: 1e3 / enc, decodeMcoordPerS: 1e3 / dec, encodeVsMemcpy: enc / copyNs, decodeVsMemcpy: dec / copyNs, payloadBytes: out.length });
+      emit({
+        bench: 'compressor',
+        name,
+        d,
+        n,
+        encodeMcoordPerS: 1e3 / enc,
+        decodeMcoordPerS: 1e3 / dec,
+        encodeVsMemcpy: enc / copyNs,
+        decodeVsMemcpy: dec / copyNs,
+        payloadBytes: out.length,
+      });
     }
 
     const config = resolveConfig({ clients: n, dim: 1024, rounds: 400, stopAtTarget: false, targetRel: null, p: '0.1' });
     const setup = setupRun(config);
     const simNs = median(5, () => runInProcess(setup, { ...nodeHooks, runId: 'bench' }));
-    emit({ bench: 'sim-rounds', method: config.method, compressor: config.compressor, clients: n, d: config.dim, roundsPerS: (config.rounds * 1e9) / simNs });
+    emit({
+      bench: 'sim-rounds',
+      method: config.method,
+      compressor: config.compressor,
+      clients: n,
+      d: config.dim,
+      roundsPerS: (config.rounds * 1e9) / simNs,
+    });
 
     if (a['network']) {
       const logger = makeLogger('silent', 'bench');
       const times: number[] = [];
       for (let r = 0; r < 3; r++) {
-        const s = await runLocal(config, { out: null, force: false, logger, progress: 'quiet', clientLogLevel: 'silent', roundTimeoutMs: 60_000 });
+        const s = await runLocal(config, {
+          out: null,
+          force: false,
+          logger,
+          progress: 'quiet',
+          clientLogLevel: 'silent',
+          roundTimeoutMs: 60_000,
+        });
         times.push(s.totals.seconds);
       }
       times.sort((x, y) => x - y);
-      emit({ bench: 'local-rounds', method: config.method, compressor: config.compressor, clients: n, d: config.dim, roundsPerS: config.rounds / times[1]!, note: 'server + n client processes on this machine, evaluation every round' });
+      emit({
+        bench: 'local-rounds',
+        method: config.method,
+        compressor: config.compressor,
+        clients: n,
+        d: config.dim,
+        roundsPerS: config.rounds / times[1]!,
+        note: 'server + n client processes on this machine, evaluation every round',
+      });
     }
   },
 };

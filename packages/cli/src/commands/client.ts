@@ -8,24 +8,24 @@ export const clientCommand: CommandModule = {
   command: 'client',
   describe: 'run one client against a server',
   builder: (y) =>
-      y.options({
-        server: { type: 'string', demandOption: true, describe: 'server address, ws://HOST:PORT' },
-        name: { type: 'string', describe: 'name sent in the hello (default: host and pid)' },
-        retries: { type: 'number', default: 30, describe: 'connection attempts before giving up' },
-        backoff: { type: 'number', default: 200, describe: 'first retry delay in ms (doubles, at most 5 s)' },
-        'log-level': { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'] },
-      }),
+    y.options({
+      server: { type: 'string', demandOption: true, describe: 'server address, ws://HOST:PORT' },
+      name: { type: 'string', describe: 'name sent in the hello (default: host and pid)' },
+      retries: { type: 'number', default: 30, describe: 'connection attempts before giving up' },
+      backoff: { type: 'number', default: 200, describe: 'first retry delay in ms (doubles, at most 5 s)' },
+      'log-level': { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'] },
+    }),
   handler: async (a) => {
-      const url = a.server as string;
-      if (!/^wss?:\/\/[^/\s]+/.test(url)) throw new UsageError(`--server must look like ws://HOST:PORT, got "${url}"`);
-      const logger = makeLogger(a['log-level'] as string, 'marina-client');
-      const result = await runClient({
-        url,
-        logger,
-        name: (a.name as string | undefined) ?? `marina-client/${process.pid}`,
-        retries: a.retries as number,
-        backoffMs: a.backoff as number,
-      });
-      logger.info({ rank: result.rank, rounds: result.rounds }, 'run done');
+    const url = a.server as string;
+    if (!/^wss?:\/\/[^/\s]+/.test(url)) throw new UsageError(`--server must look like ws://HOST:PORT, got "${url}"`);
+    const logger = makeLogger(a['log-level'] as string, 'marina-client');
+    const result = await runClient({
+      url,
+      logger,
+      name: (a.name as string | undefined) ?? `marina-client/${process.pid}`,
+      retries: a.retries as number,
+      backoffMs: a.backoff as number,
+    });
+    logger.info({ rank: result.rank, rounds: result.rounds }, 'run done');
   },
 };

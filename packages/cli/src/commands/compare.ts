@@ -11,39 +11,52 @@ import { outputOptions, progressMode } from './common.js';
 export const compareCommand: CommandModule = {
   command: 'compare',
   describe: 'compare MARINA+CQ, MARINA+IQ, GD and DCGD on one problem, each as a local cluster (npm start)',
-  builder: (y) => outputOptions(withRunOptions(y)).option('sim', { type: 'boolean', default: false, describe: 'run in-process instead of local clusters' }),
+  builder: (y) =>
+    outputOptions(withRunOptions(y)).option('sim', {
+      type: 'boolean',
+      default: false,
+      describe: 'run in-process instead of local clusters',
+    }),
   handler: async (a) => {
-      const base = configFromArgv(a);
-      const out = (a.out as string | undefined) ?? join('runs', `compare-${Date.now()}`);
-      const cqP = setupRun(resolveConfig({ ...base, method: 'marina', compressor: 'cq', p: 'auto' })).theory.p;
-      // Decision 24: each compressor at its own auto p, and IQ also at CQ's p so bits per round are equal.
-      const plan: [string, Partial<RunConfig>][] = [
-        ['marina+cq (auto p)', { method: 'marina', compressor: 'cq', p: 'auto' }],
-        ['marina+iq (auto p)', { method: 'marina', compressor: 'iq', p: 'auto' }],
-        ['marina+iq (CQ\'s p)', { method: 'marina', compressor: 'iq', p: String(cqP) }],
-        ['gd', { method: 'gd', compressor: 'identity', p: 'auto' }],
-        ['dcgd+cq', { method: 'dcgd', compressor: 'cq', p: 'auto' }],
-        ['dcgd+iq', { method: 'dcgd', compressor: 'iq', p: 'auto' }],
-      ];
-      const runs: { label: string; summary: RunSummary }[] = [];
-      const logger = makeLogger(a['log-level'] as string, 'marina-server');
-      for (const [label, overrides] of plan) {
-        const config = resolveConfig({ ...base, ...overrides });
-        const dir = join(out, label.replace(/[^a-z0-9+]+/gi, '-').replace(/-+$/, ''));
-        const summary = a['sim']
-          ? runSim(config, dir, a.force as boolean, progressMode(a), label)
-          : await runLocal(config, { out: dir, force: a.force as boolean, logger, progress: progressMode(a), clientLogLevel: 'warn', roundTimeoutMs: 60_000, label });
-        runs.push({ label, summary });
-      }
-      if (a['json']) {
-        process.stdout.write(JSON.stringify(runs.map((r) => ({ label: r.label, ...r.summary }))) + '\n');
-        return;
-      }
-      const { header, rows } = summaryRows(runs);
-      const t = runs[0]!.summary.targets[0];
-      process.stdout.write(
-        `\n${a['sim'] ? 'in-process' : 'local clusters'}: n = ${base.clients} clients, d = ${base.dim}, s = ${base.noise}, λ = ${base.lambda}, seed ${base.seed}; ` +
-          `target ${t ? `${t.kind} ${t.value}` : 'none'}; runs in ${out}\n\n${renderTable(header, rows)}\n`,
-      );
+    const base = configFromArgv(a);
+    const out = (a.out as string | undefined) ?? join('runs', `compare-${Date.now()}`);
+    const cqP = setupRun(resolveConfig({ ...base, method: 'marina', compressor: 'cq', p: 'auto' })).theory.p;
+    // Decision 24: each compressor at its own auto p, and IQ also at CQ's p so bits per round are equal.
+    const plan: [string, Partial<RunConfig>][] = [
+      ['marina+cq (auto p)', { method: 'marina', compressor: 'cq', p: 'auto' }],
+      ['marina+iq (auto p)', { method: 'marina', compressor: 'iq', p: 'auto' }],
+      ["marina+iq (CQ's p)", { method: 'marina', compressor: 'iq', p: String(cqP) }],
+      ['gd', { method: 'gd', compressor: 'identity', p: 'auto' }],
+      ['dcgd+cq', { method: 'dcgd', compressor: 'cq', p: 'auto' }],
+      ['dcgd+iq', { method: 'dcgd', compressor: 'iq', p: 'auto' }],
+    ];
+    const runs: { label: string; summary: RunSummary }[] = [];
+    const logger = makeLogger(a['log-level'] as string, 'marina-server');
+    for (const [label, overrides] of plan) {
+      const config = resolveConfig({ ...base, ...overrides });
+      const dir = join(out, label.replace(/[^a-z0-9+]+/gi, '-').replace(/-+$/, ''));
+      const summary = a['sim']
+        ? runSim(config, dir, a.force as boolean, progressMode(a), label)
+        : await runLocal(config, {
+            out: dir,
+            force: a.force as boolean,
+            logger,
+            progress: progressMode(a),
+            clientLogLevel: 'warn',
+            roundTimeoutMs: 60_000,
+            label,
+          });
+      runs.push({ label, summary });
+    }
+    if (a['json']) {
+      process.stdout.write(JSON.stringify(runs.map((r) => ({ label: r.label, ...r.summary }))) + '\n');
+      return;
+    }
+    const { header, rows } = summaryRows(runs);
+    const t = runs[0]!.summary.targets[0];
+    process.stdout.write(
+      `\n${a['sim'] ? 'in-process' : 'local clusters'}: n = ${base.clients} clients, d = ${base.dim}, s = ${base.noise}, λ = ${base.lambda}, seed ${base.seed}; ` +
+        `target ${t ? `${t.kind} ${t.value}` : 'none'}; runs in ${out}\n\n${renderTable(header, rows)}\n`,
+    );
   },
 };

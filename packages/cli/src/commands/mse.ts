@@ -1,5 +1,13 @@
 import type { CommandModule } from 'yargs';
-import { compressorOptions, compressors, measureMse, resolveConfig, unbiasedCompressors, type MseInput, type MseReport } from '@marina/core';
+import {
+  compressorOptions,
+  compressors,
+  measureMse,
+  resolveConfig,
+  unbiasedCompressors,
+  type MseInput,
+  type MseReport,
+} from '@marina/core';
 import { fmtBits } from '../progress.js';
 import { renderTable } from '../table.js';
 import { UsageError, type Args } from './common.js';
@@ -13,14 +21,30 @@ export const mseCommand: CommandModule = {
   describe: "empirical MSE of the compressors' averaged messages beside their (A, B) bounds and exact values",
   builder: (y) =>
     y.options({
-      compressors: { type: 'string', describe: `comma-separated compressors (default: every unbiased one of ${Object.keys(compressors).join(', ')})`, group: 'MSE:' },
+      compressors: {
+        type: 'string',
+        describe: `comma-separated compressors (default: every unbiased one of ${Object.keys(compressors).join(', ')})`,
+        group: 'MSE:',
+      },
       dim: { type: 'number', default: 256, describe: 'dimension d', group: 'MSE:' },
       clients: { type: 'number', default: 32, describe: 'number of clients n', group: 'MSE:' },
       trials: { type: 'number', default: 200, describe: 'rounds of fresh randomness to average over (≥ 2)', group: 'MSE:' },
-      input: { type: 'string', default: 'homogeneous', choices: ['homogeneous', 'heterogeneous'], describe: 'a_i = a, or a_i = a + spread·N(0, I); a ~ N(0, I)', group: 'MSE:' },
+      input: {
+        type: 'string',
+        default: 'homogeneous',
+        choices: ['homogeneous', 'heterogeneous'],
+        describe: 'a_i = a, or a_i = a + spread·N(0, I); a ~ N(0, I)',
+        group: 'MSE:',
+      },
       spread: { type: 'number', default: 1, describe: 'heterogeneous inputs: the spread s of a_i = a + s·N(0, I)', group: 'MSE:' },
       seed: { type: 'number', default: 1, describe: 'seed of the inputs and of every compressor draw', group: 'MSE:' },
-      constants: { type: 'string', default: 'default', choices: ['default', 'paper'], describe: 'CQ/IQ constants convention of the bound (decision 5)', group: 'MSE:' },
+      constants: {
+        type: 'string',
+        default: 'default',
+        choices: ['default', 'paper'],
+        describe: 'CQ/IQ constants convention of the bound (decision 5)',
+        group: 'MSE:',
+      },
       k: { type: 'string', describe: 'RandK/TopK: coordinates kept (default ⌊d/n⌋)', group: 'MSE:' },
       levels: { type: 'string', describe: 'dithering levels s (default 4)', group: 'MSE:' },
       norm: { type: 'string', describe: 'dithering norm: a number ≥ 1 or "inf" (default 2)', group: 'MSE:' },
@@ -38,17 +62,36 @@ function mseFromArgs(a: Args): MseReport {
   for (const f of ['k', 'levels', 'norm']) if (a[f] !== undefined) partial[f] = a[f];
   const config = resolveConfig(partial);
   const options = compressorOptions(config);
-  const names = typeof a['compressors'] === 'string' ? a['compressors'].split(',').map((s) => s.trim()).filter((s) => s !== '') : unbiasedCompressors(options);
+  const names =
+    typeof a['compressors'] === 'string'
+      ? a['compressors']
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '')
+      : unbiasedCompressors(options);
   for (const name of names) {
-    if (!(name in compressors)) throw new UsageError(`--compressors: unknown compressor "${name}"; expected a comma-separated list of ${Object.keys(compressors).join(', ')}`);
+    if (!(name in compressors))
+      throw new UsageError(
+        `--compressors: unknown compressor "${name}"; expected a comma-separated list of ${Object.keys(compressors).join(', ')}`,
+      );
   }
   if (names.length === 0) throw new UsageError('--compressors: name at least one compressor');
   const trials = Number(a['trials']);
-  if (!(Number.isInteger(trials) && trials >= 2)) throw new UsageError(`--trials is ${JSON.stringify(a['trials'])}; expected an integer ≥ 2`);
+  if (!(Number.isInteger(trials) && trials >= 2))
+    throw new UsageError(`--trials is ${JSON.stringify(a['trials'])}; expected an integer ≥ 2`);
   const spread = Number(a['spread']);
   if (!(Number.isFinite(spread) && spread >= 0)) throw new UsageError(`--spread is ${JSON.stringify(a['spread'])}; expected a number ≥ 0`);
   return measureMse(
-    { d: config.dim, n: config.clients, trials, input: a['input'] as MseInput, spread, seed: config.seed, convention: config.constants, options },
+    {
+      d: config.dim,
+      n: config.clients,
+      trials,
+      input: a['input'] as MseInput,
+      spread,
+      seed: config.seed,
+      convention: config.constants,
+      options,
+    },
     names,
   );
 }

@@ -10,44 +10,46 @@ export const serverCommand: CommandModule = {
   command: 'server',
   describe: 'run the parameter server; clients connect with `marina client --server ws://HOST:PORT`',
   builder: (y) =>
-      outputOptions(withRunOptions(y)).options({
-        port: { type: 'number', default: 7070, describe: 'port for WebSocket and HTTP (0: any free port)' },
-        host: { type: 'string', default: '0.0.0.0', describe: 'address to listen on' },
-        'round-timeout': { type: 'number', default: 60_000, describe: 'ms a client may take to answer a round' },
-        'join-timeout': { type: 'number', default: 60_000, describe: 'ms a vacated rank may wait for a client before the run aborts' },
-        linger: { type: 'number', default: 0, describe: 'seconds to keep serving HTTP after the run ends' },
-      }),
+    outputOptions(withRunOptions(y)).options({
+      port: { type: 'number', default: 7070, describe: 'port for WebSocket and HTTP (0: any free port)' },
+      host: { type: 'string', default: '0.0.0.0', describe: 'address to listen on' },
+      'round-timeout': { type: 'number', default: 60_000, describe: 'ms a client may take to answer a round' },
+      'join-timeout': { type: 'number', default: 60_000, describe: 'ms a vacated rank may wait for a client before the run aborts' },
+      linger: { type: 'number', default: 0, describe: 'seconds to keep serving HTTP after the run ends' },
+    }),
   handler: async (a) => {
-      const config = configFromArgv(a);
-      const logger = makeLogger((a['log-level'] as string) === 'warn' ? 'info' : (a['log-level'] as string), 'marina-server');
-      const server = await startServer({
-        config,
-        port: a.port as number,
-        host: a.host as string,
-        out: (a.out as string | undefined) ?? null,
-        force: a.force as boolean,
-        logger,
-        roundTimeoutMs: a['round-timeout'] as number,
-        joinTimeoutMs: a['join-timeout'] as number,
-        lingerSeconds: a.linger as number,
-      });
-      let progress: Progress | null = null;
-      let bits = 0;
-      server.on('round', (r) => {
-        progress ??= makeProgress('server', config.rounds, progressMode(a));
-        bits += r.bitsUp / config.clients;
-        progress.update(r, bits);
-        // The last round closes the display, before the server logs that the run is over (same stream).
-        if (server.coordinator.stopReason !== null || r.round + 1 >= config.rounds) progress.stop();
-      });
-      const stop = () => server.shutdown('terminated by signal');
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-      const summary = await server.done;
-      (progress as Progress | null)?.stop();
-      report(a, summary);
-      if (summary.stopReason.startsWith('aborted')) process.exitCode = 1;
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+    const config = configFromArgv(a);
+    // A server's default is info (who joined, when the run ends); --quiet keeps warnings only.
+    const level = a['quiet'] ? 'warn' : (a['log-level'] as string) === 'warn' ? 'info' : (a['log-level'] as string);
+    const logger = makeLogger(level, 'marina-server');
+    const server = await startServer({
+      config,
+      port: a.port as number,
+      host: a.host as string,
+      out: (a.out as string | undefined) ?? null,
+      force: a.force as boolean,
+      logger,
+      roundTimeoutMs: a['round-timeout'] as number,
+      joinTimeoutMs: a['join-timeout'] as number,
+      lingerSeconds: a.linger as number,
+    });
+    let progress: Progress | null = null;
+    let bits = 0;
+    server.on('round', (r) => {
+      progress ??= makeProgress('server', config.rounds, progressMode(a));
+      bits += r.bitsUp / config.clients;
+      progress.update(r, bits);
+      // The last round closes the display, before the server logs that the run is over (same stream).
+      if (server.coordinator.stopReason !== null || r.round + 1 >= config.rounds) progress.stop();
+    });
+    const stop = () => server.shutdown('terminated by signal');
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    const summary = await server.done;
+    (progress as Progress | null)?.stop();
+    report(a, summary);
+    if (summary.stopReason.startsWith('aborted')) process.exitCode = 1;
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
   },
 };

@@ -9,7 +9,7 @@ export const simCommand: CommandModule = {
   describe: 'run in-process (same arithmetic and bytes as a networked run, no sockets)',
   builder: (y) => outputOptions(withRunOptions(y)),
   handler: (a) => {
-      const config = configFromArgv(a);
-      report(a, runSim(config, (a.out as string | undefined) ?? null, a.force as boolean, progressMode(a)));
+    const config = configFromArgv(a);
+    report(a, runSim(config, (a.out as string | undefined) ?? null, a.force as boolean, progressMode(a)));
   },
 };

@@ -16,9 +16,22 @@ export const theoryCommand: CommandModule = {
   describe: 'constants, theoretical p and step, expected bits per round and predicted bits to ε (--ratio: SPEC C C_ind/C_cor)',
   builder: (y) =>
     withRunOptions(y).options({
-      eps: { type: 'string', describe: 'accuracy ε: predict bits per client to reach ‖∇f‖² ≤ ε² (default: the run target)', group: 'Theory:' },
-      ratio: { type: 'boolean', default: false, describe: 'SPEC C: C_ind/C_cor of MARINA+IQ vs MARINA+CQ (L = 1, L± = 0) at --at-p and at each one\'s optimal p', group: 'Theory:' },
-      'at-p': { type: 'string', describe: 'with --ratio: the common p, a number in (0, 1] or a fraction such as 1/124 (default: the MARINA+CQ run\'s p)', group: 'Theory:' },
+      eps: {
+        type: 'string',
+        describe: 'accuracy ε: predict bits per client to reach ‖∇f‖² ≤ ε² (default: the run target)',
+        group: 'Theory:',
+      },
+      ratio: {
+        type: 'boolean',
+        default: false,
+        describe: "SPEC C: C_ind/C_cor of MARINA+IQ vs MARINA+CQ (L = 1, L± = 0) at --at-p and at each one's optimal p",
+        group: 'Theory:',
+      },
+      'at-p': {
+        type: 'string',
+        describe: "with --ratio: the common p, a number in (0, 1] or a fraction such as 1/124 (default: the MARINA+CQ run's p)",
+        group: 'Theory:',
+      },
       json: { type: 'boolean', default: false, describe: 'print one JSON object', group: 'Output:' },
     }),
   handler: (a) => {
@@ -30,9 +43,12 @@ export const theoryCommand: CommandModule = {
     if (a['at-p'] !== undefined) throw new UsageError('--at-p needs --ratio');
     const config = configFromArgv(a);
     const eps = a['eps'] === undefined ? undefined : positive('eps', a['eps']);
-    if (eps === undefined && config.target === null && config.targetRel === null) throw new UsageError('the configuration has no target: give --eps');
+    if (eps === undefined && config.target === null && config.targetRel === null)
+      throw new UsageError('the configuration has no target: give --eps');
     const report = theoryReport(config, eps);
-    process.stdout.write(a['json'] ? JSON.stringify({ config, ...report }) + '\n' : describeTheory(report, config.noise, config.lambda, config.seed) + '\n');
+    process.stdout.write(
+      a['json'] ? JSON.stringify({ config, ...report }) + '\n' : describeTheory(report, config.noise, config.lambda, config.seed) + '\n',
+    );
   },
 };
 
@@ -59,14 +75,21 @@ function ratioFromArgs(a: Args): RatioReport {
           ? "the MARINA+CQ run's p: zeta, ζ_Q/d = 1"
           : "the MARINA+CQ run's p: given (--p)";
   const notes = ['SPEC C regime: L_- = L_+ = L = 1, L_± = 0 (homogeneous data); costs are bits per client in units of L·2Δ0/ε².'];
-  if (config.noise > 0) notes.push('--noise is ignored: the ratio is SPEC C\'s closed form, which assumes L_± = 0.');
+  if (config.noise > 0) notes.push("--noise is ignored: the ratio is SPEC C's closed form, which assumes L_± = 0.");
   return { ...communicationRatio(d, n, p, config.constants), pRule, notes };
 }
 
 function describeRatio(r: RatioReport): string {
   const { d, n, atP, atOptimum: o } = r;
   const conv = r.convention === 'paper' ? 'paper constants (A_IQ = d/(4n), A_CQ = d/(4n²))' : 'default constants (A_IQ = d/n, A_CQ = d/n²)';
-  const sideRow = (s: RatioSide, IF: number) => [s.compressor, s.p.toPrecision(4), s.A.toPrecision(4), fmtBits(s.bitsPerMessage), (s.cost / (32 * d)).toPrecision(4), IF.toPrecision(4)];
+  const sideRow = (s: RatioSide, IF: number) => [
+    s.compressor,
+    s.p.toPrecision(4),
+    s.A.toPrecision(4),
+    fmtBits(s.bitsPerMessage),
+    (s.cost / (32 * d)).toPrecision(4),
+    IF.toPrecision(4),
+  ];
   return [
     `SPEC C: C_ind/C_cor for d = ${d}, n = ${n}, ${conv}; ${fmtBits(atP.iq.bitsPerMessage)} bits per compressed message`,
     '',
@@ -97,7 +120,12 @@ function describeTheory(r: TheoryReport, noise: number, lambda: number, seed: nu
     `step         γ_theory = ${num(th.gammaTheory)}; the run's γ = ${num(th.gamma)} (${th.stepRule})`,
     `bits         b_Q = ${num(th.bitsPerMessage)} per compressed message; expected ${num(th.expectedBitsPerRound)} per client per round; round 0: ${num(r.atTheoryStep.round0Bits)}`,
   ];
-  if (th.params) lines.push(`params       ${Object.entries(th.params).map(([k, v]) => `${k} = ${num(v as number)}`).join(', ')}`);
+  if (th.params)
+    lines.push(
+      `params       ${Object.entries(th.params)
+        .map(([k, v]) => `${k} = ${num(v as number)}`)
+        .join(', ')}`,
+    );
   lines.push(
     `problem      f(x⁰) = ${num(r.problem.f0)}, f* = ${num(r.problem.fStar)}, Δ0 = ${num(r.problem.delta0)}, ‖∇f(x⁰)‖² = ${num(r.problem.gradNormSq0)}`,
     `accuracy     ε = ${num(r.accuracy.eps)}, ‖∇f‖² ≤ ε² = ${num(r.accuracy.epsSq)} (${r.accuracy.source})`,
@@ -128,7 +156,8 @@ function probability(flag: string, v: unknown): number {
   const s = String(v).trim();
   const m = /^([0-9.eE+-]+)\s*\/\s*([0-9.eE+-]+)$/.exec(s);
   const x = m ? Number(m[1]) / Number(m[2]) : s === '' ? NaN : Number(s);
-  if (!(x > 0 && x <= 1)) throw new UsageError(`--${flag} is ${JSON.stringify(v)}; expected a number in (0, 1] or a fraction such as 1/124`);
+  if (!(x > 0 && x <= 1))
+    throw new UsageError(`--${flag} is ${JSON.stringify(v)}; expected a number in (0, 1] or a fraction such as 1/124`);
   return x;
 }
 
