@@ -33,6 +33,7 @@ export function purposeId(purpose: string): number {
 }
 
 const TWO32 = 0x1_0000_0000;
+const INV_TWO32 = 1 / TWO32;
 
 /**
  * A counter-based stream for one (seed, round, rank, purpose). Drawing is sequential within the stream
@@ -77,12 +78,13 @@ export class CounterRng {
   int(n: number): number {
     if (!(n >= 1 && n <= TWO32 && Number.isInteger(n))) throw new RangeError(`int(n) needs an integer n in [1, 2^32], got ${n}`);
     if (n <= 0x200000) {
-      // Lemire: u·n < 2^53 is exact in a double; reject the low part below (2^32 mod n).
-      const threshold = (TWO32 - n) % n;
+      // Lemire: u·n < 2^53 is exact in a double; reject the low part below (2^32 mod n). That threshold
+      // is < n, so a low part ≥ n is accepted without computing it (the common case: no division).
       for (;;) {
         const m = this.u32() * n;
-        const hi = Math.floor(m / TWO32);
-        if (m - hi * TWO32 >= threshold) return hi;
+        const hi = Math.floor(m * INV_TWO32);
+        const lo = m - hi * TWO32;
+        if (lo >= n || lo >= (TWO32 - n) % n) return hi;
       }
     }
     const mask = 2 ** Math.ceil(Math.log2(n)) - 1;

@@ -11,7 +11,6 @@ import { decodeRangeInto, encodeRange, rangeBits } from './rangeQuantizer.js';
  * across clients the slots are a permutation, so the rounding errors cancel. Cost O(d + n) per client.
  */
 export function createCq(): Compressor {
-  let u = new Float64Array(0);
   let slots = new Int32Array(0);
   let rho = new Int32Array(0);
   return {
@@ -23,16 +22,10 @@ export function createCq(): Compressor {
     payloadBits: rangeBits,
     encode(a, ctx, out) {
       const { d, n } = ctx;
-      if (u.length < d) {
-        u = new Float64Array(d);
-        slots = new Int32Array(d);
-      }
+      if (slots.length < d) slots = new Int32Array(d);
       if (rho.length !== n) rho = new Int32Array(n);
       cqSlots(ctx.seed, ctx.round, n, ctx.slot, slots, d, rho);
-      const jitter = new CounterRng(ctx.seed, ctx.round, ctx.rank, 'cq-jitter');
-      const invN = 1 / n;
-      for (let j = 0; j < d; j++) u[j] = (slots[j]! + jitter.float()) * invN;
-      encodeRange(a, u, d, out);
+      encodeRange(a, d, out, n, slots, new CounterRng(ctx.seed, ctx.round, ctx.rank, 'cq-jitter'));
     },
     decodeInto: (sum, payload, ctx) => decodeRangeInto(sum, payload, ctx.d, 'cq update'),
     constants: (d, n, convention) => ({

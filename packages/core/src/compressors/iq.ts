@@ -8,7 +8,6 @@ import { decodeRangeInto, encodeRange, rangeBits } from './rangeQuantizer.js';
  * ω = d − 1 exactly for l = −‖a‖, r = ‖a‖; (A, B) = (d/n, 0) by default, (d/(4n), 0) under `paper` (decision 5).
  */
 export function createIq(): Compressor {
-  let u = new Float64Array(0);
   return {
     name: 'iq',
     unbiased: true,
@@ -17,10 +16,7 @@ export function createIq(): Compressor {
     expectedBits: (d) => 32 + d,
     payloadBits: rangeBits,
     encode(a, ctx, out) {
-      if (u.length < ctx.d) u = new Float64Array(ctx.d);
-      const rng = new CounterRng(ctx.seed, ctx.round, ctx.rank, 'iq');
-      for (let j = 0; j < ctx.d; j++) u[j] = rng.float();
-      encodeRange(a, u, ctx.d, out);
+      encodeRange(a, ctx.d, out, 1, null, new CounterRng(ctx.seed, ctx.round, ctx.rank, 'iq'));
     },
     decodeInto: (sum, payload, ctx) => decodeRangeInto(sum, payload, ctx.d, 'iq update'),
     constants: (d, n, convention) => ({

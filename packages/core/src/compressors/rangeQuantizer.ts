@@ -1,4 +1,5 @@
-import { BitReader, BitWriter, ProtocolError } from '@marina/protocol';
+import { BitReader, ProtocolError } from '@marina/protocol';
+import type { CounterRng } from '../rng.js';
 import type { CompressContext } from './types.js';
 import { expectLength, float32Norm, readScale } from './floats.js';
 
@@ -12,24 +13,39 @@ import { expectLength, float32Norm, readScale } from './floats.js';
 export const rangeBits = (ctx: CompressContext): number => 32 + ctx.d;
 
 /**
- * Encodes `a` with thresholds `u` (each in [0, 1)): bit_j = [u_j < y_j], y_j = (a_j + r)/(2r) clamped to
- * [0, 1]. A zero vector sends r = 0 and zero bits (decision 11).
+ * Encodes `a` with the thresholds U_j = (slot_j + γ_j)/n of SPEC B.3/B.4: bit_j = [U_j < y_j],
+ * y_j = (a_j + r)/(2r) (values outside [0, 1] compare like their clamp). IQ is the case n = 1, slot 0.
+ * Written as slot_j + γ_j < z_j = n·y_j: the bit is 1 below ⌊z_j⌋, 0 above it, and only at slot_j = ⌊z_j⌋
+ * is the private jitter γ_j = jitter.at(j)/2^32 drawn (random access: 1/n of the coordinates for CQ).
+ * A zero vector sends r = 0 and zero bits (decision 11).
  */
-export function encodeRange(a: Float64Array, u: Float64Array, d: number, out: Uint8Array): void {
+export function encodeRange(a: Float64Array, d: number, out: Uint8Array, n: number, slots: Int32Array | null, jitter: CounterRng): void {
   const r = float32Norm(a);
   new DataView(out.buffer, out.byteOffset, 4).setFloat32(0, r, true);
-  const w = new BitWriter(out, 4);
   if (r === 0) {
-    for (let j = 0; j < d; j++) w.bit(0);
-  } else {
-    const inv = 1 / (2 * r);
-    for (let j = 0; j < d; j++) {
-      const y = (a[j]! + r) * inv; // values outside [0, 1] compare like their clamp
-      w.bit(+(u[j]! < y));
+    out.fill(0, 4, 4 + Math.ceil(d / 8));
+    return;
+  }
+  const scale = n / (2 * r);
+  let pos = 4;
+  let acc = 0;
+  let nbits = 0;
+  for (let j = 0; j < d; j++) {
+    const z = (a[j]! + r) * scale;
+    const floor = Math.floor(z);
+    const slot = slots === null ? 0 : slots[j]!;
+    const bit = slot < floor ? 1 : slot > floor ? 0 : jitter.at(j) < (z - floor) * TWO32 ? 1 : 0;
+    acc |= bit << nbits;
+    if (++nbits === 8) {
+      out[pos++] = acc;
+      acc = 0;
+      nbits = 0;
     }
   }
-  w.finish();
+  if (nbits > 0) out[pos] = acc;
 }
+
+const TWO32 = 0x1_0000_0000;
 
 /** Validates a range payload (length, radius, padding) and adds ±r per coordinate into `sum`. */
 export function decodeRangeInto(sum: Float64Array, payload: Uint8Array, d: number, what: string): void {
