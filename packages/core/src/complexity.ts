@@ -1,52 +1,15 @@
-import { compressorOptions, createCompressor } from './compressors/registry.js';
 import type { ConstantsConvention } from './compressors/types.js';
 import type { RunConfig } from './config.js';
-import { getMethod } from './methods/registry.js';
-import type { MethodDef } from './methods/types.js';
-import { quadraticFamily, type QuadraticFamily } from './problems/quadratic.js';
-import { computeTheory, marinaCost, minimiseOverP, type Theory } from './theory.js';
+import { compressorOptions, createCompressor } from './compressors/registry.js';
+import type { QuadraticFamily } from './problems/quadratic.js';
+import { runTheory } from './setup.js';
+import { marinaCost, minimiseOverP, type Theory } from './theory.js';
 
 /**
  * Predicted communication complexity (SPEC A.4 "Communication complexity per client = rounds × expected
  * bits per round") and SPEC C's C_ind/C_cor ratio, in closed form: nothing here builds an iterate or does
  * O(n·d) work, so `marina theory` answers for any d.
  */
-
-// ---------------------------------------------------------------------------------------------------
-// The run's theory without the run
-
-/** What `setupRun` derives for the theory, without x⁰ (O(n) for the problem, O(1) per theory hook). */
-export interface RunTheory {
-  family: QuadraticFamily;
-  method: MethodDef;
-  theory: Theory;
-}
-
-/**
- * The theory of the run `config` describes: the same problem family, method, compressor options and
- * `computeTheory` call as `setupRun` (packages/core/src/setup.ts), minus building x⁰. A test checks the two
- * agree for every registered method and compressor.
- */
-export function runTheory(config: RunConfig): RunTheory {
-  const family = quadraticFamily({
-    clients: config.clients,
-    dim: config.dim,
-    noise: config.noise,
-    lambda: config.lambda,
-    seed: config.seed,
-    samples: config.samples,
-    componentNoise: config.componentNoise,
-  });
-  const method = getMethod(config.method);
-  const theory = computeTheory(method, {
-    compressor: createCompressor(config.compressor, compressorOptions(config)),
-    smoothness: family.smoothness(),
-    d: config.dim,
-    n: config.clients,
-    config,
-  });
-  return { family, method, theory };
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Δ0 of the default quadratic

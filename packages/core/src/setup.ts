@@ -20,7 +20,15 @@ export interface RunSetup {
   shard(rank: number): Problem;
 }
 
-export function setupRun(config: RunConfig): RunSetup {
+/** What a run's theory needs, without x⁰: O(n) for the problem, O(1) per theory hook, so any d works. */
+export interface RunTheory {
+  family: QuadraticFamily;
+  method: MethodDef;
+  theory: Theory;
+}
+
+/** The problem family, method and theory of the run `config` describes (`marina theory` stops here). */
+export function runTheory(config: RunConfig): RunTheory {
   const family = quadraticFamily({
     clients: config.clients,
     dim: config.dim,
@@ -32,14 +40,19 @@ export function setupRun(config: RunConfig): RunSetup {
     componentNoise: config.componentNoise,
   });
   const method = getMethod(config.method);
-  const options = compressorOptions(config);
   const theory = computeTheory(method, {
-    compressor: createCompressor(config.compressor, options),
+    compressor: createCompressor(config.compressor, compressorOptions(config)),
     smoothness: family.smoothness(),
     d: config.dim,
     n: config.clients,
     config,
   });
+  return { family, method, theory };
+}
+
+export function setupRun(config: RunConfig): RunSetup {
+  const { family, method, theory } = runTheory(config);
+  const options = compressorOptions(config);
   return {
     config,
     family,
