@@ -58,6 +58,17 @@ describe.skipIf(skipReason !== null)('docker-compose cluster: server + 4 clients
   const dc = (args: string[], timeoutMs: number) => run(compose![0]!, [...compose!.slice(1), '-p', PROJECT, '-f', 'docker-compose.yml', ...args], { cwd: ROOT, env, timeoutMs });
   const docker = (args: string[], timeoutMs = 60_000) => runOk('docker', args, { env, timeoutMs });
 
+  /** Takes down the projects of earlier runs of this test that were killed before their afterAll. */
+  async function removeStale(): Promise<void> {
+    const labels = (await docker(['ps', '-a', '--filter', 'label=com.docker.compose.project', '--format', '{{.Label "com.docker.compose.project"}}'])).stdout;
+    for (const project of new Set(labels.split('\n').filter((l) => /^marina-test-\d+$/.test(l)))) {
+      const pid = Number(project.slice('marina-test-'.length));
+      if (pid === process.pid || isAlive(pid)) continue;
+      console.warn(`removing the stale compose project ${project}`);
+      await run(compose![0]!, [...compose!.slice(1), '-p', project, '-f', 'docker-compose.yml', 'down', '-v', '--timeout', '1'], { cwd: ROOT, env, timeoutMs: 120_000 });
+    }
+  }
+
   afterAll(async () => {
     if (skipReason) return;
     const down = await dc(['down', '-v', '--remove-orphans', '--timeout', '5'], 180_000).catch((e: Error) => ({ code: -1, stderr: e.message }));
@@ -70,6 +81,7 @@ describe.skipIf(skipReason !== null)('docker-compose cluster: server + 4 clients
   }, 240_000);
 
   it('docker-compose config accepts docker-compose.yml', async () => {
+    await removeStale();
     const r = await dc(['config'], 60_000);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/condition: service_healthy/);
@@ -159,6 +171,15 @@ describe.skipIf(skipReason !== null)('docker-compose cluster: server + 4 clients
     console.log(`cluster test run took ${secs()}`);
   }, 900_000);
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** Whether "a.b.c.d:port" (maybe "::ffff:"-prefixed) lies in one of the "ip/len" networks listed. */
 function sameSubnet(remote: string, networks: string): boolean {
