@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { MARINA, readRounds, readSummary, tempDir } from './helpers/cli.js';
 import { cleanEnv, probe, run, runOk, tail, waitFor } from './helpers/exec.js';
 import { checkWire, duplicateSegments, ledgerSocketBytes, parseMib, parseProcNetDev } from './helpers/wire.js';
@@ -84,8 +85,18 @@ describe.skipIf(skipReason !== null)('docker-compose cluster: server + 4 clients
     await removeStale();
     const r = await dc(['config'], 60_000);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/condition: service_healthy/);
-    expect(r.stdout).toMatch(/\/data:ro/);
+    // docker-compose 1.29 prints volumes in short syntax, Compose v2 in long syntax.
+    const services = (parseYaml(r.stdout) as { services: Record<string, Record<string, any>> }).services;
+    const mount = (service: string, target: string) =>
+      (services[service]!['volumes'] as (string | { target: string; read_only?: boolean })[]).map((v) =>
+        typeof v === 'string' ? { target: v.split(':')[1], readOnly: v.endsWith(':ro') } : { target: v.target, readOnly: v.read_only === true },
+      ).find((v) => v.target === target);
+    expect(mount('server', '/data')).toEqual({ target: '/data', readOnly: true });
+    expect(mount('client', '/data')).toEqual({ target: '/data', readOnly: true });
+    expect(mount('server', '/config')).toEqual({ target: '/config', readOnly: true });
+    expect(mount('server', '/runs')).toEqual({ target: '/runs', readOnly: false });
+    expect(services['client']!['depends_on']['server']['condition']).toBe('service_healthy');
+    expect(services['server']!['healthcheck']['test'].join(' ')).toMatch(/node -e .*\/healthz/);
   });
 
   it('the image builds, runs as the node user with native bufferutil, and holds no TypeScript toolchain', async () => {
