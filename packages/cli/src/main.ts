@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isProtocolError } from '@marina/protocol';
 import { ClientError } from '@marina/client';
+import { RunFolderError } from '@marina/server';
 import { benchCommand } from './commands/bench.js';
 import { clientCommand } from './commands/client.js';
 import { UsageError } from './commands/common.js';
@@ -35,7 +36,7 @@ const cli = yargs(hideBin(process.argv))
 try {
   await cli.parseAsync();
 } catch (e) {
-  if (isProtocolError(e) || e instanceof UsageError) {
+  if (isProtocolError(e) || e instanceof UsageError || e instanceof RunFolderError) {
     const err = e as Error;
     process.stderr.write(`marina: ${err.message}\n`);
     process.exit(2);

@@ -118,6 +118,7 @@ const PROCESS_OPTION_RANGES: Record<string, { integer: boolean; min: number; max
   port: { integer: true, min: 0, max: 65535 },
   'round-timeout': { integer: true, min: 1, max: MAX_TIMER_MS },
   'join-timeout': { integer: true, min: 1, max: MAX_TIMER_MS },
+  'wait-timeout': { integer: true, min: 0, max: MAX_TIMER_MS },
   linger: { integer: false, min: 0, max: Math.floor(MAX_TIMER_MS / 1000) },
   retries: { integer: true, min: 0, max: 1_000_000 },
   backoff: { integer: true, min: 0, max: MAX_TIMER_MS },

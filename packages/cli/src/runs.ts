@@ -58,6 +58,7 @@ export async function runLocal(config: RunConfig, opts: LocalOptions): Promise<R
     logger: opts.logger,
     roundTimeoutMs: opts.roundTimeoutMs,
     joinTimeoutMs: 30_000,
+    waitTimeoutMs: 60_000,
     lingerSeconds: 0,
   });
   const progress = makeProgress(opts.label ?? 'local', config.rounds, opts.progress);

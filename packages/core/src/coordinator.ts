@@ -36,7 +36,8 @@ export class Coordinator {
   private readonly maxPayload: number;
   /** Last round each rank was sent a RoundStart (−1: never, or it rejoined). */
   private readonly seen: Int32Array;
-  private readonly startedAt: number;
+  /** When round 0 started (time spent waiting for clients to join is not the run's). */
+  private startedAt: number | null = null;
   private round = 0;
   private plan: RoundPlan | null = null;
   private evaluate = false;
@@ -66,7 +67,6 @@ export class Coordinator {
     this.seen = new Int32Array(config.clients).fill(-1);
     // The largest honest message: an eval report or RoundStart-sized payload of 2·64·d bits, plus slack.
     this.maxPayload = 16 * config.dim + 64;
-    this.startedAt = hooks.now();
     this.targets = [];
     if (config.target !== null) this.targets.push(emptyTarget('absolute', config.target, config.target));
     if (config.targetRel !== null) this.targets.push(emptyTarget('relative', config.targetRel, NaN));
@@ -108,6 +108,7 @@ export class Coordinator {
       return null;
     }
     const t = this.round;
+    this.startedAt ??= this.hooks.now();
     const plan = this.setup.method.plan(this.env, t);
     this.plan = plan;
     this.evaluate = t % this.setup.config.evalEvery === 0;
@@ -237,7 +238,7 @@ export class Coordinator {
       wireBytesDown: traffic.wireBytesDown,
       telemetryBytes: traffic.telemetryBytes,
       xHash,
-      seconds: (this.hooks.now() - this.startedAt) / 1000,
+      seconds: this.elapsedSeconds(),
     };
     this.records.push(record);
     this.plan = null;
@@ -269,7 +270,7 @@ export class Coordinator {
         telemetryBytes: this.ledger.totals.telemetryBytes,
         controlBytes: this.ledger.totals.controlBytes,
         connectionBytes,
-        seconds: (this.hooks.now() - this.startedAt) / 1000,
+        seconds: this.elapsedSeconds(),
       },
       targets: this.targets,
       stopReason: this.stopReason ?? 'running',
@@ -281,6 +282,10 @@ export class Coordinator {
         xHash: this.hooks.sha256(new Uint8Array(x.buffer, x.byteOffset, x.byteLength)).slice(0, 16),
       },
     };
+  }
+
+  private elapsedSeconds(): number {
+    return this.startedAt === null ? 0 : (this.hooks.now() - this.startedAt) / 1000;
   }
 
   private updateDone(rank: number): boolean {

@@ -24,6 +24,7 @@ async function start(seed: number): Promise<MarinaServer> {
     logger: pino({ level: 'silent' }),
     roundTimeoutMs: 5000,
     joinTimeoutMs: 5000,
+    waitTimeoutMs: 0,
     lingerSeconds: 0,
   });
   servers.push(server);

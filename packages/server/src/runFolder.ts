@@ -2,6 +2,11 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, ren
 import { join } from 'node:path';
 import type { RoundRecord, RunSummary } from '@marina/core';
 
+/** The run folder cannot be used (not empty without --force, or not writable): the user can fix it. */
+export class RunFolderError extends Error {
+  override name = 'RunFolderError';
+}
+
 /**
  * A run folder (ARCHITECTURE "Outputs"): rounds.jsonl written line by line as rounds finish (so a crash
  * loses at most the round in flight) and summary.json written atomically (write, fsync, rename).
@@ -16,10 +21,15 @@ export class RunFolder {
   /** Creates `dir`; refuses a non-empty one unless `force`. */
   static open(dir: string, force: boolean): RunFolder {
     if (existsSync(dir) && readdirSync(dir).length > 0 && !force) {
-      throw new Error(`run folder ${dir} is not empty; choose another --out or pass --force`);
+      throw new RunFolderError(`run folder ${dir} is not empty; choose another --out or pass --force`);
     }
-    mkdirSync(dir, { recursive: true });
-    return new RunFolder(dir);
+    try {
+      mkdirSync(dir, { recursive: true });
+      return new RunFolder(dir);
+    } catch (e) {
+      // In a container this is usually a bind mount the image's user (uid 1000) cannot write.
+      throw new RunFolderError(`cannot write run folder ${dir}: ${(e as Error).message}`);
+    }
   }
 
   appendRound(record: RoundRecord): void {

@@ -26,6 +26,8 @@ export interface ServerOptions {
   roundTimeoutMs: number;
   /** How long a vacant rank may wait for a client to take it before the run is aborted. */
   joinTimeoutMs: number;
+  /** How long to wait for all n clients to join before giving up (0: no limit). */
+  waitTimeoutMs: number;
   /** Seconds to keep serving HTTP after the run ends (dashboard, /metrics, /healthz). */
   lingerSeconds: number;
 }
@@ -342,6 +344,11 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   logger.info({ port, host: opts.host, runId, clients: n, method: config.method, compressor: config.compressor, p: setup.theory.p, gamma: setup.theory.gamma }, 'server listening');
+  if (opts.waitTimeoutMs > 0) {
+    setTimeout(() => {
+      if (phase === 'waiting') finish(`aborted: only ${connectedCount()} of ${n} clients joined within ${opts.waitTimeoutMs} ms`);
+    }, opts.waitTimeoutMs).unref();
+  }
 
   const server = Object.assign(events, {
     port,

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { CommandModule } from 'yargs';
 import { runClient } from '@marina/client';
 import { makeLogger } from '../logger.js';
@@ -22,7 +23,7 @@ export const clientCommand: CommandModule = {
     const result = await runClient({
       url,
       logger,
-      name: (a.name as string | undefined) ?? `marina-client/${process.pid}`,
+      name: (a.name as string | undefined) ?? `${hostname()}/${process.pid}`,
       retries: a.retries as number,
       backoffMs: a.backoff as number,
     });

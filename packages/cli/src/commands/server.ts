@@ -15,6 +15,7 @@ export const serverCommand: CommandModule = {
       host: { type: 'string', default: '0.0.0.0', describe: 'address to listen on' },
       'round-timeout': { type: 'number', default: 60_000, describe: 'ms a client may take to answer a round' },
       'join-timeout': { type: 'number', default: 60_000, describe: 'ms a vacated rank may wait for a client before the run aborts' },
+      'wait-timeout': { type: 'number', default: 0, describe: 'ms to wait for all n clients to join before giving up (0: no limit)' },
       linger: { type: 'number', default: 0, describe: 'seconds to keep serving HTTP after the run ends' },
     }),
   handler: async (a) => {
@@ -31,6 +32,7 @@ export const serverCommand: CommandModule = {
       logger,
       roundTimeoutMs: a['round-timeout'] as number,
       joinTimeoutMs: a['join-timeout'] as number,
+      waitTimeoutMs: a['wait-timeout'] as number,
       lingerSeconds: a.linger as number,
     });
     let progress: Progress | null = null;
