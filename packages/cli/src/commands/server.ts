@@ -20,8 +20,10 @@ export const serverCommand: CommandModule = {
     }),
   handler: async (a) => {
     const config = configFromArgv(a);
-    // A server's default is info (who joined, when the run ends); --quiet keeps warnings only.
-    const level = a['quiet'] ? 'warn' : (a['log-level'] as string) === 'warn' ? 'info' : (a['log-level'] as string);
+    // A server's default is info (who joined, when the run ends); --quiet keeps warnings only, and an
+    // explicit --log-level wins over both.
+    const given = a['log-level'] as string;
+    const level = given !== 'warn' ? given : a['quiet'] ? 'warn' : 'info';
     const logger = makeLogger(level, 'marina-server');
     const server = await startServer({
       config,
