@@ -2,45 +2,15 @@ import { describe, expect, it } from 'vitest';
 import {
   BitReader,
   BitWriter,
+  expectProtocolError,
+  fromHex,
+  lcg,
   packedSymbolBits,
   packSymbols,
-  ProtocolError,
-  type ProtocolErrorCode,
-  ProtocolErrors,
   symbolsPerWord,
+  toHex,
   unpackSymbols,
 } from '@marina/protocol';
-
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-const fromHex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
-
-/**
- * A tiny seeded generator for test data: protocol must not import core's CounterRng. Numerical Recipes'
- * 32-bit LCG, tempered by taking the high bits; plenty for choosing field widths and values.
- */
-function lcg(seed: number): { u32(): number; int(n: number): number } {
-  let s = seed >>> 0;
-  const u32 = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const hi = s >>> 16;
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return ((hi << 16) | (s >>> 16)) >>> 0;
-  };
-  return { u32, int: (n) => Math.floor((u32() / 2 ** 32) * n) };
-}
-
-function expectProtocolError(fn: () => unknown, code: ProtocolErrorCode, message?: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(ProtocolError);
-  expect((caught as ProtocolError).code).toBe(code);
-  expect((caught as ProtocolError).closeCode).toBe(ProtocolErrors[code]);
-  if (message !== undefined) expect((caught as ProtocolError).message).toBe(message);
-}
 
 const mask = (v: number, nbits: number): number => (nbits === 32 ? v >>> 0 : (v & (2 ** nbits - 1)) >>> 0);
 
@@ -53,7 +23,7 @@ describe('BitWriter / BitReader', () => {
     w.bit(1);
     expect(w.finish()).toBe(2);
     // Stream bits 0..11 = 1,0,1 | 1×8 | 1: byte 0 = 0b11111101, byte 1 = 0b00001111 (high nibble is padding).
-    expect(hex(out)).toBe('fd0f');
+    expect(toHex(out)).toBe('fd0f');
     const r = new BitReader(out);
     expect([r.read(3), r.read(8), r.bit()]).toEqual([0b101, 0xff, 1]);
     r.finish();
@@ -81,7 +51,7 @@ describe('BitWriter / BitReader', () => {
     w.write(-1, 3);
     w.write(0x1234, 0);
     expect(w.finish()).toBe(1);
-    expect(hex(out)).toBe('7f00');
+    expect(toHex(out)).toBe('7f00');
   });
 
   it('round-trips random field widths 0..32 mixed with single bits (seeded)', () => {
@@ -174,10 +144,10 @@ describe('symbol packing (SPEC decision 12)', () => {
     const out = new Uint8Array(8);
     const trits = [1, 2, 0, ...Array<number>(17).fill(0), 2];
     expect(packSymbols(trits, 3, out, 0)).toBe(8);
-    expect(hex(out)).toBe('07000000' + '02000000');
+    expect(toHex(out)).toBe('07000000' + '02000000');
     const all = new Uint8Array(4);
     packSymbols(Array<number>(20).fill(2), 3, all, 0); // 3^20 − 1 = 0xcfd41b90
-    expect(hex(all)).toBe('901bd4cf');
+    expect(toHex(all)).toBe('901bd4cf');
   });
 
   const cases: [number, number, () => Uint8Array | Uint16Array | Int32Array][] = [
@@ -204,7 +174,7 @@ describe('symbol packing (SPEC decision 12)', () => {
   it('packs m = 2^16 + 1 one symbol per word, the largest being 0x10000', () => {
     const out = new Uint8Array(8);
     packSymbols([65536, 1], 2 ** 16 + 1, out, 0);
-    expect(hex(out)).toBe('00000100' + '01000000');
+    expect(toHex(out)).toBe('00000100' + '01000000');
   });
 
   it('rejects a word that encodes a value outside the alphabet', () => {

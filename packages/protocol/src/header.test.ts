@@ -1,38 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import {
   allocMessage,
+  expectProtocolError,
   Flag,
+  fromHex,
   HEADER_BYTES,
   Kind,
   kindName,
   payloadOf,
   PROTOCOL_VERSION,
   ProtocolError,
-  type ProtocolErrorCode,
   ProtocolErrors,
   readHeader,
   SERVER_RANK,
+  toHex,
   writeHeader,
 } from '@marina/protocol';
-
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-const fromHex = (s: string): Uint8Array => Uint8Array.from(s.replace(/\s+/g, '').match(/../g) ?? [], (h) => parseInt(h, 16));
-
-/** Asserts that `fn` throws a ProtocolError with this code, its close code, and (when given) this exact message. */
-function expectProtocolError(fn: () => unknown, code: ProtocolErrorCode, message?: string): ProtocolError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(ProtocolError);
-  const e = caught as ProtocolError;
-  expect(e.code).toBe(code);
-  expect(e.closeCode).toBe(ProtocolErrors[code]);
-  if (message !== undefined) expect(e.message).toBe(message);
-  return e;
-}
 
 // An Update (kind 17) of round 0x01020304 from rank 7, compressed, 45 payload bits (6 bytes: CQ/IQ with d = 13).
 const GOLDEN_HEADER =
@@ -54,15 +37,15 @@ describe('header layout', () => {
   it('writes the golden bytes, little-endian', () => {
     const msg = allocMessage({ kind: Kind.Update, flags: Flag.Compressed, round: 0x01020304, rank: 7, aux: 0, payloadBits: 45 });
     expect(msg.length).toBe(24 + 6);
-    expect(hex(msg)).toBe(GOLDEN_HEADER + '000000000000');
+    expect(toHex(msg)).toBe(GOLDEN_HEADER + '000000000000');
   });
 
   it('writes payload lengths above 2^32 bits across both words', () => {
     const msg = new Uint8Array(HEADER_BYTES);
     writeHeader(msg, { kind: Kind.Eval, version: 1, flags: 0, round: 0, rank: SERVER_RANK, aux: 0xdeadbeef, payloadBits: 2 ** 40 + 5 });
-    expect(hex(msg)).toBe('12' + '01' + '0000' + '00000000' + 'ffffffff' + 'efbeadde' + '0500000000010000');
+    expect(toHex(msg)).toBe('12' + '01' + '0000' + '00000000' + 'ffffffff' + 'efbeadde' + '0500000000010000');
     writeHeader(msg, { kind: Kind.Eval, version: 1, flags: 0, round: 0, rank: 0, aux: 0, payloadBits: 2 ** 53 - 1 });
-    expect(hex(msg.subarray(16))).toBe('ffffffffffff1f00');
+    expect(toHex(msg.subarray(16))).toBe('ffffffffffff1f00');
   });
 
   it('refuses a payload length that is not a safe non-negative integer', () => {
@@ -88,7 +71,7 @@ describe('readHeader', () => {
   it('reads the golden header back', () => {
     const msg = golden();
     expect(readHeader(msg, 6)).toEqual({ kind: 17, version: 1, flags: Flag.Compressed, round: 0x01020304, rank: 7, aux: 0, payloadBits: 45 });
-    expect(hex(payloadOf(msg))).toBe('ff0102030405');
+    expect(toHex(payloadOf(msg))).toBe('ff0102030405');
   });
 
   it('round-trips every field at its extremes, at any byte offset (ws hands messages at any offset)', () => {

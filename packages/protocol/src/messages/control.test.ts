@@ -7,40 +7,26 @@ import {
   decodeError,
   decodeHello,
   decodeWelcome,
+  editedHex,
   encodeBye,
   encodeError,
   encodeHello,
   encodeWelcome,
   type ErrorMessage,
+  expectProtocolError,
+  fromHex,
   type Hello,
   Kind,
   MAX_CONTROL_BYTES,
   payloadOf,
-  ProtocolError,
   type ProtocolErrorCode,
-  ProtocolErrors,
   readHeader,
   SERVER_RANK,
+  toHex,
   type Welcome,
 } from '@marina/protocol';
 
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-const fromHex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
-const ascii = (s: string): string => hex(new TextEncoder().encode(s));
-
-function expectProtocolError(fn: () => unknown, code: ProtocolErrorCode, message?: string | RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(ProtocolError);
-  expect((caught as ProtocolError).code).toBe(code);
-  expect((caught as ProtocolError).closeCode).toBe(ProtocolErrors[code]);
-  if (typeof message === 'string') expect((caught as ProtocolError).message).toBe(message);
-  else if (message) expect((caught as ProtocolError).message).toMatch(message);
-}
+const ascii = (s: string): string => toHex(new TextEncoder().encode(s));
 
 /** A control message with an arbitrary body, as a hostile or buggy peer could send it. */
 function controlMessage(kind: number, body: Uint8Array): Uint8Array {
@@ -119,7 +105,7 @@ const cases = [hello, welcome, error, bye] as Case<unknown>[];
 for (const c of cases) {
   describe(`${c.what} message`, () => {
     it('encodes to the golden bytes', () => {
-      expect(hex(c.encode(c.value))).toBe(c.golden);
+      expect(toHex(c.encode(c.value))).toBe(c.golden);
     });
 
     it('round-trips, also from an unaligned offset', () => {
@@ -152,11 +138,7 @@ for (const c of cases) {
     });
 
     it('rejects a corrupted version, kind, flags or length', () => {
-      const corrupt = (at: number, value: number): Uint8Array => {
-        const m = fromHex(c.golden);
-        m[at] = value;
-        return m;
-      };
+      const corrupt = (at: number, value: number): Uint8Array => editedHex(c.golden, (v) => v.setUint8(at, value));
       expectProtocolError(() => receive(corrupt(1, 9), c.kind, c.decode), 'MARINA_ERR_BAD_VERSION', 'protocol version 9 is not supported (expected 1)');
       expectProtocolError(() => receive(corrupt(0, 0x7f), c.kind, c.decode), 'MARINA_ERR_BAD_KIND', 'message kind 127 is unknown');
       expectProtocolError(() => receive(corrupt(3, 0x01), c.kind, c.decode), 'MARINA_ERR_BAD_FIELD', /sets reserved flag bits 0x100$/);

@@ -3,44 +3,25 @@ import {
   allocUpdate,
   decodeEval,
   decodeRoundStart,
+  editedHex,
   encodeEval,
   encodeRoundStart,
+  expectProtocolError,
   Flag,
+  fromHex,
   HEADER_BYTES,
   Kind,
+  lcg,
   payloadOf,
-  ProtocolError,
-  type ProtocolErrorCode,
-  ProtocolErrors,
   readHeader,
+  toHex,
   writeHeader,
 } from '@marina/protocol';
 
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-const fromHex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
-
-function expectProtocolError(fn: () => unknown, code: ProtocolErrorCode, message?: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(ProtocolError);
-  expect((caught as ProtocolError).code).toBe(code);
-  expect((caught as ProtocolError).closeCode).toBe(ProtocolErrors[code]);
-  if (message !== undefined) expect((caught as ProtocolError).message).toBe(message);
-}
-
-/** Seeded test data (protocol must not import core's generator): an LCG mapped to doubles of varied scale. */
+/** Seeded doubles of varied scale (1e-6 to 1e6, both signs), so round trips cover many exponents. */
 function lcgFloats(seed: number, count: number): Float64Array {
-  let s = seed >>> 0;
-  const out = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * 10 ** ((i % 13) - 6);
-  }
-  return out;
+  const g = lcg(seed);
+  return Float64Array.from({ length: count }, (_, i) => (g.u32() / 2 ** 32 - 0.5) * 10 ** ((i % 13) - 6));
 }
 
 /** Copies a message to byte offset `offset` of a larger buffer, as ws may deliver it. */
@@ -86,8 +67,8 @@ const EVAL =
 
 describe('RoundStart', () => {
   it('encodes to the golden bytes', () => {
-    expect(hex(encodeRoundStart(5, { coin: true, participate: false, evaluate: true }, Float64Array.of(1, -2), null))).toBe(ROUND_START);
-    expect(hex(encodeRoundStart(6, { coin: false, participate: true, evaluate: false }, Float64Array.of(0.5), Float64Array.of(-0.25)))).toBe(ROUND_START_PREV);
+    expect(toHex(encodeRoundStart(5, { coin: true, participate: false, evaluate: true }, Float64Array.of(1, -2), null))).toBe(ROUND_START);
+    expect(toHex(encodeRoundStart(6, { coin: false, participate: true, evaluate: false }, Float64Array.of(0.5), Float64Array.of(-0.25)))).toBe(ROUND_START_PREV);
   });
 
   it('decodes the golden bytes', () => {
@@ -116,8 +97,8 @@ describe('RoundStart', () => {
           const r = receiveRoundStart(atOffset(msg, offset), d);
           expect(r.h.round).toBe(123456789);
           expect(r.flags).toEqual({ ...flags, previous: prev !== null });
-          expect(hex(new Uint8Array(r.x.buffer))).toBe(hex(new Uint8Array(x.buffer)));
-          if (prev) expect(hex(new Uint8Array(r.xPrev.buffer))).toBe(hex(new Uint8Array(xPrev.buffer)));
+          expect(toHex(new Uint8Array(r.x.buffer))).toBe(toHex(new Uint8Array(x.buffer)));
+          if (prev) expect(toHex(new Uint8Array(r.xPrev.buffer))).toBe(toHex(new Uint8Array(xPrev.buffer)));
         }
       }
     }
@@ -137,11 +118,7 @@ describe('RoundStart', () => {
   });
 
   it('rejects each corrupted header field with its code', () => {
-    const corrupt = (edit: (v: DataView) => void): Uint8Array => {
-      const m = fromHex(ROUND_START);
-      edit(new DataView(m.buffer));
-      return m;
-    };
+    const corrupt = (edit: (v: DataView) => void): Uint8Array => editedHex(ROUND_START, edit);
     expectProtocolError(() => receiveRoundStart(corrupt((v) => v.setUint8(1, 0)), 2), 'MARINA_ERR_BAD_VERSION', 'protocol version 0 is not supported (expected 1)');
     expectProtocolError(() => receiveRoundStart(corrupt((v) => v.setUint8(0, 0x13)), 2), 'MARINA_ERR_BAD_KIND', 'message kind 19 is unknown');
     expectProtocolError(() => receiveRoundStart(corrupt((v) => v.setUint16(2, 0x45, true)), 2), 'MARINA_ERR_BAD_FIELD', 'RoundStart header sets reserved flag bits 0x40');
@@ -184,12 +161,12 @@ describe('RoundStart', () => {
 describe('Update', () => {
   it('allocates the golden header with a zeroed payload of exactly ceil(bits/8) bytes', () => {
     const msg = allocUpdate(3, 2, true, 45);
-    expect(hex(msg)).toBe(UPDATE);
+    expect(toHex(msg)).toBe(UPDATE);
     expect(payloadOf(msg).length).toBe(6);
     expect(readHeader(msg, 6)).toEqual({ kind: Kind.Update, version: 1, flags: Flag.Compressed, round: 3, rank: 2, aux: 0, payloadBits: 45 });
     // Dense: d = 3 float32 values, no Compressed flag.
     const dense = allocUpdate(0, 0, false, 96);
-    expect(hex(dense.subarray(0, HEADER_BYTES))).toBe('11' + '01' + '0000' + '00000000' + '00000000' + '00000000' + '6000000000000000');
+    expect(toHex(dense.subarray(0, HEADER_BYTES))).toBe('11' + '01' + '0000' + '00000000' + '00000000' + '00000000' + '6000000000000000');
     expect(dense.length).toBe(HEADER_BYTES + 12);
   });
 
@@ -197,11 +174,7 @@ describe('Update', () => {
     const msg = fromHex(UPDATE);
     for (let k = 0; k < msg.length; k++) expectProtocolError(() => readHeader(msg.subarray(0, k), 6), 'MARINA_ERR_TRUNCATED');
     expectProtocolError(() => readHeader(atOffset(Uint8Array.of(...msg, 0), 0), 6), 'MARINA_ERR_TRAILING_BYTES', 'Update has 1 bytes after its declared payload');
-    const corrupt = (at: number, value: number): Uint8Array => {
-      const m = fromHex(UPDATE);
-      m[at] = value;
-      return m;
-    };
+    const corrupt = (at: number, value: number): Uint8Array => editedHex(UPDATE, (v) => v.setUint8(at, value));
     expectProtocolError(() => readHeader(corrupt(1, 2), 6), 'MARINA_ERR_BAD_VERSION');
     expectProtocolError(() => readHeader(corrupt(0, 0), 6), 'MARINA_ERR_BAD_KIND');
     expectProtocolError(() => readHeader(corrupt(2, 0x88), 6), 'MARINA_ERR_BAD_FIELD', 'Update header sets reserved flag bits 0x80');
@@ -213,7 +186,7 @@ describe('Update', () => {
 describe('Eval', () => {
   it('encodes to the golden bytes and decodes them', () => {
     const msg = encodeEval(7, 1, 0.5, Float64Array.of(3, -1));
-    expect(hex(msg)).toBe(EVAL);
+    expect(toHex(msg)).toBe(EVAL);
     const r = receiveEval(fromHex(EVAL), 2);
     expect([r.h.round, r.h.rank, r.loss, ...r.grad]).toEqual([7, 1, 0.5, 3, -1]);
   });
@@ -224,7 +197,7 @@ describe('Eval', () => {
     for (const offset of [0, 1, 2, 3, 5]) {
       const r = receiveEval(atOffset(msg, offset), 50);
       expect(r.loss).toBe(-123.456);
-      expect(hex(new Uint8Array(r.grad.buffer))).toBe(hex(new Uint8Array(g.buffer)));
+      expect(toHex(new Uint8Array(r.grad.buffer))).toBe(toHex(new Uint8Array(g.buffer)));
     }
   });
 
@@ -232,11 +205,7 @@ describe('Eval', () => {
     const msg = fromHex(EVAL);
     for (let k = 0; k < msg.length; k++) expectProtocolError(() => receiveEval(msg.subarray(0, k), 2), 'MARINA_ERR_TRUNCATED');
     expectProtocolError(() => receiveEval(Uint8Array.of(...msg, 0, 0), 2), 'MARINA_ERR_TRAILING_BYTES', 'Eval has 2 bytes after its declared payload');
-    const corrupt = (edit: (v: DataView) => void): Uint8Array => {
-      const m = fromHex(EVAL);
-      edit(new DataView(m.buffer));
-      return m;
-    };
+    const corrupt = (edit: (v: DataView) => void): Uint8Array => editedHex(EVAL, edit);
     expectProtocolError(() => receiveEval(corrupt((v) => v.setUint8(1, 3)), 2), 'MARINA_ERR_BAD_VERSION', 'protocol version 3 is not supported (expected 1)');
     expectProtocolError(() => receiveEval(corrupt((v) => v.setUint8(0, 0xff)), 2), 'MARINA_ERR_BAD_KIND', 'message kind 255 is unknown');
     expectProtocolError(() => receiveEval(corrupt((v) => v.setUint16(2, 0x8000, true)), 2), 'MARINA_ERR_BAD_FIELD', 'Eval header sets reserved flag bits 0x8000');
