@@ -1,29 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ProtocolError, symbolsPerWord } from '@marina/protocol';
-import { CounterRng } from '../rng.js';
+import { protocolErrorCode, symbolsPerWord } from '@marina/protocol';
 import { pNorm } from './dithering.js';
 import { createNaturalDithering } from './naturalDithering.js';
 import { createQsgd } from './qsgd.js';
 import { createTernary } from './ternary.js';
 import type { Compressor } from './types.js';
-import { contextFor, decodeMessage, encodeMessage } from './testkit.js';
+import { contextFor, decodeMessage, encodeMessage, gaussian } from './testkit.js';
 
 /** The wire and validation shared by natural dithering, QSGD and ternary (dithering.ts). */
-
-const gaussian = (d: number, seed: number): Float64Array => {
-  const rng = new CounterRng(seed, 0, 0, 'test-vector');
-  return Float64Array.from({ length: d }, () => rng.normal());
-};
-
-function codeOf(fn: () => void): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ProtocolError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 const family: [string, (s: number, p: number) => Compressor, number[]][] = [
   ['natural-dithering', (s, p) => createNaturalDithering({ levels: s, norm: p }), [1, 2, 4, 7, 8, 100]],
@@ -71,7 +55,7 @@ describe('dithering wire (decisions 7 and 12)', () => {
       const bad = (edit: (p: Uint8Array, v: DataView) => void): string | undefined => {
         const p = good.slice();
         edit(p, new DataView(p.buffer));
-        return codeOf(() => q.decodeInto(sum, p, ctx));
+        return protocolErrorCode(() => q.decodeInto(sum, p, ctx));
       };
       expect(bad((_, v) => v.setFloat32(0, -1, true))).toBe('MARINA_ERR_OUT_OF_RANGE');
       expect(bad((_, v) => v.setFloat32(0, NaN, true))).toBe('MARINA_ERR_OUT_OF_RANGE');

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ProtocolError } from '@marina/protocol';
-import { CounterRng } from '../rng.js';
+import { protocolErrorCode } from '@marina/protocol';
 import { createDrive, driveSign, fwht, nextPow2 } from './drive.js';
-import { compress, contextFor, decodeMessage, encodeMessage, moments, sqNorm } from './testkit.js';
-
-const gaussian = (d: number, seed: number): Float64Array => {
-  const rng = new CounterRng(seed, 0, 0, 'test-vector');
-  return Float64Array.from({ length: d }, () => rng.normal());
-};
+import { compress, contextFor, decodeMessage, encodeMessage, gaussian, moments, sqNorm } from './testkit.js';
 
 /** Sylvester's ±1 Hadamard entry H_ij = (−1)^{popcount(i & j)}. */
 function h(i: number, j: number): number {
@@ -129,15 +123,6 @@ describe('drive', () => {
   });
 
   it('refuses a negative or non-finite scale and nonzero padding (d′ < 8), before touching the sum', () => {
-    const code = (fn: () => void): string | undefined => {
-      try {
-        fn();
-      } catch (e) {
-        if (e instanceof ProtocolError) return e.code;
-        throw e;
-      }
-      return undefined;
-    };
     const q = createDrive();
     const ctx = contextFor(3, 1); // d′ = 4: 4 padding bits
     const good = encodeMessage(q, Float64Array.from([1, -2, 3]), ctx);
@@ -145,11 +130,11 @@ describe('drive', () => {
     for (const s of [-1, NaN, Infinity]) {
       const p = good.slice();
       new DataView(p.buffer).setFloat32(0, s, true);
-      expect(code(() => q.decodeInto(sum, p, ctx))).toBe('MARINA_ERR_OUT_OF_RANGE');
+      expect(protocolErrorCode(() => q.decodeInto(sum, p, ctx))).toBe('MARINA_ERR_OUT_OF_RANGE');
     }
     const padded = good.slice();
     padded[4]! |= 0x80;
-    expect(code(() => q.decodeInto(sum, padded, ctx))).toBe('MARINA_ERR_NONZERO_PADDING');
+    expect(protocolErrorCode(() => q.decodeInto(sum, padded, ctx))).toBe('MARINA_ERR_NONZERO_PADDING');
     expect(Array.from(sum)).toEqual([1, 1, 1]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ProtocolError } from '@marina/protocol';
+import { protocolErrorCode } from '@marina/protocol';
 import { CounterRng } from '../rng.js';
 import { compressors, createCompressor, type CompressorOptions } from './registry.js';
 import type { Compressor, CompressContext } from './types.js';
@@ -37,16 +37,6 @@ function contexts(d: number, n: number): CompressContext[] {
   const out: CompressContext[] = [];
   for (const slot of new Set([0, n - 1])) for (const [round, seed] of [[1, 1], [2, 1], [1, 9]]) out.push(contextFor(d, n, slot, round!, seed!, (slot * 7) % 5));
   return out;
-}
-
-function protocolCode(fn: () => void): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ProtocolError) return e.code;
-    throw e;
-  }
-  return undefined;
 }
 
 for (const [name, options] of INSTANCES) {
@@ -164,18 +154,18 @@ for (const [name, options] of INSTANCES) {
         const sum = new Float64Array(d).fill(42);
         const untouched = (): void => expect(sum.every((v) => v === 42)).toBe(true);
         for (let len = 0; len < payload.length; len++) {
-          expect(protocolCode(() => q.decodeInto(sum, payload.slice(0, len), ctx))).toBe('MARINA_ERR_TRUNCATED');
+          expect(protocolErrorCode(() => q.decodeInto(sum, payload.slice(0, len), ctx))).toBe('MARINA_ERR_TRUNCATED');
           untouched();
         }
         const trailing = new Uint8Array(payload.length + 1);
         trailing.set(payload);
-        expect(protocolCode(() => q.decodeInto(sum, trailing, ctx))).toBe('MARINA_ERR_TRAILING_BYTES');
+        expect(protocolErrorCode(() => q.decodeInto(sum, trailing, ctx))).toBe('MARINA_ERR_TRAILING_BYTES');
         untouched();
         const pad = 8 * payload.length - q.payloadBits(ctx);
         for (let b = 0; b < pad; b++) {
           const bad = payload.slice();
           bad[bad.length - 1]! |= 0x80 >>> b;
-          expect(protocolCode(() => q.decodeInto(sum, bad, ctx))).toBe('MARINA_ERR_NONZERO_PADDING');
+          expect(protocolErrorCode(() => q.decodeInto(sum, bad, ctx))).toBe('MARINA_ERR_NONZERO_PADDING');
           untouched();
         }
       }
@@ -191,7 +181,7 @@ for (const [name, options] of INSTANCES) {
           const bad = payload.slice();
           for (let f = 1 + rng.int(3); f > 0; f--) bad[rng.int(bad.length)] = rng.int(256);
           const sum = new Float64Array(d).fill(42);
-          const code = protocolCode(() => q.decodeInto(sum, bad, ctx));
+          const code = protocolErrorCode(() => q.decodeInto(sum, bad, ctx));
           if (code === undefined) expect(sum.every(Number.isFinite)).toBe(true);
           else expect(sum.every((v) => v === 42)).toBe(true);
         }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BitWriter, ProtocolError } from '@marina/protocol';
+import { BitWriter, protocolErrorCode } from '@marina/protocol';
 import { CounterRng } from '../rng.js';
 import { createNatural } from './natural.js';
 import { compress, contextFor, decodeMessage, encodeMessage, maxZScore, moments, sqNorm } from './testkit.js';
@@ -22,16 +22,6 @@ function variances(a: Float64Array): Float64Array {
     const hi = m < 2 ** -126 ? 2 ** -126 : 2 * lo;
     return (m - lo) * (hi - m);
   });
-}
-
-function codeOf(fn: () => void): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ProtocolError) return e.code;
-    throw e;
-  }
-  return undefined;
 }
 
 /** A payload of 9-bit fields (sign | code << 1). */
@@ -107,7 +97,7 @@ describe('natural', () => {
     for (const x of [2 ** 128, -Infinity, NaN]) {
       const ctx = contextFor(2, 1);
       const p = encodeMessage(q, Float64Array.from([1, x]), ctx);
-      expect(codeOf(() => decodeMessage(q, p, ctx))).toBe('MARINA_ERR_NOT_FINITE');
+      expect(protocolErrorCode(() => decodeMessage(q, p, ctx))).toBe('MARINA_ERR_NOT_FINITE');
     }
   });
 
@@ -115,14 +105,14 @@ describe('natural', () => {
     const q = createNatural();
     const ctx = contextFor(3, 1);
     const sum = new Float64Array(3).fill(2);
-    expect(codeOf(() => q.decodeInto(sum, fields([127 << 1, (128 << 1) | 1, 0]), ctx))).toBeUndefined();
+    expect(protocolErrorCode(() => q.decodeInto(sum, fields([127 << 1, (128 << 1) | 1, 0]), ctx))).toBeUndefined();
     expect(Array.from(sum)).toEqual([3, 0, 2]);
     sum.fill(2);
-    expect(codeOf(() => q.decodeInto(sum, fields([127 << 1, 255 << 1, 0]), ctx))).toBe('MARINA_ERR_NOT_FINITE');
-    expect(codeOf(() => q.decodeInto(sum, fields([127 << 1, 1, 0]), ctx))).toBe('MARINA_ERR_OUT_OF_RANGE');
+    expect(protocolErrorCode(() => q.decodeInto(sum, fields([127 << 1, 255 << 1, 0]), ctx))).toBe('MARINA_ERR_NOT_FINITE');
+    expect(protocolErrorCode(() => q.decodeInto(sum, fields([127 << 1, 1, 0]), ctx))).toBe('MARINA_ERR_OUT_OF_RANGE');
     const padded = fields([127 << 1, 0, 0]); // 27 bits: 5 padding bits
     padded[3]! |= 0x40;
-    expect(codeOf(() => q.decodeInto(sum, padded, ctx))).toBe('MARINA_ERR_NONZERO_PADDING');
+    expect(protocolErrorCode(() => q.decodeInto(sum, padded, ctx))).toBe('MARINA_ERR_NONZERO_PADDING');
     expect(Array.from(sum)).toEqual([2, 2, 2]);
   });
 

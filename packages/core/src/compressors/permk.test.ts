@@ -1,26 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { CounterRng } from '../rng.js';
 import { createPermk, permkConstant } from './permk.js';
 import type { Compressor } from './types.js';
-import { compress, contextFor, encodeMessage, maxZScore, moments, sqNorm } from './testkit.js';
-
-const gaussian = (d: number, seed: number, round = 0): Float64Array => {
-  const rng = new CounterRng(seed, round, 0, 'test-vector');
-  return Float64Array.from({ length: d }, () => rng.normal());
-};
+import { compress, contextFor, encodeMessage, gaussian, maxZScore, moments, serverMean, sqNorm } from './testkit.js';
 
 /** Each slot's decoded Q_slot(a_slot), client and server being separate instances. */
 function perSlot(d: number, n: number, round: number, inputs: Float64Array[], server: Compressor = createPermk()): Float64Array[] {
   const client = createPermk();
   return inputs.map((a, slot) => compress(client, server, a, contextFor(d, n, slot, round)));
-}
-
-/** (1/n)ΣQ_i(a_i), as the server forms it (sum, then divide by the number of senders). */
-function serverMean(d: number, n: number, round: number, inputs: Float64Array[]): Float64Array {
-  const out = new Float64Array(d);
-  for (const y of perSlot(d, n, round, inputs)) for (let j = 0; j < d; j++) out[j]! += y[j]!;
-  for (let j = 0; j < d; j++) out[j]! /= n;
-  return out;
 }
 
 const SIZES: [number, number][] = [
@@ -90,7 +76,7 @@ describe('permk', () => {
   it('reconstructs identical inputs exactly: (1/n)ΣQ_i(a) = a (homogeneous data, L_± = 0)', () => {
     for (const [d, n] of SIZES) {
       const a = Float64Array.from(gaussian(d, 2), Math.fround);
-      const mean = serverMean(d, n, 6, new Array(n).fill(a));
+      const mean = serverMean(createPermk(), createPermk(), new Array(n).fill(a), 6);
       for (let j = 0; j < d; j++) expect(mean[j]).toBeCloseTo(a[j]!, 12);
     }
   });
@@ -125,7 +111,7 @@ describe('permk', () => {
       for (const a of inputs) for (let j = 0; j < d; j++) abar[j]! += a[j]! / n;
       const { A, B } = createPermk().constants(d, n, 'default');
       const predicted = A * inputs.reduce((s, a) => s + sqNorm(a), 0) / n - B * sqNorm(abar);
-      const m = moments(abar, 4000, (round) => serverMean(d, n, round, inputs));
+      const m = moments(abar, 4000, (round) => serverMean(createPermk(), createPermk(), inputs, round));
       expect(maxZScore(m, abar, 1e-9)).toBeLessThan(5);
       expect(Math.abs(m.mse - predicted)).toBeLessThan(5 * m.mseStdErr);
       if (d >= n) expect([A, B]).toEqual([1, 1]);

@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CounterRng } from '../rng.js';
 import { pNorm } from './dithering.js';
 import { createQsgd, qsgdOmega } from './qsgd.js';
-import { compress, contextFor, maxZScore, moments, roundingVariances, sqNorm } from './testkit.js';
+import { compress, contextFor, gaussian, maxZScore, moments, roundingVariances, sqNorm } from './testkit.js';
 
 const standardLevels = (s: number): number[] => Array.from({ length: s + 1 }, (_, l) => l / s);
-
-function gaussian(d: number, seed: number): Float64Array {
-  const rng = new CounterRng(seed, 0, 0, 'test-vector');
-  return Float64Array.from({ length: d }, () => rng.normal());
-}
 
 /** One coordinate 1, the rest 1/(2s): every small coordinate has the largest rounding variance 1/(4s²). */
 function halfStep(d: number, s: number): Float64Array {

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ProtocolError } from '@marina/protocol';
-import { CounterRng } from '../rng.js';
+import { expectProtocolError } from '@marina/protocol';
 import { createRandk } from './randk.js';
-import { compress, contextFor, decodeMessage, encodeMessage, maxZScore, moments, sqNorm } from './testkit.js';
-
-const gaussian = (d: number, seed: number): Float64Array => {
-  const rng = new CounterRng(seed, 0, 0, 'test-vector');
-  return Float64Array.from({ length: d }, () => rng.normal());
-};
+import { compress, contextFor, decodeMessage, encodeMessage, gaussian, maxZScore, moments, sqNorm } from './testkit.js';
 
 describe('randk', () => {
   it('counts 32K bits, K = max(1, ⌊d/n⌋) by default, and sends exactly 4K bytes', () => {
@@ -74,12 +68,7 @@ describe('randk', () => {
     const payload = encodeMessage(q, gaussian(20, 4), ctx);
     new DataView(payload.buffer).setFloat32(4, NaN, true);
     const sum = new Float64Array(20).fill(7);
-    expect(() => q.decodeInto(sum, payload, ctx)).toThrow(ProtocolError);
-    try {
-      q.decodeInto(sum, payload, ctx);
-    } catch (e) {
-      expect((e as ProtocolError).code).toBe('MARINA_ERR_NOT_FINITE');
-    }
+    expectProtocolError(() => q.decodeInto(sum, payload, ctx), 'MARINA_ERR_NOT_FINITE');
     expect(Array.from(sum)).toEqual(new Array(20).fill(7));
   });
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CounterRng } from '../rng.js';
 import { createTernary } from './ternary.js';
-import { compress, contextFor, encodeMessage, maxZScore, moments, roundingVariances, sqNorm } from './testkit.js';
+import { compress, contextFor, encodeMessage, gaussian, maxZScore, moments, roundingVariances, sqNorm } from './testkit.js';
 
 /** The maximiser of ‖a‖_∞‖a‖₁/‖a‖₂²: one coordinate 1, the others 1/(1 + √d); there ω(a) = (√d − 1)/2. */
 function extremal(d: number): Float64Array {
@@ -12,8 +11,7 @@ function extremal(d: number): Float64Array {
 
 describe('ternary', () => {
   it('sends ‖a‖_∞·sign(a_j)·b_j, b_j ∈ {0, 1}', () => {
-    const rng = new CounterRng(1, 0, 0, 'test-vector');
-    const a = Float64Array.from({ length: 30 }, () => rng.normal());
+    const a = gaussian(30, 1);
     const r = Math.fround(Math.max(...a.map(Math.abs)));
     const q = createTernary();
     for (const round of [1, 2, 3]) {

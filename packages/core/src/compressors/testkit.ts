@@ -1,14 +1,22 @@
+import { CounterRng } from '../rng.js';
 import type { Compressor, CompressContext } from './types.js';
 
 /**
- * Pure helpers for compressor tests and simulations: encode and decode one message in process, and the
- * Monte-Carlo moments of Q(a) over rounds (each round is fresh randomness, SPEC decision 15). No vitest
- * import, so benchmarks and scripts may use them too.
+ * Pure helpers for compressor tests and simulations: seeded test vectors, encode and decode one message in
+ * process, the server's mean of n messages, the Monte-Carlo moments of Q(a) over rounds (each round is fresh
+ * randomness, SPEC decision 15), and exact error formulas to check them against. No vitest import, so
+ * benchmarks and scripts may use them too.
  */
 
 /** A compression context; `rank` defaults to `slot`. */
 export function contextFor(d: number, n: number, slot = 0, round = 1, seed = 1, rank = slot): CompressContext {
   return { d, n, slot, rank, seed, round };
+}
+
+/** A seeded test vector of d independent N(0, scale²) values, keyed (seed, round, rank 0, "test-vector"). */
+export function gaussian(d: number, seed: number, scale = 1, round = 0): Float64Array {
+  const rng = new CounterRng(seed, round, 0, 'test-vector');
+  return Float64Array.from({ length: d }, () => scale * rng.normal());
 }
 
 /** Encodes `a` into a fresh buffer of exactly ceil(payloadBits/8) bytes. */
@@ -29,6 +37,25 @@ export function decodeMessage(q: Compressor, payload: Uint8Array, ctx: CompressC
 export function compress(client: Compressor, server: Compressor, a: Float64Array, ctx: CompressContext): Float64Array {
   return decodeMessage(server, encodeMessage(client, a, ctx), ctx);
 }
+
+/**
+ * (1/n)Σ_i Q_i(a_i) as the server forms it in one round: client i encodes a_i at slot = rank = i (n = the
+ * number of inputs), `server` decodes every message into one running sum, which is then divided by n.
+ */
+export function serverMean(client: Compressor, server: Compressor, inputs: Float64Array[], round: number, seed = 1): Float64Array {
+  const n = inputs.length;
+  const d = inputs[0]!.length;
+  const sum = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    const ctx = contextFor(d, n, i, round, seed);
+    server.decodeInto(sum, encodeMessage(client, inputs[i]!, ctx), ctx);
+  }
+  for (let j = 0; j < d; j++) sum[j]! /= n;
+  return sum;
+}
+
+/** Bit j of a CQ/IQ payload: the bits follow the 4-byte float32 radius, least significant first. */
+export const rangeBit = (payload: Uint8Array, j: number): number => (payload[4 + (j >> 3)]! >> (j & 7)) & 1;
 
 /** Monte-Carlo moments of an estimator of a vector `target` over independent rounds. */
 export interface Moments {
@@ -91,6 +118,15 @@ export function maxZScore(m: Moments, target: Float64Array, tol: number, varianc
   return worst;
 }
 
+/**
+ * Monte-Carlo E‖(1/n)Σ_i Q_i(a) − a‖² over rounds 0..rounds − 1, all n clients encoding the same a (the
+ * homogeneous error of SPEC B.3, B.4), each round's mean formed by `serverMean`.
+ */
+export function homogeneousMse(client: Compressor, server: Compressor, a: Float64Array, n: number, rounds: number, seed: number): number {
+  const inputs = new Array<Float64Array>(n).fill(a);
+  return moments(a, rounds, (t) => serverMean(client, server, inputs, t, seed), 0).mse;
+}
+
 /** ‖a‖₂². */
 export function sqNorm(a: ArrayLike<number>): number {
   let s = 0;
@@ -117,4 +153,26 @@ export function roundingVariances(a: ArrayLike<number>, r: number, levels: Array
 /** Their sum: the exact E‖Q(a) − a‖² of such a quantizer. */
 export function roundingVariance(a: ArrayLike<number>, r: number, levels: ArrayLike<number>): number {
   return roundingVariances(a, r, levels).reduce((x, y) => x + y, 0);
+}
+
+/**
+ * Exact error of the mean of n independent IQ messages of the same a (SPEC B.3), r = fround(‖a‖₂): per
+ * client and coordinate X = Q_j − a_j is r − a_j w.p. y_j = (a_j + r)/(2r) and −r − a_j otherwise, mean 0,
+ * variance v_j = r² − a_j², fourth moment m4_j = y_j(r − a_j)⁴ + (1 − y_j)(r + a_j)⁴. For e_j = (1/n)Σ_i X_i:
+ * E e_j² = v_j/n, so `mse` = E‖e‖² = (d r² − ‖a‖²)/n ≈ (d − 1)‖a‖²/n, and `variance` = Var ‖e‖² =
+ * Σ_j (m4_j + (2n − 3)v_j²)/n³ (the e_j are independent). A test oracle derived apart from mse.ts's.
+ */
+export function iqExactError(a: Float64Array, n: number): { mse: number; variance: number } {
+  const r = Math.fround(Math.sqrt(sqNorm(a)));
+  let mse = 0;
+  let variance = 0;
+  for (let j = 0; j < a.length; j++) {
+    const x = a[j]!;
+    const y = (x + r) / (2 * r);
+    const v = r * r - x * x;
+    const m4 = y * (r - x) ** 4 + (1 - y) * (r + x) ** 4;
+    mse += v / n;
+    variance += (m4 + (2 * n - 3) * v * v) / n ** 3;
+  }
+  return { mse, variance };
 }

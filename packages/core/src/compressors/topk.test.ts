@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { BitWriter, ProtocolError } from '@marina/protocol';
+import { BitWriter, expectProtocolError } from '@marina/protocol';
 import { CounterRng } from '../rng.js';
 import { createTopk, indexBits } from './topk.js';
-import { compress, contextFor, encodeMessage, sqNorm } from './testkit.js';
+import { compress, contextFor, encodeMessage, gaussian, sqNorm } from './testkit.js';
 
-const gaussian = (d: number, seed: number): Float64Array => {
-  const rng = new CounterRng(seed, 0, 0, 'test-vector');
-  return Float64Array.from({ length: d }, () => Math.fround(rng.normal()));
-};
+/** Test vectors of float32 values, so the kept values come back exactly. */
+const float32Gaussian = (d: number, seed: number): Float64Array => gaussian(d, seed).map(Math.fround);
 
 /** The reference TopK: sort indices by magnitude (descending), ties by index, keep K. */
 function bruteTopK(a: Float64Array, K: number): Float64Array {
@@ -30,17 +28,6 @@ function payload(d: number, values: number[], indices: number[]): Uint8Array {
   return out;
 }
 
-function expectRejected(fn: () => void, code: string): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ProtocolError);
-  expect((err as ProtocolError).code).toBe(code);
-}
-
 describe('topk', () => {
   it('counts and sends 32K + K·⌈log2 d⌉ bits (decision 17)', () => {
     expect([1, 2, 3, 4, 5, 8, 9, 1024, 1025].map(indexBits)).toEqual([0, 1, 2, 2, 3, 3, 4, 10, 11]);
@@ -53,7 +40,7 @@ describe('topk', () => {
         expect(q.bits(ctx)).toBe(bits);
         expect(q.payloadBits(ctx)).toBe(bits);
         expect(q.expectedBits(d, n)).toBe(bits);
-        expect(encodeMessage(q, gaussian(d, d), ctx).length).toBe(Math.ceil(bits / 8));
+        expect(encodeMessage(q, float32Gaussian(d, d), ctx).length).toBe(Math.ceil(bits / 8));
       }
     }
   });
@@ -62,7 +49,7 @@ describe('topk', () => {
     const rng = new CounterRng(3, 0, 0, 'topk-test');
     const cases: Float64Array[] = [];
     for (const d of [1, 2, 3, 8, 33, 100, 257]) {
-      cases.push(gaussian(d, d + 1));
+      cases.push(float32Gaussian(d, d + 1));
       cases.push(Float64Array.from({ length: d }, () => rng.int(5) - 2)); // many ties, zeros, signs
       cases.push(Float64Array.from({ length: d }, (_, j) => j)); // sorted
       cases.push(Float64Array.from({ length: d }, (_, j) => -j)); // reversed magnitudes by sign
@@ -83,7 +70,7 @@ describe('topk', () => {
     for (let s = 0; s < 200; s++) {
       const d = 5 + (s % 60);
       const K = 1 + (s % d);
-      const a = gaussian(d, 100 + s);
+      const a = float32Gaussian(d, 100 + s);
       const q = createTopk({ k: K });
       const y = compress(q, createTopk({ k: K }), a, contextFor(d, 1, 0, s));
       let err = 0;
@@ -112,13 +99,13 @@ describe('topk', () => {
     const sum = new Float64Array(d).fill(3);
     expect(() => q.decodeInto(sum, payload(d, [1, 2, 3], [1, 4, 9]), ctx)).not.toThrow();
     sum.fill(3);
-    expectRejected(() => q.decodeInto(sum, payload(d, [1, 2, 3], [1, 4, 10]), ctx), 'MARINA_ERR_OUT_OF_RANGE');
-    expectRejected(() => q.decodeInto(sum, payload(d, [1, 2, 3], [1, 4, 4]), ctx), 'MARINA_ERR_OUT_OF_RANGE');
-    expectRejected(() => q.decodeInto(sum, payload(d, [1, 2, 3], [5, 4, 6]), ctx), 'MARINA_ERR_OUT_OF_RANGE');
-    expectRejected(() => q.decodeInto(sum, payload(d, [1, Infinity, 3], [1, 4, 6]), ctx), 'MARINA_ERR_NOT_FINITE');
+    expectProtocolError(() => q.decodeInto(sum, payload(d, [1, 2, 3], [1, 4, 10]), ctx), 'MARINA_ERR_OUT_OF_RANGE');
+    expectProtocolError(() => q.decodeInto(sum, payload(d, [1, 2, 3], [1, 4, 4]), ctx), 'MARINA_ERR_OUT_OF_RANGE');
+    expectProtocolError(() => q.decodeInto(sum, payload(d, [1, 2, 3], [5, 4, 6]), ctx), 'MARINA_ERR_OUT_OF_RANGE');
+    expectProtocolError(() => q.decodeInto(sum, payload(d, [1, Infinity, 3], [1, 4, 6]), ctx), 'MARINA_ERR_NOT_FINITE');
     const padded = payload(d, [1, 2, 3], [1, 4, 6]); // 12 index bits: 4 padding bits in the last byte
     padded[padded.length - 1]! |= 0x80;
-    expectRejected(() => q.decodeInto(sum, padded, ctx), 'MARINA_ERR_NONZERO_PADDING');
+    expectProtocolError(() => q.decodeInto(sum, padded, ctx), 'MARINA_ERR_NONZERO_PADDING');
     expect(Array.from(sum)).toEqual(new Array(d).fill(3));
   });
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ProtocolError } from '@marina/protocol';
+import { expectProtocolError } from '@marina/protocol';
 import { describe, expect, it } from 'vitest';
 import { compressors, createCompressor } from '../compressors/registry.js';
 import type { Compressor } from '../compressors/types.js';
@@ -41,12 +41,10 @@ describe('ef21', () => {
   it('refuses a biased compressor that reports no contraction, naming the field', () => {
     const sign: Compressor = { ...createCompressor('identity'), name: 'sign', unbiased: false };
     const call = () => ef21Contraction(sign, sign.constants(64, 8, 'default'), 64, 8);
-    expect(call).toThrow(ProtocolError);
-    expect(call).toThrow('config field "compressor" is "sign", which EF21 cannot use: EF21 needs a contraction ("topk") or an unbiased compressor (used as Q/(ω+1))');
-    try {
-      call();
-    } catch (e) {
-      expect((e as ProtocolError).code).toBe('MARINA_ERR_BAD_CONFIG');
-    }
+    expectProtocolError(
+      call,
+      'MARINA_ERR_BAD_CONFIG',
+      'config field "compressor" is "sign", which EF21 cannot use: EF21 needs a contraction ("topk") or an unbiased compressor (used as Q/(ω+1))',
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ProtocolError } from '@marina/protocol';
+import { expectProtocolError } from '@marina/protocol';
 import { describe, expect, it } from 'vitest';
 import { compressors, createCompressor } from '../compressors/registry.js';
 import { resolveConfig } from '../config.js';
@@ -93,12 +93,6 @@ describe('pp-marina', () => {
 
   it('refuses more participants than clients, naming the field and the range', () => {
     const bad = () => resolveConfig({ method: 'pp-marina', clients: 8, participants: 9 });
-    expect(bad).toThrow(ProtocolError);
-    expect(bad).toThrow('config field "participants" is 9; expected an integer in [1, clients = 8]');
-    try {
-      bad();
-    } catch (e) {
-      expect((e as ProtocolError).code).toBe('MARINA_ERR_BAD_CONFIG');
-    }
+    expectProtocolError(bad, 'MARINA_ERR_BAD_CONFIG', 'config field "participants" is 9; expected an integer in [1, clients = 8]');
   });
 });
