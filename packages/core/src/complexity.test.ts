@@ -13,6 +13,7 @@ import { resolveConfig } from './config.js';
 import { methods } from './methods/registry.js';
 import { quadraticFamily } from './problems/quadratic.js';
 import { runTheory, setupRun } from './setup.js';
+import { SPEC_C_FIXED_P } from './specC.testdata.js';
 import type { ProtocolError } from '@marina/protocol';
 import { marinaCost, minimiseOverP } from './theory.js';
 
@@ -149,16 +150,6 @@ describe('theoryReport', () => {
   });
 });
 
-/** SPEC C, fixed-p table: d, n, p, ratio with /4 constants (`paper`), ratio with A = d/n, d/n² (`default`). */
-const FIXED_P: [number, number, number, string, string][] = [
-  [1000, 1000, 0.5, '1.48', '1.94'],
-  [1000, 1000, 0.1, '2.39', '3.65'],
-  [1000, 1000, 0.001, '11.20', '16.31'],
-  [1024, 128, 0.0122, '6.46', '8.14'],
-  [123, 123, 1 / 124, '4.36', '6.05'],
-  [1e6, 1e4, 0.01, '33.9', '50.4'],
-];
-
 /** SPEC C, optimal-p table: d, n, p*_IQ, p*_CQ (paper), ratio (paper), ratio (default), IF_IQ, IF_CQ (paper). */
 const OPTIMAL_P: [number, number, string, string, string, string, string, string][] = [
   [60, 60, '0.031', '0.012', '3.12', '3.99', '3.40', '10.6'],
@@ -200,7 +191,7 @@ function expectSpec(value: number, printed: string, key: string): void {
 }
 
 describe('SPEC C: C_ind/C_cor', () => {
-  it.each(FIXED_P)('fixed p: d = %d, n = %d, p = %f → %s (/4) and %s (A = d/n, d/n²)', (d, n, p, paper, dflt) => {
+  it.each(SPEC_C_FIXED_P)('fixed p: d = %d, n = %d, p = %f → %s (/4) and %s (A = d/n, d/n²)', (d, n, p, paper, dflt) => {
     const a = ratioAtP(d, n, p, 'paper');
     const b = ratioAtP(d, n, p, 'default');
     expect(asPrinted(a.ratio, paper)).toBe(paper);

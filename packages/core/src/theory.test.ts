@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCq } from './compressors/cq.js';
 import { createIq } from './compressors/iq.js';
+import { SPEC_C_FIXED_P } from './specC.testdata.js';
 import { marinaCost, marinaGamma, minimiseOverP } from './theory.js';
 
 /** MARINA's step size and decision 9's choice of p (SPEC A.4, section C). */
@@ -158,16 +159,7 @@ describe('SPEC C: C_ind/C_cor at fixed p from marinaGamma (L = 1, L_± = 0, equa
     expect(createCq().constants(1000, 10, 'default')).toMatchObject({ A: 10, B: 0 });
   });
 
-  const table: [number, number, number, string, string][] = [
-    // d, n, p, ratio with /4 constants, ratio with A = d/n, d/n² (as SPEC C prints them)
-    [1000, 1000, 0.5, '1.48', '1.94'],
-    [1000, 1000, 0.1, '2.39', '3.65'],
-    [1000, 1000, 0.001, '11.20', '16.31'],
-    [1024, 128, 0.0122, '6.46', '8.14'],
-    [123, 123, 1 / 124, '4.36', '6.05'],
-    [1e6, 1e4, 0.01, '33.9', '50.4'],
-  ];
-  for (const [d, n, p, paper, dflt] of table) {
+  for (const [d, n, p, paper, dflt] of SPEC_C_FIXED_P) {
     it(`d = ${d}, n = ${n}, p = ${p.toPrecision(3)}: ${paper} (paper constants), ${dflt} (default)`, () => {
       const decimals = paper.split('.')[1]!.length;
       expect(ratio(d, n, p, 'paper').toFixed(decimals)).toBe(paper);
