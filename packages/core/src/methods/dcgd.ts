@@ -1,5 +1,5 @@
 import { allRanks, type MethodDef } from './types.js';
-import { acceptUpdate, encodeUpdate } from './updates.js';
+import { encodeUpdate, summingServer } from './updates.js';
 
 /**
  * DCGD (SPEC A.5): x^{t+1} = x^t − γ·mean_i Q_i(∇f_i(x^t)); every round every client sends its compressed
@@ -26,21 +26,9 @@ export const dcgd: MethodDef = {
       },
     };
   },
-  createServer(env, x0) {
-    const x = Float64Array.from(x0);
-    const sum = new Float64Array(env.d);
-    return {
-      x,
-      begin() {
-        sum.fill(0);
-      },
-      accept(plan, rank, slot, header, payload) {
-        return acceptUpdate(env, plan, rank, slot, header, payload, sum, true);
-      },
-      finish(plan) {
-        const step = env.gamma / plan.senders.length;
-        for (let j = 0; j < env.d; j++) x[j]! -= step * sum[j]!;
-      },
-    };
-  },
+  createServer: (env, x0) =>
+    summingServer(env, x0, (plan, sum, x) => {
+      const step = env.gamma / plan.senders.length;
+      for (let j = 0; j < env.d; j++) x[j]! -= step * sum[j]!;
+    }),
 };

@@ -1,6 +1,5 @@
-import { payloadOf } from '@marina/protocol';
-import { allRanks, contextOf, type MethodDef, paramOf } from './types.js';
-import { acceptUpdate, encodeUpdate } from './updates.js';
+import { allRanks, type MethodDef, paramOf } from './types.js';
+import { decodeOwnUpdate, encodeUpdate, summingServer } from './updates.js';
 
 /**
  * DIANA (Mishchenko et al. 2019; nonconvex analysis Horváth et al. 2019; SPEC A.5), every round:
@@ -44,8 +43,7 @@ export const diana: MethodDef = {
         for (let j = 0; j < env.d; j++) v[j]! -= h[j]!;
         const msg = encodeUpdate(env, plan, rank, slot, v, true);
         // The shift moves by what the server decodes, so the server's h stays the mean of the clients' h_i.
-        mine.fill(0);
-        env.compressor.decodeInto(mine, payloadOf(msg), contextOf(env, plan, rank, slot));
+        decodeOwnUpdate(env, plan, rank, slot, msg, true, mine);
         for (let j = 0; j < env.d; j++) h[j]! += alpha * mine[j]!;
         return msg;
       },
@@ -53,25 +51,14 @@ export const diana: MethodDef = {
   },
   createServer(env, x0) {
     const alpha = paramOf(env, 'alpha', 'diana');
-    const x = Float64Array.from(x0);
     const h = new Float64Array(env.d);
-    const sum = new Float64Array(env.d);
-    return {
-      x,
-      begin() {
-        sum.fill(0);
-      },
-      accept(plan, rank, slot, header, payload) {
-        return acceptUpdate(env, plan, rank, slot, header, payload, sum, true);
-      },
-      finish(plan) {
-        const inv = 1 / plan.senders.length;
-        for (let j = 0; j < env.d; j++) {
-          const m = sum[j]! * inv;
-          x[j]! -= env.gamma * (h[j]! + m);
-          h[j]! += alpha * m;
-        }
-      },
-    };
+    return summingServer(env, x0, (plan, sum, x) => {
+      const inv = 1 / plan.senders.length;
+      for (let j = 0; j < env.d; j++) {
+        const m = sum[j]! * inv;
+        x[j]! -= env.gamma * (h[j]! + m);
+        h[j]! += alpha * m;
+      }
+    });
   },
 };

@@ -1,7 +1,7 @@
-import { payloadOf, ProtocolError } from '@marina/protocol';
+import { ProtocolError } from '@marina/protocol';
 import type { Compressor, CompressorConstants } from '../compressors/types.js';
-import { allRanks, contextOf, type MethodDef, paramOf } from './types.js';
-import { acceptUpdate, encodeUpdate } from './updates.js';
+import { allRanks, type MethodDef, paramOf } from './types.js';
+import { decodeOwnUpdate, encodeUpdate, summingServer } from './updates.js';
 
 /**
  * EF21 (Richtárik, Sokolov, Fatkhullin 2021; SPEC A.5, decision 17):
@@ -46,8 +46,7 @@ export const ef21: MethodDef = {
         const init = plan.kind === 'init';
         if (!init) for (let j = 0; j < env.d; j++) v[j]! -= gi[j]!;
         const msg = encodeUpdate(env, plan, rank, slot, v, !init);
-        sent.fill(0);
-        (init ? env.dense : env.compressor).decodeInto(sent, payloadOf(msg), contextOf(env, plan, rank, slot));
+        decodeOwnUpdate(env, plan, rank, slot, msg, !init, sent);
         if (init) gi.set(sent);
         else for (let j = 0; j < env.d; j++) gi[j]! += scale * sent[j]!;
         return msg;
@@ -56,24 +55,13 @@ export const ef21: MethodDef = {
   },
   createServer(env, x0) {
     const scale = paramOf(env, 'scale', 'ef21');
-    const x = Float64Array.from(x0);
     const g = new Float64Array(env.d);
-    const sum = new Float64Array(env.d);
-    return {
-      x,
-      begin() {
-        sum.fill(0);
-      },
-      accept(plan, rank, slot, header, payload) {
-        return acceptUpdate(env, plan, rank, slot, header, payload, sum, plan.kind !== 'init');
-      },
-      finish(plan) {
-        const inv = 1 / plan.senders.length;
-        if (plan.kind === 'init') for (let j = 0; j < env.d; j++) g[j] = sum[j]! * inv;
-        else for (let j = 0; j < env.d; j++) g[j]! += scale * (sum[j]! * inv);
-        for (let j = 0; j < env.d; j++) x[j]! -= env.gamma * g[j]!;
-      },
-    };
+    return summingServer(env, x0, (plan, sum, x) => {
+      const inv = 1 / plan.senders.length;
+      if (plan.kind === 'init') for (let j = 0; j < env.d; j++) g[j] = sum[j]! * inv;
+      else for (let j = 0; j < env.d; j++) g[j]! += scale * (sum[j]! * inv);
+      for (let j = 0; j < env.d; j++) x[j]! -= env.gamma * g[j]!;
+    });
   },
 };
 

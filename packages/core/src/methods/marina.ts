@@ -1,7 +1,7 @@
 import { CounterRng, SHARED } from '../rng.js';
 import { marinaCost, marinaGamma, resolveP } from '../theory.js';
 import { allRanks, type MethodDef, type MethodEnv, type RoundPlan } from './types.js';
-import { acceptUpdate, encodeUpdate } from './updates.js';
+import { encodeUpdate, summingServer } from './updates.js';
 
 /**
  * MARINA (Gorbunov et al. 2021; SPEC A.4), as the round loop of ARCHITECTURE:
@@ -54,24 +54,13 @@ export const marina: MethodDef = {
     };
   },
   createServer(env, x0) {
-    const x = Float64Array.from(x0);
     const g = new Float64Array(env.d);
-    const sum = new Float64Array(env.d);
-    return {
-      x,
-      begin() {
-        sum.fill(0);
-      },
-      accept(plan, rank, slot, header, payload) {
-        return acceptUpdate(env, plan, rank, slot, header, payload, sum, plan.kind === 'compressed');
-      },
-      finish(plan) {
-        const inv = 1 / plan.senders.length;
-        if (plan.kind === 'compressed') for (let j = 0; j < env.d; j++) g[j]! += sum[j]! * inv;
-        else for (let j = 0; j < env.d; j++) g[j] = sum[j]! * inv;
-        for (let j = 0; j < env.d; j++) x[j]! -= env.gamma * g[j]!;
-      },
-    };
+    return summingServer(env, x0, (plan, sum, x) => {
+      const inv = 1 / plan.senders.length;
+      if (plan.kind === 'compressed') for (let j = 0; j < env.d; j++) g[j]! += sum[j]! * inv;
+      else for (let j = 0; j < env.d; j++) g[j] = sum[j]! * inv;
+      for (let j = 0; j < env.d; j++) x[j]! -= env.gamma * g[j]!;
+    });
   },
 };
 

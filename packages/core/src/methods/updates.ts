@@ -1,6 +1,6 @@
 import { allocUpdate, Flag, type Header, payloadOf, ProtocolError } from '@marina/protocol';
 import type { Compressor } from '../compressors/types.js';
-import { contextOf, type MethodEnv, type RoundPlan } from './types.js';
+import { contextOf, type MethodEnv, type RoundPlan, type ServerHalf } from './types.js';
 
 /** Encodes one client's update: `v` dense (float32) or through the run's compressor. */
 export function encodeUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, v: Float64Array, compressed: boolean): Uint8Array {
@@ -9,6 +9,16 @@ export function encodeUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot
   const msg = allocUpdate(plan.round, rank, compressed, codec.payloadBits(ctx));
   codec.encode(v, ctx, payloadOf(msg));
   return msg;
+}
+
+/**
+ * Decodes this client's own update `msg` into `out` (zeroed first), exactly as the server will decode it.
+ * Client state that mirrors the server's (DIANA's h_i, EF21's g_i) moves by this, not by the vector before
+ * compression, so float32 rounding and compression error cannot make the two drift apart.
+ */
+export function decodeOwnUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, msg: Uint8Array, compressed: boolean, out: Float64Array): void {
+  out.fill(0);
+  (compressed ? env.compressor : env.dense).decodeInto(out, payloadOf(msg), contextOf(env, plan, rank, slot));
 }
 
 /**
@@ -28,4 +38,23 @@ export function acceptUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot
   }
   codec.decodeInto(sum, payload, ctx);
   return codec.bits(ctx);
+}
+
+/**
+ * The server half every method shares: the iterate x (a copy of x0) and one running sum of the round's
+ * updates, zeroed by `begin` and filled by `accept` in rank order (acceptUpdate: compressed exactly on
+ * `compressed` rounds, dense on init and coin rounds). `step` forms g from the sum and moves x, in the
+ * method's own arithmetic, which the helper leaves untouched so iterates stay bit for bit the same.
+ */
+export function summingServer(env: MethodEnv, x0: Float64Array, step: (plan: RoundPlan, sum: Float64Array, x: Float64Array) => void): ServerHalf {
+  const x = Float64Array.from(x0);
+  const sum = new Float64Array(env.d);
+  return {
+    x,
+    begin() {
+      sum.fill(0);
+    },
+    accept: (plan, rank, slot, header, payload) => acceptUpdate(env, plan, rank, slot, header, payload, sum, plan.kind === 'compressed'),
+    finish: (plan) => step(plan, sum, x),
+  };
 }
