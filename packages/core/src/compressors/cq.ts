@@ -1,6 +1,6 @@
 import { CounterRng, SHARED } from '../rng.js';
 import type { Compressor } from './types.js';
-import { decodeRangeInto, encodeRange, rangeBits } from './rangeQuantizer.js';
+import { encodeRange, rangeQuantizerWire } from './rangeQuantizer.js';
 
 /**
  * Correlated quantizer CQ (Suresh et al. 2022; CQ-MARINA Def. 7; SPEC B.4 and decision 4).
@@ -10,24 +10,22 @@ import { decodeRangeInto, encodeRange, rangeBits } from './rangeQuantizer.js';
  * shared permutation of slots, γ_ij a private uniform jitter. Each U_ij is marginally U[0, 1) (unbiased);
  * across clients the slots are a permutation, so the rounding errors cancel. Cost O(d + n) per client.
  */
+/** CQ draws its jitter only where needed, so it needs no scratch for draws. */
+const NO_DRAWS = new Float64Array(0);
+
 export function createCq(): Compressor {
   let slots = new Int32Array(0);
   let rho = new Int32Array(0);
   return {
-    name: 'cq',
-    unbiased: true,
+    ...rangeQuantizerWire('cq'),
     correlated: true,
-    bits: rangeBits,
-    expectedBits: (d) => 32 + d,
-    payloadBits: rangeBits,
     encode(a, ctx, out) {
       const { d, n } = ctx;
       if (slots.length < d) slots = new Int32Array(d);
       if (rho.length !== n) rho = new Int32Array(n);
       cqSlots(ctx.seed, ctx.round, n, ctx.slot, slots, d, rho);
-      encodeRange(a, d, out, n, slots, new CounterRng(ctx.seed, ctx.round, ctx.rank, 'cq-jitter'));
+      encodeRange(a, d, out, n, slots, new CounterRng(ctx.seed, ctx.round, ctx.rank, 'cq-jitter'), NO_DRAWS);
     },
-    decodeInto: (sum, payload, ctx) => decodeRangeInto(sum, payload, ctx.d, 'cq update'),
     constants: (d, n, convention) => ({
       omega: d - 1,
       A: convention === 'paper' ? d / (4 * n * n) : d / (n * n),
@@ -37,7 +35,6 @@ export function createCq(): Compressor {
           ? 'A = d/(4n²): the constants behind the C_ind/C_cor formula (SPEC F.1); homogeneous data'
           : 'A = d/n²: the homogeneous MSE bound (decision 5); no theory covers L_± > 0',
     }),
-    zeta: (d) => d,
   };
 }
 

@@ -1,6 +1,6 @@
 import { CounterRng } from '../rng.js';
 import type { Compressor } from './types.js';
-import { decodeRangeInto, encodeRange, rangeBits } from './rangeQuantizer.js';
+import { encodeRange, rangeQuantizerWire } from './rangeQuantizer.js';
 
 /**
  * Independent quantizer IQ (CQ-MARINA Def. 6, SPEC B.3): each coordinate rounds to ±r with a private
@@ -8,23 +8,19 @@ import { decodeRangeInto, encodeRange, rangeBits } from './rangeQuantizer.js';
  * ω = d − 1 exactly for l = −‖a‖, r = ‖a‖; (A, B) = (d/n, 0) by default, (d/(4n), 0) under `paper` (decision 5).
  */
 export function createIq(): Compressor {
+  let draws = new Float64Array(0);
   return {
-    name: 'iq',
-    unbiased: true,
+    ...rangeQuantizerWire('iq'),
     correlated: false,
-    bits: rangeBits,
-    expectedBits: (d) => 32 + d,
-    payloadBits: rangeBits,
     encode(a, ctx, out) {
-      encodeRange(a, ctx.d, out, 1, null, new CounterRng(ctx.seed, ctx.round, ctx.rank, 'iq'));
+      if (draws.length < ctx.d) draws = new Float64Array(ctx.d);
+      encodeRange(a, ctx.d, out, 1, null, new CounterRng(ctx.seed, ctx.round, ctx.rank, 'iq'), draws);
     },
-    decodeInto: (sum, payload, ctx) => decodeRangeInto(sum, payload, ctx.d, 'iq update'),
     constants: (d, n, convention) => ({
       omega: d - 1,
       A: convention === 'paper' ? d / (4 * n) : d / n,
       B: 0,
       note: convention === 'paper' ? 'A = d/(4n): the constants behind the C_ind/C_cor formula (SPEC F.1)' : 'A = d/n: the MSE bound of Table 2 (decision 5)',
     }),
-    zeta: (d) => d,
   };
 }
