@@ -3,6 +3,22 @@ import { join } from 'node:path';
 import { marina, readRounds, readSummary, tempDir } from './helpers/cli.js';
 
 /**
+ * Runs `marina local` (a server and client processes) and `marina sim` with the same flags side by side into
+ * run folders under a fresh directory `dir`; both must exit 0. Returns their rounds.jsonl records, local (a)
+ * and in-process (b).
+ */
+async function localAndSim(name: string, flags: string[]): Promise<{ a: Record<string, unknown>[]; b: Record<string, unknown>[]; dir: string }> {
+  const dir = tempDir(name);
+  const [local, sim] = await Promise.all([
+    marina(['local', ...flags, '--out', join(dir, 'local')], { timeoutMs: 120_000 }),
+    marina(['sim', ...flags, '--out', join(dir, 'sim')]),
+  ]);
+  expect(local.code, local.stderr).toBe(0);
+  expect(sim.code, sim.stderr).toBe(0);
+  return { a: readRounds(join(dir, 'local')), b: readRounds(join(dir, 'sim')), dir };
+}
+
+/**
  * Issue 2's central claims, over real processes and sockets: `marina local` (server + 8 client processes)
  * and `marina sim` agree on every iterate and on the algorithm-bit ledger; bits are exactly SPEC's counts;
  * each socket's byte counters are the sum of its messages' frames plus handshake and close frames.
@@ -18,16 +34,8 @@ describe.each([
   ['gd', 'identity'],
 ])('%s + %s', (method, compressor) => {
   it('local cluster of 8 processes equals the in-process run, round by round', async () => {
-    const dir = tempDir(`${method}-${compressor}`);
     const flags = [...common, '--method', method, '--compressor', compressor, '--p', method === 'marina' ? '0.2' : 'auto'];
-    const [local, sim] = await Promise.all([
-      marina(['local', ...flags, '--out', join(dir, 'local')], { timeoutMs: 120_000 }),
-      marina(['sim', ...flags, '--out', join(dir, 'sim')]),
-    ]);
-    expect(local.code, local.stderr).toBe(0);
-    expect(sim.code, sim.stderr).toBe(0);
-    const a = readRounds(join(dir, 'local'));
-    const b = readRounds(join(dir, 'sim'));
+    const { a, b, dir } = await localAndSim(`${method}-${compressor}`, flags);
     expect(a.length).toBeGreaterThan(10);
     expect(a.map((r) => r['xHash'])).toEqual(b.map((r) => r['xHash']));
     const ledger = (rs: Record<string, unknown>[]) => rs.map((r) => [r['round'], r['kind'], r['coin'], r['bitsUp'], r['senders'], r['wireBytesUp'], r['wireBytesDown'], r['telemetryBytes'], r['gradNormSq']]);
@@ -87,16 +95,7 @@ describe.each([
   ['dcgd', 'randk', []],
 ] as [string, string, string[]][])('%s + %s over the network', (method, compressor, extra) => {
   it('equals the in-process run bit for bit', async () => {
-    const dir = tempDir(`${method}-${compressor}`);
-    const flags = [...small, '--method', method, '--compressor', compressor, ...extra];
-    const [local, sim] = await Promise.all([
-      marina(['local', ...flags, '--out', join(dir, 'local')], { timeoutMs: 120_000 }),
-      marina(['sim', ...flags, '--out', join(dir, 'sim')]),
-    ]);
-    expect(local.code, local.stderr).toBe(0);
-    expect(sim.code, sim.stderr).toBe(0);
-    const a = readRounds(join(dir, 'local'));
-    const b = readRounds(join(dir, 'sim'));
+    const { a, b } = await localAndSim(`${method}-${compressor}`, [...small, '--method', method, '--compressor', compressor, ...extra]);
     expect(a).toHaveLength(60);
     const ledger = (rs: Record<string, unknown>[]) => rs.map((r) => [r['xHash'], r['kind'], r['bitsUp'], r['senders'], r['wireBytesUp'], r['wireBytesDown'], r['telemetryBytes']]);
     expect(ledger(a)).toEqual(ledger(b));
