@@ -10,9 +10,6 @@ import { encodeRange, rangeQuantizerWire } from './rangeQuantizer.js';
  * shared permutation of slots, γ_ij a private uniform jitter. Each U_ij is marginally U[0, 1) (unbiased);
  * across clients the slots are a permutation, so the rounding errors cancel. Cost O(d + n) per client.
  */
-/** CQ draws its jitter only where needed, so it needs no scratch for draws. */
-const NO_DRAWS = new Float64Array(0);
-
 export function createCq(): Compressor {
   let slots = new Int32Array(0);
   let rho = new Int32Array(0);
@@ -24,7 +21,7 @@ export function createCq(): Compressor {
       if (slots.length < d) slots = new Int32Array(d);
       if (rho.length !== n) rho = new Int32Array(n);
       cqSlots(ctx.seed, ctx.round, n, ctx.slot, slots, d, rho);
-      encodeRange(a, d, out, n, slots, new CounterRng(ctx.seed, ctx.round, ctx.rank, 'cq-jitter'), NO_DRAWS);
+      encodeRange(a, d, out, n, slots, new CounterRng(ctx.seed, ctx.round, ctx.rank, 'cq-jitter'));
     },
     constants: (d, n, convention) => ({
       omega: d - 1,

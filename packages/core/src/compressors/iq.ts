@@ -8,13 +8,11 @@ import { encodeRange, rangeQuantizerWire } from './rangeQuantizer.js';
  * ω = d − 1 exactly for l = −‖a‖, r = ‖a‖; (A, B) = (d/n, 0) by default, (d/(4n), 0) under `paper` (decision 5).
  */
 export function createIq(): Compressor {
-  let draws = new Float64Array(0);
   return {
     ...rangeQuantizerWire('iq'),
     correlated: false,
     encode(a, ctx, out) {
-      if (draws.length < ctx.d) draws = new Float64Array(ctx.d);
-      encodeRange(a, ctx.d, out, 1, null, new CounterRng(ctx.seed, ctx.round, ctx.rank, 'iq'), draws);
+      encodeRange(a, ctx.d, out, 1, null, new CounterRng(ctx.seed, ctx.round, ctx.rank, 'iq'));
     },
     constants: (d, n, convention) => ({
       omega: d - 1,
