@@ -84,6 +84,7 @@ describe('a bad client', () => {
     expect(await Promise.all(honest)).toEqual([0, 0, 0]);
     expect((await server.exited).code).toBe(0);
     const sim = await marina(['sim', ...config, '--quiet', '--out', join(dir, 'sim')]);
+    expect(sim.code, sim.stderr).toBe(0);
     expect(readRounds(join(dir, 'net')).map((r) => r['xHash'])).toEqual(readRounds(join(dir, 'sim')).map((r) => r['xHash']));
   });
 });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 // ws is the server's framer (hoisted in the workspace); the protocol package itself never imports it.
-import { Sender } from 'ws';
+import * as ws from 'ws';
+
+/** ws's framer; @types/ws does not declare it, ws's ESM entry exports it. */
+const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
 import { Ledger, wsFrameBytes } from '@marina/protocol';
 
 describe('wsFrameBytes (RFC 6455 §5.2)', () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import {
-  allocMessage,
   type Bye,
   decodeBye,
   decodeError,
@@ -21,19 +20,11 @@ import {
   payloadOf,
   type ProtocolErrorCode,
   readHeader,
-  SERVER_RANK,
   toHex,
   type Welcome,
 } from '@marina/protocol';
 
 const ascii = (s: string): string => toHex(new TextEncoder().encode(s));
-
-/** A control message with an arbitrary body, as a hostile or buggy peer could send it. */
-function controlMessage(kind: number, body: Uint8Array): Uint8Array {
-  const msg = allocMessage({ kind, flags: 0, round: 0, rank: SERVER_RANK, aux: 0, payloadBits: 8 * body.length });
-  payloadOf(msg).set(body);
-  return msg;
-}
 
 /** The receiving side: header checks against the control limit, then the body decoder. */
 function receive<T>(msg: Uint8Array, kind: number, decode: (p: Uint8Array) => T): T {
