@@ -1,6 +1,7 @@
 import { decodeEval, encodeRoundStart, type Header, Kind, kindName, Ledger, payloadOf, ProtocolError, readHeader, type RoundTraffic } from '@marina/protocol';
 import type { RoundPlan, ServerHalf, MethodEnv } from './methods/types.js';
-import type { RoundRecord, RunSummary, TargetResult } from './records.js';
+import type { RoundRecord, RunSummary } from './records.js';
+import { Targets } from './targets.js';
 import type { RunSetup } from './setup.js';
 
 /** What the I/O layer injects: hashing and time stay outside core (no node APIs here). */
@@ -49,8 +50,7 @@ export class Coordinator {
   private nextUpdate = 0;
   private nextEval = 0;
   private lossSum = 0;
-  private gradNormSq0: number | null = null;
-  private readonly targets: TargetResult[];
+  private readonly targets: Targets;
   private cumulative = { bits: 0, up: 0, down: 0 };
   stopReason: string | null = null;
   /** The ledger's per-client traffic of the last finished round (the dashboard and /metrics read it). */
@@ -67,9 +67,7 @@ export class Coordinator {
     this.seen = new Int32Array(config.clients).fill(-1);
     // The largest honest message: an eval report or RoundStart-sized payload of 2·64·d bits, plus slack.
     this.maxPayload = 16 * config.dim + 64;
-    this.targets = [];
-    if (config.target !== null) this.targets.push(emptyTarget('absolute', config.target, config.target));
-    if (config.targetRel !== null) this.targets.push(emptyTarget('relative', config.targetRel, NaN));
+    this.targets = new Targets(config);
   }
 
   /** The largest payload a client may declare (checked before any payload byte is buffered). */
@@ -213,8 +211,7 @@ export class Coordinator {
         gradNormSq += g * g;
       }
       loss = this.lossSum / n;
-      if (t === 0) this.gradNormSq0 = gradNormSq;
-      this.checkTargets(t, gradNormSq);
+      this.targets.observe(t, gradNormSq, { bitsPerClient: this.cumulative.bits / n, wireBytesUp: this.cumulative.up, wireBytesDown: this.cumulative.down });
     }
     this.xPrev.set(x);
     this.server.finish(plan);
@@ -272,7 +269,7 @@ export class Coordinator {
         connectionBytes,
         seconds: this.elapsedSeconds(),
       },
-      targets: this.targets,
+      targets: this.targets.results,
       stopReason: this.stopReason ?? 'running',
       final: {
         round: this.round,
@@ -333,32 +330,14 @@ export class Coordinator {
     }
   }
 
-  private checkTargets(t: number, gradNormSq: number): void {
-    for (const target of this.targets) {
-      if (target.kind === 'relative') target.threshold = target.value * (this.gradNormSq0 ?? gradNormSq);
-      if (!target.reached && gradNormSq <= target.threshold) {
-        // x^t was produced by rounds 0..t−1: its cost is what they sent.
-        target.reached = true;
-        target.round = t;
-        target.bitsPerClient = this.cumulative.bits / this.setup.config.clients;
-        target.wireBytesUp = this.cumulative.up;
-        target.wireBytesDown = this.cumulative.down;
-      }
-    }
-  }
-
   private checkStop(gradNormSq: number | null): void {
     const c = this.setup.config;
-    if (c.stopAtTarget && this.targets.length > 0 && this.targets.every((t) => t.reached)) {
+    if (c.stopAtTarget && this.targets.allReached()) {
       this.stopReason = `target: ‖∇f‖² = ${gradNormSq?.toExponential(3)} reached at round ${this.round - 1}`;
     } else if (c.budgetBits !== null && this.cumulative.bits / c.clients >= c.budgetBits) {
       this.stopReason = `budget: ${c.budgetBits} bits per client spent`;
     }
   }
-}
-
-function emptyTarget(kind: TargetResult['kind'], value: number, threshold: number): TargetResult {
-  return { kind, value, threshold, reached: false, round: null, bitsPerClient: null, wireBytesUp: null, wireBytesDown: null };
 }
 
 function range(n: number): number[] {

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
@@ -13,6 +12,7 @@ import { nodeHooks, runIdOf } from './hash.js';
 import { RunFolder } from './runFolder.js';
 import { attachMetrics } from './metrics.js';
 import { attachDashboard } from './dashboard/routes.js';
+import { createHttpFront, type RouteHandler, type UpgradeHandler } from './http.js';
 
 export interface ServerOptions {
   config: RunConfig;
@@ -64,12 +64,12 @@ export interface MarinaServer extends EventEmitter {
   /** Resolves with the summary once the run has ended and every client socket closed. */
   readonly done: Promise<RunSummary & { sockets: SocketStats[] }>;
   /** Extra HTTP routes (the dashboard and metrics attach here). */
-  route(path: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
+  route(path: string, handler: RouteHandler): void;
   /**
    * Takes WebSocket upgrades on `path` away from the protocol (the dashboard's live feed). Such sockets are
    * not clients: their bytes are in no ledger and no socket statistics.
    */
-  upgrade(path: string, handler: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): void;
+  upgrade(path: string, handler: UpgradeHandler): void;
   /** Ends the run now (SIGTERM): clients get bye, outputs are written. */
   shutdown(reason: string): void;
   /** Connected clients by rank. */
@@ -91,8 +91,6 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   const byRank: (Conn | null)[] = new Array(n).fill(null);
   const allConns = new Set<Conn>();
   const closedStats: SocketStats[] = [];
-  const routes = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
-  const upgrades = new Map<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>();
   const events = new EventEmitter();
   let phase: 'waiting' | 'running' | 'ending' | 'done' = 'waiting';
   let roundTimer: NodeJS.Timeout | null = null;
@@ -100,29 +98,14 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   let resolveDone!: (s: RunSummary & { sockets: SocketStats[] }) => void;
   const done = new Promise<RunSummary & { sockets: SocketStats[] }>((r) => (resolveDone = r));
 
-  routes.set('/healthz', (_req, res) => {
+  // A maximum message size from d: the largest honest client message is an eval report (8(d+1) bytes).
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 24 + coordinator.maxPayloadBytes });
+  const front = createHttpFront((req, socket, head) => wss.handleUpgrade(req, socket as Socket, head, (ws) => onConnection(ws, req)));
+  const http = front.http;
+  front.route('/healthz', (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ ok: true, phase, round: coordinator.currentRound, connected: connectedCount() }));
   });
-
-  const http: HttpServer = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!;
-    const handler = routes.get(path);
-    if (handler) handler(req, res);
-    else {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found\n');
-    }
-  });
-  // A maximum message size from d: the largest honest client message is an eval report (8(d+1) bytes).
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 24 + coordinator.maxPayloadBytes });
-  http.on('upgrade', (req, socket, head) => {
-    const other = upgrades.get((req.url ?? '/').split('?')[0]!);
-    if (other) return other(req, socket, head);
-    wss.handleUpgrade(req, socket as Socket, head, (ws) => onConnection(ws, req));
-  });
-  // The RoundRecord keeps totals only (rounds.jsonl's schema); the dashboard and /metrics want per-client
-  // numbers, so the ledger's round is captured as the coordinator closes it and sent with the 'round' event.
 
   function connectedCount(): number {
     return byRank.filter((c) => c !== null).length;
@@ -355,8 +338,8 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     coordinator,
     runId,
     done,
-    route: (path: string, handler: (req: IncomingMessage, res: ServerResponse) => void) => void routes.set(path, handler),
-    upgrade: (path: string, handler: (req: IncomingMessage, socket: Duplex, head: Buffer) => void) => void upgrades.set(path, handler),
+    route: front.route,
+    upgrade: front.upgrade,
     shutdown(reason: string) {
       if (phase === 'done') {
         if (lingerTimer) clearTimeout(lingerTimer);
