@@ -1,6 +1,6 @@
 import { CounterRng, SHARED } from '../rng.js';
 import type { Compressor } from './types.js';
-import { encodeRange, rangeQuantizerWire } from './rangeQuantizer.js';
+import { encodeWithSlots, rangeQuantizerWire } from './rangeQuantizer.js';
 
 /**
  * Correlated quantizer CQ (Suresh et al. 2022; CQ-MARINA Def. 7; SPEC B.4 and decision 4).
@@ -21,7 +21,7 @@ export function createCq(): Compressor {
       if (slots.length < d) slots = new Int32Array(d);
       if (rho.length !== n) rho = new Int32Array(n);
       cqSlots(ctx.seed, ctx.round, n, ctx.slot, slots, d, rho);
-      encodeRange(a, d, out, n, slots, new CounterRng(ctx.seed, ctx.round, ctx.rank, 'cq-jitter'));
+      encodeWithSlots(a, d, out, n, slots, new CounterRng(ctx.seed, ctx.round, ctx.rank, 'cq-jitter'));
     },
     constants: (d, n, convention) => ({
       omega: d - 1,
@@ -44,10 +44,10 @@ export function createCq(): Compressor {
  */
 export function cqSlots(seed: number, round: number, n: number, slot: number, out: Int32Array, d = out.length, rho = new Int32Array(n)): void {
   new CounterRng(seed, round, SHARED, 'cq-rho').permutation(rho);
-  const shift = new CounterRng(seed, round, SHARED, 'cq-shift');
+  new CounterRng(seed, round, SHARED, 'cq-shift').ints(out, n, d);
   const mine = rho[slot]!;
   for (let j = 0; j < d; j++) {
-    const s = shift.int(n) + mine;
+    const s = out[j]! + mine;
     out[j] = s >= n ? s - n : s;
   }
 }

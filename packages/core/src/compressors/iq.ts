@@ -1,6 +1,6 @@
 import { CounterRng } from '../rng.js';
 import type { Compressor } from './types.js';
-import { encodeRange, rangeQuantizerWire } from './rangeQuantizer.js';
+import { encodeWithThresholds, rangeQuantizerWire } from './rangeQuantizer.js';
 
 /**
  * Independent quantizer IQ (CQ-MARINA Def. 6, SPEC B.3): each coordinate rounds to ±r with a private
@@ -8,11 +8,15 @@ import { encodeRange, rangeQuantizerWire } from './rangeQuantizer.js';
  * ω = d − 1 exactly for l = −‖a‖, r = ‖a‖; (A, B) = (d/n, 0) by default, (d/(4n), 0) under `paper` (decision 5).
  */
 export function createIq(): Compressor {
+  let u = new Float64Array(0);
   return {
     ...rangeQuantizerWire('iq'),
     correlated: false,
     encode(a, ctx, out) {
-      encodeRange(a, ctx.d, out, 1, null, new CounterRng(ctx.seed, ctx.round, ctx.rank, 'iq'));
+      if (u.length < ctx.d) u = new Float64Array(ctx.d);
+      const rng = new CounterRng(ctx.seed, ctx.round, ctx.rank, 'iq');
+      for (let j = 0; j < ctx.d; j++) u[j] = rng.float();
+      encodeWithThresholds(a, u, ctx.d, out);
     },
     constants: (d, n, convention) => ({
       omega: d - 1,
