@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  BitReader,
-  BitWriter,
-  expectProtocolError,
-  fromHex,
-  lcg,
-  packedSymbolBits,
-  packSymbols,
-  symbolsPerWord,
-  toHex,
-  unpackSymbols,
-} from '@marina/protocol';
+import { BitReader, BitWriter, packedSymbolBits, packSymbols, symbolsPerWord, unpackSymbols } from '@marina/protocol';
+import { expectProtocolError, fromHex, lcg, toHex } from '@marina/protocol/testing';
 
 const mask = (v: number, nbits: number): number => (nbits === 32 ? v >>> 0 : (v & (2 ** nbits - 1)) >>> 0);
 

@@ -1,21 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  allocMessage,
-  expectProtocolError,
-  Flag,
-  fromHex,
-  HEADER_BYTES,
-  Kind,
-  kindName,
-  payloadOf,
-  PROTOCOL_VERSION,
-  ProtocolError,
-  ProtocolErrors,
-  readHeader,
-  SERVER_RANK,
-  toHex,
-  writeHeader,
-} from '@marina/protocol';
+import { allocMessage, Flag, HEADER_BYTES, Kind, kindName, payloadOf, PROTOCOL_VERSION, ProtocolError, ProtocolErrors, readHeader, SERVER_RANK, writeHeader } from '@marina/protocol';
+import { expectProtocolError, fromHex, toHex } from '@marina/protocol/testing';
 
 // An Update (kind 17) of round 0x01020304 from rank 7, compressed, 45 payload bits (6 bytes: CQ/IQ with d = 13).
 const GOLDEN_HEADER =

@@ -5,4 +5,3 @@ export * from './ledger.js';
 export * from './messages/control.js';
 export * from './messages/hot.js';
 // Vitest-free test helpers, so the tests of every package share one copy (they throw on mismatch).
-export * from './testing.js';

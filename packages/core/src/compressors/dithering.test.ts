@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { protocolErrorCode, symbolsPerWord } from '@marina/protocol';
+import { symbolsPerWord } from '@marina/protocol';
+import { protocolErrorCode } from '@marina/protocol/testing';
 import { pNorm } from './dithering.js';
 import { createNaturalDithering } from './naturalDithering.js';
 import { createQsgd } from './qsgd.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { protocolErrorCode } from '@marina/protocol';
+import { protocolErrorCode } from '@marina/protocol/testing';
 import { createDrive, driveSign, fwht, nextPow2 } from './drive.js';
 import { compress, contextFor, decodeMessage, encodeMessage, gaussian, moments, sqNorm } from './testkit.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { protocolErrorCode } from '@marina/protocol';
+import { protocolErrorCode } from '@marina/protocol/testing';
 import { CounterRng } from '../rng.js';
 import { compressors, createCompressor, type CompressorOptions } from './registry.js';
 import type { Compressor, CompressContext } from './types.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BitWriter, protocolErrorCode } from '@marina/protocol';
+import { BitWriter } from '@marina/protocol';
+import { protocolErrorCode } from '@marina/protocol/testing';
 import { CounterRng } from '../rng.js';
 import { createNatural } from './natural.js';
 import { compress, contextFor, decodeMessage, encodeMessage, maxZScore, moments, sqNorm } from './testkit.js';

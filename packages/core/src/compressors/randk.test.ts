@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectProtocolError } from '@marina/protocol';
+import { expectProtocolError } from '@marina/protocol/testing';
 import { createRandk } from './randk.js';
 import { compress, contextFor, decodeMessage, encodeMessage, gaussian, maxZScore, moments, sqNorm } from './testkit.js';
 

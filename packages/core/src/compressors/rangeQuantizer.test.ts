@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { expectProtocolError, type ProtocolErrorCode } from '@marina/protocol';
+import { type ProtocolErrorCode } from '@marina/protocol';
+import { expectProtocolError } from '@marina/protocol/testing';
 import { createCq } from './cq.js';
 import { createIq } from './iq.js';
 import { contextFor, encodeMessage, gaussian, rangeBit, sqNorm } from './testkit.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BitWriter, expectProtocolError } from '@marina/protocol';
+import { BitWriter } from '@marina/protocol';
+import { expectProtocolError } from '@marina/protocol/testing';
 import { CounterRng } from '../rng.js';
 import { createTopk, indexBits } from './topk.js';
 import { compress, contextFor, encodeMessage, gaussian, sqNorm } from './testkit.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { expectProtocolError } from '@marina/protocol';
+import { expectProtocolError } from '@marina/protocol/testing';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../config.js';
 import { runInProcess } from '../engine.js';

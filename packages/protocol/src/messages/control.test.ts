@@ -1,28 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
-import {
-  type Bye,
-  decodeBye,
-  decodeError,
-  decodeHello,
-  decodeWelcome,
-  editedHex,
-  encodeBye,
-  encodeError,
-  encodeHello,
-  encodeWelcome,
-  type ErrorMessage,
-  expectProtocolError,
-  fromHex,
-  type Hello,
-  Kind,
-  MAX_CONTROL_BYTES,
-  payloadOf,
-  type ProtocolErrorCode,
-  readHeader,
-  toHex,
-  type Welcome,
-} from '@marina/protocol';
+import { type Bye, decodeBye, decodeError, decodeHello, decodeWelcome, encodeBye, encodeError, encodeHello, encodeWelcome, type ErrorMessage, type Hello, Kind, MAX_CONTROL_BYTES, payloadOf, type ProtocolErrorCode, readHeader, type Welcome } from '@marina/protocol';
+import { editedHex, expectProtocolError, fromHex, toHex } from '@marina/protocol/testing';
 
 const ascii = (s: string): string => toHex(new TextEncoder().encode(s));
 

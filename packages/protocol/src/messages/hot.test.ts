@@ -1,22 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  allocUpdate,
-  decodeEval,
-  decodeRoundStart,
-  editedHex,
-  encodeEval,
-  encodeRoundStart,
-  expectProtocolError,
-  Flag,
-  fromHex,
-  HEADER_BYTES,
-  Kind,
-  lcg,
-  payloadOf,
-  readHeader,
-  toHex,
-  writeHeader,
-} from '@marina/protocol';
+import { allocUpdate, decodeEval, decodeRoundStart, encodeEval, encodeRoundStart, Flag, HEADER_BYTES, Kind, payloadOf, readHeader, writeHeader } from '@marina/protocol';
+import { editedHex, expectProtocolError, fromHex, lcg, toHex } from '@marina/protocol/testing';
 
 /** Seeded doubles of varied scale (1e-6 to 1e6, both signs), so round trips cover many exponents. */
 function lcgFloats(seed: number, count: number): Float64Array {
