@@ -13,6 +13,7 @@ import { serverCommand } from './commands/server.js';
 import { simCommand } from './commands/sim.js';
 import { theoryCommand } from './commands/theory.js';
 import { environmentGuard } from './options.js';
+import { ClusterError } from './runs.js';
 
 /** Every command; the environment guard needs them all to tell a shared MARINA_* variable from a typo. */
 const commands = [localCommand, simCommand, serverCommand, clientCommand, compareCommand, benchCommand, theoryCommand, mseCommand];
@@ -40,6 +41,10 @@ try {
     const err = e as Error;
     process.stderr.write(`marina: ${err.message}\n`);
     process.exit(2);
+  }
+  if (e instanceof ClusterError) {
+    process.stderr.write(`marina: ${e.message}\n`);
+    process.exit(1);
   }
   if (e instanceof ClientError) {
     // The run failed for a reason the server or the network gave: one line, not a stack trace.

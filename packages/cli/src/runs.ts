@@ -8,6 +8,11 @@ import { makeProgress } from './progress.js';
 /** The `marina` executable, for spawning client processes. */
 export const MARINA_BIN = fileURLToPath(new URL('../bin/marina.js', import.meta.url));
 
+/** A local cluster whose client processes did not all finish cleanly. */
+export class ClusterError extends Error {
+  override name = 'ClusterError';
+}
+
 export type ProgressMode = 'auto' | 'quiet' | 'json';
 
 /** Runs in-process (`marina sim`), writing the run folder when `out` is set. */
@@ -93,7 +98,7 @@ export async function runLocal(config: RunConfig, opts: LocalOptions): Promise<R
     ended = true;
     const codes = await Promise.all(exits);
     const failed = codes.flatMap((c, i) => (c === 0 ? [] : [`client ${i} exited ${c}`]));
-    if (failed.length > 0) throw new Error(`local cluster: ${failed.join(', ')}`);
+    if (failed.length > 0) throw new ClusterError(`local cluster: ${failed.join(', ')}; the run folder holds the rounds done (${summary.stopReason})`);
     return summary;
   } finally {
     progress.stop();

@@ -283,7 +283,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     logger.info({ reason }, aborted ? 'run aborted' : 'run finished');
     for (const conn of allConns) {
       if (conn.ws.readyState !== conn.ws.OPEN) continue;
-      const bye = encodeBye({ reason: aborted ? 'aborted' : 'done', message: reason });
+      const bye = encodeBye({ reason: aborted ? 'aborted' : 'done', message: reason.replace(/^aborted: /, '') });
       coordinator.ledger.down(conn.rank, 'control', bye.length);
       send(conn, bye);
     }
