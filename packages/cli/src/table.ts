@@ -29,17 +29,27 @@ export function summaryRows(runs: { label: string; summary: RunSummary }[]): { h
   return { header, rows };
 }
 
-/** A readable account of one run for the terminal. */
+/** A readable account of one run for the terminal: a two-column table of what it cost and what it reached. */
 export function describeRun(s: RunSummary): string {
   const th = s.theory;
   const t = s.targets[0];
-  const lines = [
-    `run ${s.runId} (${s.mode}): ${s.config.method} + ${s.config.compressor}, n = ${s.config.clients}, d = ${s.config.dim}, s = ${s.config.noise}, seed ${s.config.seed}`,
-    `theory: L- = ${th.Lminus.toPrecision(4)}, L+ = ${th.Lplus.toPrecision(4)}, L± = ${th.Lpm.toPrecision(4)} (${th.exact.Lminus ? 'exact' : 'bounds'}); ω = ${th.omega}, A = ${th.A.toPrecision(4)}, B = ${th.B}; p = ${th.p.toPrecision(4)} (${th.pRule}); γ = ${th.gamma.toPrecision(4)} (${th.stepRule})`,
-    `stopped: ${s.stopReason}`,
-    `rounds ${s.totals.rounds}; bits/client ${fmtBits(s.totals.bitsPerClient)}; wire bytes up ${s.totals.wireBytesUp}, down ${s.totals.wireBytesDown}; telemetry ${s.totals.telemetryBytes}; control ${s.totals.controlBytes}; connection ${s.totals.connectionBytes ?? '-'}; ${s.totals.seconds.toFixed(2)} s`,
+  const tot = s.totals;
+  const rows: [string, string][] = [
+    ['run', `${s.runId} (${s.mode}): ${s.config.method} + ${s.config.compressor}, n = ${s.config.clients}, d = ${s.config.dim}, s = ${s.config.noise}, seed ${s.config.seed}`],
+    ['smoothness', `L− ${th.Lminus.toPrecision(4)}, L+ ${th.Lplus.toPrecision(4)}, L± ${th.Lpm.toPrecision(4)} (${th.exact.Lminus && th.exact.Lplus && th.exact.Lpm ? 'exact' : 'bounds'})`],
+    ['compressor', `ω ${th.omega}, A ${th.A.toPrecision(4)}, B ${th.B} (${th.convention} constants)`],
+    ['p, γ', `p ${th.p.toPrecision(4)} (${th.pRule}); γ ${th.gamma.toPrecision(4)} (${th.stepRule})`],
+    ['stopped', s.stopReason],
+    ['rounds', `${tot.rounds} in ${tot.seconds.toFixed(2)} s`],
+    ['bits per client', fmtBits(tot.bitsPerClient)],
+    ['wire bytes', `up ${tot.wireBytesUp}, down ${tot.wireBytesDown}; telemetry ${tot.telemetryBytes}; control ${tot.controlBytes}; connection ${tot.connectionBytes ?? '-'}`],
   ];
-  if (t) lines.push(`target ${t.kind} ${t.value} (‖∇f‖² ≤ ${fmtNum(t.threshold)}): ${t.reached ? `reached at round ${t.round} with ${fmtBits(t.bitsPerClient!)} bits/client` : 'not reached'}`);
-  for (const note of th.notes) lines.push(`note: ${note}`);
-  return lines.join('\n');
+  if (t) {
+    const where = t.reached ? `reached at round ${t.round}: ${fmtBits(t.bitsPerClient!)} bits per client, ${t.wireBytesUp} wire bytes up` : 'not reached';
+    rows.push([`target (${t.kind} ${t.value})`, `‖∇f‖² ≤ ${fmtNum(t.threshold)}: ${where}`]);
+  }
+  rows.push(['final ‖∇f‖²', fmtNum(s.final.gradNormSq)]);
+  for (const note of th.notes) rows.push(['note', note]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
 }
