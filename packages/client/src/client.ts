@@ -39,23 +39,35 @@ export class ClientError extends Error {
  */
 export async function runClient(opts: ClientOptions): Promise<ClientResult> {
   let delay = opts.backoffMs;
-  for (let attempt = 1; ; attempt++) {
+  let attempt = 0;
+  for (;;) {
+    attempt++;
     try {
-      return await session(opts);
+      return await session(opts, () => {
+        // Welcomed: a later loss of the connection starts a fresh series of attempts.
+        attempt = 0;
+        delay = opts.backoffMs;
+      });
     } catch (e) {
-      const retryable = e instanceof ConnectError;
-      if (!retryable || attempt >= opts.retries) throw e instanceof ConnectError ? new ClientError('MARINA_ERR_CONNECT', e.message) : e;
-      opts.logger.info({ attempt, delayMs: delay, err: (e as Error).message }, 'server not reachable yet; retrying');
+      if (!(e instanceof ConnectError) || attempt >= opts.retries) throw e instanceof ConnectError ? new ClientError('MARINA_ERR_CONNECT', e.message) : e;
+      opts.logger.info({ attempt, delayMs: delay, err: e.message }, e.midRun ? 'connection lost mid-run; reconnecting' : 'server not reachable yet; retrying');
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(5000, delay * 2);
     }
   }
 }
 
-/** The connection failed before the server welcomed us: safe to retry. */
-class ConnectError extends Error {}
+/**
+ * The connection failed or dropped without a bye or an error message from the server: safe to retry. Mid-run,
+ * the server gives the returning client a vacant rank and x^{t−1} with x^t, so it recomputes what it owes.
+ */
+class ConnectError extends Error {
+  constructor(message: string, readonly midRun: boolean) {
+    super(message);
+  }
+}
 
-function session(opts: ClientOptions): Promise<ClientResult> {
+function session(opts: ClientOptions, onWelcome: () => void): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(opts.url, { perMessageDeflate: false, maxPayload: 0 });
     let log = opts.logger;
@@ -77,10 +89,11 @@ function session(opts: ClientOptions): Promise<ClientResult> {
       }
     };
 
-    ws.on('error', (err) => settle(() => reject(runner ? err : new ConnectError(`cannot reach ${opts.url}: ${err.message}`))));
+    ws.on('error', (err) => settle(() => reject(new ConnectError(`${runner ? 'lost' : 'cannot reach'} ${opts.url}: ${err.message}`, runner !== null))));
     ws.on('open', () => ws.send(encodeHello({ client: opts.name })));
     ws.on('close', (code, reason) => {
-      settle(() => reject(runner ? new ClientError('MARINA_ERR_PEER', `server closed the connection (${code} ${reason.toString()})`) : new ConnectError(`server closed the connection before welcoming us (${code})`)));
+      const why = `server closed the connection ${runner ? 'without a bye' : 'before welcoming us'} (${code} ${reason.toString()})`;
+      settle(() => reject(new ConnectError(why, runner !== null)));
     });
     ws.on('message', (data: Buffer) => {
       try {
@@ -104,6 +117,7 @@ function session(opts: ClientOptions): Promise<ClientResult> {
           rank = welcome.rank;
           log = opts.logger.child({ rank });
           runner = new ClientRunner(setupRun(config), rank);
+          onWelcome();
           log.info({ clients: config.clients, dim: config.dim, method: config.method, compressor: config.compressor }, 'welcomed');
         } else if (h.kind === Kind.Bye) {
           const bye = decodeBye(payload);

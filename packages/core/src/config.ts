@@ -20,7 +20,7 @@ export interface RunConfig {
   /** `auto` (decision 9), `zeta` (ζ_Q/d), or a number in (0, 1]. */
   p: string;
   rounds: number;
-  /** Algorithm bits per client, round 0 included; the run stops once every client has sent this many. */
+  /** Algorithm bits per client, round 0 included; the run stops once the mean over clients reaches this. */
   budgetBits: number | null;
   /** Absolute target on ‖∇f(x^t)‖². */
   target: number | null;

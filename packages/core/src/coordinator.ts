@@ -28,7 +28,10 @@ export interface RoundStartOut {
  */
 export class Coordinator {
   readonly ledger: Ledger;
-  readonly records: RoundRecord[] = [];
+  /** The last finished round's record (rounds.jsonl has them all; memory holds one). */
+  lastRecord: RoundRecord | null = null;
+  /** Rounds finished so far. */
+  roundsDone = 0;
   private readonly env: MethodEnv;
   private readonly server: ServerHalf;
   private readonly xPrev: Float64Array;
@@ -131,12 +134,15 @@ export class Coordinator {
     const plan = this.plan;
     if (!plan) throw new Error('roundStartFor called while no round is open');
     const t = plan.round;
-    const participate = this.participating.has(rank);
+    // Ask only for what the rank still owes: a client that replaces one whose update (or report) was
+    // already accounted must not send it again.
+    const participate = this.updateOwed(rank);
+    const evaluate = this.evalOwed(rank);
     const withPrev = t > 0 && this.seen[rank] !== t - 1 && this.seen[rank] !== t;
-    const key = (participate ? 1 : 0) + (withPrev ? 2 : 0);
+    const key = (participate ? 1 : 0) + (withPrev ? 2 : 0) + (evaluate ? 4 : 0);
     let msg = this.roundStarts.get(key);
     if (!msg) {
-      msg = encodeRoundStart(t, { coin: plan.coin, participate, evaluate: this.evaluate }, this.server.x, withPrev ? this.xPrev : null);
+      msg = encodeRoundStart(t, { coin: plan.coin, participate, evaluate }, this.server.x, withPrev ? this.xPrev : null);
       this.roundStarts.set(key, msg);
     }
     return msg;
@@ -237,7 +243,8 @@ export class Coordinator {
       xHash,
       seconds: this.elapsedSeconds(),
     };
-    this.records.push(record);
+    this.lastRecord = record;
+    this.roundsDone++;
     this.plan = null;
     this.round++;
     this.checkStop(gradNormSq);
@@ -251,7 +258,7 @@ export class Coordinator {
 
   /** The run summary; `connectionBytes` comes from the server's socket counters (null in-process). */
   summary(runId: string, mode: 'sim' | 'network', connectionBytes: number | null): RunSummary {
-    const last = this.records.at(-1);
+    const last = this.lastRecord;
     const x = this.server.x;
     const n = this.setup.config.clients;
     return {
@@ -260,7 +267,7 @@ export class Coordinator {
       config: this.setup.config,
       theory: this.setup.theory,
       totals: {
-        rounds: this.records.length,
+        rounds: this.roundsDone,
         bitsPerClient: this.ledger.totals.bitsUp / n,
         wireBytesUp: this.ledger.totals.wireBytesUp,
         wireBytesDown: this.ledger.totals.wireBytesDown,
@@ -283,6 +290,17 @@ export class Coordinator {
 
   private elapsedSeconds(): number {
     return this.startedAt === null ? 0 : (this.hooks.now() - this.startedAt) / 1000;
+  }
+
+  /** Whether `rank` is a sender of the open round whose update has not arrived yet. */
+  private updateOwed(rank: number): boolean {
+    const idx = this.plan!.senders.indexOf(rank);
+    return idx >= this.nextUpdate && !this.pendingUpdates.has(rank);
+  }
+
+  /** Whether the open round evaluates and `rank`'s report has not arrived yet. */
+  private evalOwed(rank: number): boolean {
+    return this.evaluate && rank >= this.nextEval && !this.pendingEvals.has(rank);
   }
 
   private updateDone(rank: number): boolean {

@@ -16,6 +16,7 @@ export interface EngineOptions extends CoordinatorHooks {
  */
 export function runInProcess(setup: RunSetup, opts: EngineOptions): { records: RoundRecord[]; summary: RunSummary } {
   const coordinator = new Coordinator(setup, opts);
+  const records: RoundRecord[] = [];
   const clients = Array.from({ length: setup.config.clients }, (_, rank) => new ClientRunner(setup, rank));
   for (let out = coordinator.startRound(); out !== null; out = coordinator.startRound()) {
     for (const rank of out.addressees) {
@@ -24,7 +25,8 @@ export function runInProcess(setup: RunSetup, opts: EngineOptions): { records: R
       for (const reply of clients[rank]!.onRoundStart(msg)) coordinator.accept(rank, reply);
     }
     const record = coordinator.finishRound(); // not inside `onRound?.()`: optional calls skip their arguments
+    records.push(record);
     opts.onRound?.(record);
   }
-  return { records: coordinator.records, summary: coordinator.summary(opts.runId, 'sim', null) };
+  return { records, summary: coordinator.summary(opts.runId, 'sim', null) };
 }

@@ -49,6 +49,8 @@ interface Conn {
   ws: WebSocket;
   socket: Socket;
   rank: number;
+  /** Set once the server has rejected this connection: frames it still delivers while closing are ignored. */
+  rejected: boolean;
   log: Logger;
   stats: SocketStats;
 }
@@ -86,7 +88,8 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   const setup = setupRun(config);
   const coordinator = new Coordinator(setup, nodeHooks);
   const runId = runIdOf(config);
-  const folder = opts.out ? RunFolder.open(opts.out, opts.force) : null;
+  // Opened once the port is ours, so a port in use leaves no half-made run folder behind.
+  let folder: RunFolder | null = null;
   const n = config.clients;
   const byRank: (Conn | null)[] = new Array(n).fill(null);
   const allConns = new Set<Conn>();
@@ -98,8 +101,9 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   let resolveDone!: (s: RunSummary & { sockets: SocketStats[] }) => void;
   const done = new Promise<RunSummary & { sockets: SocketStats[] }>((r) => (resolveDone = r));
 
-  // A maximum message size from d: the largest honest client message is an eval report (8(d+1) bytes).
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 24 + coordinator.maxPayloadBytes });
+  // A maximum message size from d: the largest honest client message is an eval report (8(d+1) bytes),
+  // or, for tiny d, a hello (at least 1 KiB).
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: Math.max(24 + coordinator.maxPayloadBytes, 1024) });
   const front = createHttpFront((req, socket, head) => wss.handleUpgrade(req, socket as Socket, head, (ws) => onConnection(ws, req)));
   const http = front.http;
   front.route('/healthz', (_req, res) => {
@@ -123,6 +127,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
       ws,
       socket,
       rank: -1,
+      rejected: false,
       log: logger.child({ remote }),
       stats: { rank: -1, remote, bytesRead: 0, bytesWritten: 0, handshakeRead: socket.bytesRead, handshakeWritten: socket.bytesWritten, framesRead: 0, framesWritten: 0 },
     };
@@ -136,6 +141,8 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
 
   function onMessage(conn: Conn, data: Buffer, isBinary: boolean): void {
     conn.stats.framesRead += wsFrameBytes(data.length, true);
+    // ws still delivers frames while a rejected socket closes: they are counted, never acted on.
+    if (conn.rejected) return;
     try {
       if (!isBinary) throw new ProtocolError('MARINA_ERR_BAD_KIND', 'text frames are not part of the marina protocol; send binary messages');
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -148,7 +155,6 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
       }
       if (phase !== 'running') throw new ProtocolError('MARINA_ERR_UNEXPECTED', `message of kind ${kindName(bytes[0] ?? -1) ?? bytes[0]} before the run started`);
       coordinator.accept(conn.rank, bytes);
-      advance();
     } catch (caught) {
       let e = caught;
       if (!isProtocolError(e)) {
@@ -159,7 +165,27 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
       const err = e as ProtocolError;
       const culprit = typeof err.data?.['rank'] === 'number' ? byRank[err.data['rank'] as number] ?? conn : conn;
       reject(culprit, err);
+    } finally {
+      progress();
+    }
+  }
+
+  /**
+   * Starts the run once n clients are in, and finishes every complete round. Outside the per-message
+   * handling on purpose: a failure here (a full disk under the run folder, a listener that throws) is the
+   * server's, not the client's whose message completed the round, and it ends the run cleanly.
+   */
+  function progress(): void {
+    try {
+      if (phase === 'waiting' && connectedCount() === n) {
+        phase = 'running';
+        logger.info({ clients: n }, 'all clients joined; starting the run');
+        startNextRound();
+      }
       advance();
+    } catch (e) {
+      logger.error({ err: e }, 'internal error while finishing a round');
+      finish(`aborted: internal error: ${(e as Error).message}`);
     }
   }
 
@@ -169,9 +195,8 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     const hello = decodeHello(payloadOf(bytes));
     coordinator.ledger.up(-1, 'control', bytes.length);
     const rank = byRank.indexOf(null);
-    if (rank < 0 || phase === 'ending' || phase === 'done') {
-      throw new ProtocolError('MARINA_ERR_RUN_FULL', `all ${n} ranks are taken`);
-    }
+    if (phase === 'ending' || phase === 'done') throw new ProtocolError('MARINA_ERR_RUN_FULL', 'the run is over');
+    if (rank < 0) throw new ProtocolError('MARINA_ERR_RUN_FULL', `all ${n} ranks are taken`);
     conn.rank = rank;
     conn.stats.rank = rank;
     conn.log = conn.log.child({ rank });
@@ -181,22 +206,22 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     send(conn, welcome);
     conn.log.info({ client: hello.client }, 'client joined');
     events.emit('clients', connectedCount());
-    if (phase === 'waiting' && connectedCount() === n) {
-      phase = 'running';
-      logger.info({ clients: n }, 'all clients joined; starting the run');
-      startNextRound();
-    } else if (phase === 'running') {
+    if (phase === 'running') {
       // A rank that was vacated mid-run: the replacement recomputes what it owes from x^{t−1} and x^t.
       coordinator.rejoined(rank);
       if (connectedCount() === n && joinTimer) {
         clearTimeout(joinTimer);
         joinTimer = null;
       }
-      if (coordinator.expects(rank)) sendRoundStart(rank);
+      if (coordinator.expects(rank)) {
+        sendRoundStart(rank);
+        armRoundTimer(); // the newcomer gets a full round timeout too
+      }
     }
   }
 
   function reject(conn: Conn, err: ProtocolError): void {
+    conn.rejected = true;
     conn.log.warn({ code: err.code, err: err.message }, 'rejecting client');
     if (conn.ws.readyState === conn.ws.OPEN) {
       const msg = encodeError({ code: err.code, message: err.message }, conn.rank < 0 ? undefined : conn.rank);
@@ -324,6 +349,12 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     http.once('error', rejectListen);
     http.listen(opts.port, opts.host, () => resolve());
   });
+  try {
+    folder = opts.out ? RunFolder.open(opts.out, opts.force) : null;
+  } catch (e) {
+    http.close();
+    throw e;
+  }
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   logger.info({ port, host: opts.host, runId, clients: n, method: config.method, compressor: config.compressor, p: setup.theory.p, gamma: setup.theory.gamma }, 'server listening');

@@ -37,6 +37,10 @@ export class LiveFeed {
   private readonly uplink: Float64Array;
   private readonly totals = { bitsPerClient: 0, wireBytesUp: 0, wireBytesDown: 0, telemetryBytes: 0 };
   private pending: Points = emptyPoints();
+  /** Past rounds for dashboards that open later: every `stride`-th round, halved when it grows too long. */
+  private history: Points = emptyPoints();
+  private stride = 1;
+  private latest: { round: number; gradNormSq: number | null; bits: number; seconds: number } | null = null;
   private connected = 0;
   private phase: 'waiting' | 'running' | 'finished' = 'waiting';
   private stopReason: string | null = null;
@@ -93,11 +97,25 @@ export class LiveFeed {
     // Cost counted up to the round that produced x^t (rounds 0..t−1), as targets are (records.ts).
     p.bits.push(this.totals.bitsPerClient);
     p.seconds.push(record.seconds);
+    this.remember(record);
     this.totals.bitsPerClient += record.bitsUp / this.n;
     this.totals.wireBytesUp += record.wireBytesUp;
     this.totals.wireBytesDown += record.wireBytesDown;
     this.totals.telemetryBytes += record.telemetryBytes;
     if (traffic) for (let i = 0; i < this.n; i++) this.uplink[i]! += traffic.perClient[i]!.wireBytesUp;
+  }
+
+  /** Keeps a bounded, evenly thinned history: memory stays O(MAX_SNAPSHOT_POINTS) however long the run. */
+  private remember(record: RoundRecord): void {
+    this.latest = { round: record.round, gradNormSq: record.gradNormSq, bits: this.totals.bitsPerClient, seconds: record.seconds };
+    if (record.round % this.stride !== 0) return;
+    pushPoint(this.history, this.latest);
+    if (this.history.round.length >= 2 * MAX_SNAPSHOT_POINTS) {
+      const h = this.history;
+      const keep = (_: unknown, i: number) => i % 2 === 0;
+      this.history = { round: h.round.filter(keep), gradNormSq: h.gradNormSq.filter(keep), bits: h.bits.filter(keep), seconds: h.seconds.filter(keep) };
+      this.stride *= 2;
+    }
   }
 
   private flush(): void {
@@ -109,20 +127,9 @@ export class LiveFeed {
 
   private snapshot(): Record<string, unknown> {
     const { config, theory } = this.server.coordinator.setup;
-    const records = this.server.coordinator.records;
-    const stride = Math.max(1, Math.ceil(records.length / MAX_SNAPSHOT_POINTS));
-    const points = emptyPoints();
-    let bits = 0;
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      if (i % stride === 0 || i === records.length - 1) {
-        points.round.push(r.round);
-        points.gradNormSq.push(r.gradNormSq);
-        points.bits.push(bits);
-        points.seconds.push(r.seconds);
-      }
-      bits += r.bitsUp / this.n;
-    }
+    const points = clonePoints(this.history);
+    const last = this.latest;
+    if (last && points.round.at(-1) !== last.round) pushPoint(points, last);
     return {
       type: 'init',
       runId: this.server.runId,
@@ -156,4 +163,15 @@ export class LiveFeed {
 
 function emptyPoints(): Points {
   return { round: [], gradNormSq: [], bits: [], seconds: [] };
+}
+
+function clonePoints(p: Points): Points {
+  return { round: [...p.round], gradNormSq: [...p.gradNormSq], bits: [...p.bits], seconds: [...p.seconds] };
+}
+
+function pushPoint(p: Points, x: { round: number; gradNormSq: number | null; bits: number; seconds: number }): void {
+  p.round.push(x.round);
+  p.gradNormSq.push(x.gradNormSq);
+  p.bits.push(x.bits);
+  p.seconds.push(x.seconds);
 }
