@@ -112,7 +112,8 @@ export class Coordinator {
     this.startedAt ??= this.hooks.now();
     const plan = this.setup.method.plan(this.env, t);
     this.plan = plan;
-    this.evaluate = t % this.setup.config.evalEvery === 0;
+    // Every k-th round, and the last one the round limit allows, so the summary's final ‖∇f‖² is known.
+    this.evaluate = t % this.setup.config.evalEvery === 0 || t === this.setup.config.rounds - 1;
     this.server.begin(plan);
     this.pendingUpdates.clear();
     this.pendingEvals.clear();

@@ -43,7 +43,7 @@ export interface RunTotals {
   wireBytesDown: number;
   telemetryBytes: number;
   controlBytes: number;
-  /** Handshakes, pings and close frames: what the sockets counted beyond the frames of messages. */
+  /** What the sockets counted beyond the ledger's messages: handshakes, pings, close frames, rejected or ignored frames. */
   connectionBytes: number | null;
   seconds: number;
 }
