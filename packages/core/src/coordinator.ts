@@ -168,6 +168,8 @@ export class Coordinator {
     if (h.kind === Kind.Update) {
       if (!plan.senders.includes(rank)) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} was not asked for an update in round ${this.round}`);
       if (this.pendingUpdates.has(rank) || this.updateDone(rank)) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent two updates in round ${this.round}`);
+      // Checked now, not at its turn: a wrong length is refused before it is queued, and blamed on its sender.
+      this.server.check(plan, rank, plan.senders.indexOf(rank), h);
       // Kept as received (no copy): ws hands each message in a buffer of its own, and clients never reuse theirs.
       this.pendingUpdates.set(rank, msg);
       this.drainUpdates();

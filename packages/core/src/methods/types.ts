@@ -63,6 +63,11 @@ export interface ServerHalf {
   /** x^t: the iterate broadcast in the current round. */
   readonly x: Float64Array;
   begin(plan: RoundPlan): void;
+  /**
+   * Checks an update's header (dense or compressed as the plan expects, exact payload length) as it
+   * arrives, before it is queued for its turn in rank order. Throws ProtocolError.
+   */
+  check(plan: RoundPlan, rank: number, slot: number, header: Header): void;
   /** Validates and accumulates one update; returns its algorithm bits. Throws ProtocolError on bad input. */
   accept(plan: RoundPlan, rank: number, slot: number, header: Header, payload: Uint8Array): number;
   /** Forms g and steps: x ← x − γ g. */

@@ -1,5 +1,5 @@
 import { allocUpdate, Flag, type Header, payloadOf, ProtocolError } from '@marina/protocol';
-import type { Compressor } from '../compressors/types.js';
+import type { CompressContext, Compressor } from '../compressors/types.js';
 import { contextOf, type MethodEnv, type RoundPlan, type ServerHalf } from './types.js';
 
 /** Encodes one client's update: `v` dense (float32) or through the run's compressor. */
@@ -21,11 +21,8 @@ export function decodeOwnUpdate(env: MethodEnv, plan: RoundPlan, rank: number, s
   (compressed ? env.compressor : env.dense).decodeInto(out, payloadOf(msg), contextOf(env, plan, rank, slot));
 }
 
-/**
- * Checks an update's header against what the plan expects of this sender, then decodes it into `sum`.
- * Returns the message's algorithm bits (counted by the server from the compressor, never taken from the client).
- */
-export function acceptUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, header: Header, payload: Uint8Array, sum: Float64Array, compressed: boolean): number {
+/** Checks an update's header against what the plan expects of this sender; returns its codec and context. */
+export function checkUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, header: Header, compressed: boolean): { codec: Compressor; ctx: CompressContext } {
   const ctx = contextOf(env, plan, rank, slot);
   const codec: Compressor = compressed ? env.compressor : env.dense;
   const flagged = (header.flags & Flag.Compressed) !== 0;
@@ -36,6 +33,15 @@ export function acceptUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot
   if (header.payloadBits !== expected) {
     throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `${codec.name} update of rank ${rank} declares ${header.payloadBits} payload bits, expected ${expected}`);
   }
+  return { codec, ctx };
+}
+
+/**
+ * Checks an update's header, then decodes it into `sum`. Returns the message's algorithm bits (counted by
+ * the server from the compressor, never taken from the client).
+ */
+export function acceptUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, header: Header, payload: Uint8Array, sum: Float64Array, compressed: boolean): number {
+  const { codec, ctx } = checkUpdate(env, plan, rank, slot, header, compressed);
   codec.decodeInto(sum, payload, ctx);
   return codec.bits(ctx);
 }
@@ -54,6 +60,7 @@ export function summingServer(env: MethodEnv, x0: Float64Array, step: (plan: Rou
     begin() {
       sum.fill(0);
     },
+    check: (plan, rank, slot, header) => void checkUpdate(env, plan, rank, slot, header, plan.kind === 'compressed'),
     accept: (plan, rank, slot, header, payload) => acceptUpdate(env, plan, rank, slot, header, payload, sum, plan.kind === 'compressed'),
     finish: (plan) => step(plan, sum, x),
   };
