@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { MARINA, readRounds, readSummary, tempDir } from './helpers/cli.js';
+import { MARINA, readSummary, sameRunRows, tempDir } from './helpers/cli.js';
 import { cleanEnv, probe, run, runOk, tail, waitFor } from './helpers/exec.js';
 import { checkWire, duplicateSegments, ledgerSocketBytes, parseMib, parseProcNetDev } from './helpers/wire.js';
 
@@ -168,12 +168,9 @@ describe.skipIf(skipReason !== null)('docker-compose cluster: server + 4 clients
     // Same iterates and ledger as the in-process run of the same configuration.
     const sim = await run(process.execPath, [MARINA, 'sim', '--config', configFile, '--clients', String(CLIENTS), '--out', join(dir, 'sim'), '--quiet'], { env: cleanEnv(), timeoutMs: 120_000 });
     expect(sim.code, sim.stderr).toBe(0);
-    const a = readRounds(out);
-    const b = readRounds(join(dir, 'sim'));
+    const { a, rowsA, rowsB } = sameRunRows(out, join(dir, 'sim'));
     expect(a.length).toBeGreaterThan(10);
-    expect(a.map((r) => r['xHash'])).toEqual(b.map((r) => r['xHash']));
-    const ledger = (rs: Record<string, unknown>[]) => rs.map((r) => [r['round'], r['kind'], r['bitsUp'], r['wireBytesUp'], r['wireBytesDown'], r['telemetryBytes']]);
-    expect(ledger(a)).toEqual(ledger(b));
+    expect(rowsA).toEqual(rowsB);
     expect(a.some((r) => r['kind'] === 'dense') && a.some((r) => r['kind'] === 'compressed')).toBe(true);
 
     // Ledger = sockets exactly; sockets vs. eth0 up to headers.

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { marina, readRounds, readSummary, tempDir } from './helpers/cli.js';
+import { marina, readSummary, sameRunRows, tempDir } from './helpers/cli.js';
 
 /**
  * Runs `marina local` (a server and client processes) and `marina sim` with the same flags side by side into
  * run folders under a fresh directory `dir`; both must exit 0. Returns their rounds.jsonl records, local (a)
  * and in-process (b).
  */
-async function localAndSim(name: string, flags: string[]): Promise<{ a: Record<string, unknown>[]; b: Record<string, unknown>[]; dir: string }> {
+async function localAndSim(name: string, flags: string[]): Promise<{ a: Record<string, unknown>[]; rowsA: unknown[][]; rowsB: unknown[][]; dir: string }> {
   const dir = tempDir(name);
   const [local, sim] = await Promise.all([
     marina(['local', ...flags, '--out', join(dir, 'local')], { timeoutMs: 120_000 }),
@@ -15,7 +15,7 @@ async function localAndSim(name: string, flags: string[]): Promise<{ a: Record<s
   ]);
   expect(local.code, local.stderr).toBe(0);
   expect(sim.code, sim.stderr).toBe(0);
-  return { a: readRounds(join(dir, 'local')), b: readRounds(join(dir, 'sim')), dir };
+  return { ...sameRunRows(join(dir, 'local'), join(dir, 'sim')), dir };
 }
 
 /**
@@ -35,11 +35,9 @@ describe.each([
 ])('%s + %s', (method, compressor) => {
   it('local cluster of 8 processes equals the in-process run, round by round', async () => {
     const flags = [...common, '--method', method, '--compressor', compressor, '--p', method === 'marina' ? '0.2' : 'auto'];
-    const { a, b, dir } = await localAndSim(`${method}-${compressor}`, flags);
+    const { a, rowsA, rowsB, dir } = await localAndSim(`${method}-${compressor}`, flags);
     expect(a.length).toBeGreaterThan(10);
-    expect(a.map((r) => r['xHash'])).toEqual(b.map((r) => r['xHash']));
-    const ledger = (rs: Record<string, unknown>[]) => rs.map((r) => [r['round'], r['kind'], r['coin'], r['bitsUp'], r['senders'], r['wireBytesUp'], r['wireBytesDown'], r['telemetryBytes'], r['gradNormSq']]);
-    expect(ledger(a)).toEqual(ledger(b));
+    expect(rowsA).toEqual(rowsB);
 
     // SPEC A.4 and decisions 2, 3: dense rounds (round 0 and coin rounds) cost 32d bits per client, a CQ/IQ
     // message 32 + d, identity 32d.
@@ -95,10 +93,9 @@ describe.each([
   ['dcgd', 'randk', []],
 ] as [string, string, string[]][])('%s + %s over the network', (method, compressor, extra) => {
   it('equals the in-process run bit for bit', async () => {
-    const { a, b } = await localAndSim(`${method}-${compressor}`, [...small, '--method', method, '--compressor', compressor, ...extra]);
+    const { a, rowsA, rowsB } = await localAndSim(`${method}-${compressor}`, [...small, '--method', method, '--compressor', compressor, ...extra]);
     expect(a).toHaveLength(60);
-    const ledger = (rs: Record<string, unknown>[]) => rs.map((r) => [r['xHash'], r['kind'], r['bitsUp'], r['senders'], r['wireBytesUp'], r['wireBytesDown'], r['telemetryBytes']]);
-    expect(ledger(a)).toEqual(ledger(b));
+    expect(rowsA).toEqual(rowsB);
     if (method === 'pp-marina') {
       // Decision 14: on compressed rounds only the r = 2 sampled clients are asked and only they send:
       // two CQ messages of 32 + d bits, each a 24-byte header + 10-byte payload in a 6-byte masked frame.

@@ -86,3 +86,16 @@ export function readRounds(dir: string): Record<string, unknown>[] {
 export function readSummary(dir: string): Record<string, any> {
   return JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Record<string, any>;
 }
+
+/** The per-round fields two runs of one configuration must share, networked or in-process. */
+const LEDGER_FIELDS = ['round', 'xHash', 'kind', 'coin', 'gradNormSq', 'bitsUp', 'senders', 'wireBytesUp', 'wireBytesDown', 'telemetryBytes'];
+
+/**
+ * Reads the rounds of two run folders and returns them with each round reduced to LEDGER_FIELDS, so a test
+ * can assert `expect(a).toEqual(b)` (every iterate, coin, bit and frame byte) and inspect the full rows.
+ */
+export function sameRunRows(dirA: string, dirB: string): { a: Record<string, unknown>[]; rowsA: unknown[][]; rowsB: unknown[][] } {
+  const a = readRounds(dirA);
+  const pick = (rs: Record<string, unknown>[]) => rs.map((r) => LEDGER_FIELDS.map((k) => r[k]));
+  return { a, rowsA: pick(a), rowsB: pick(readRounds(dirB)) };
+}
