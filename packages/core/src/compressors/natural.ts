@@ -21,8 +21,14 @@ const OVERFLOW = 2 ** 128;
  * rounds to 2^128 or more, or NaN, is sent as c = 255 and refused by the server as not finite, as a dense
  * float32 message carrying it would be.
  */
+/** POW2[c] = 2^(c − 127) for c in 0..254 (exact in float64): the level of exponent code c; 2^−e is POW2[127 − e]. */
+const POW2 = Float64Array.from({ length: 255 }, (_, c) => 2 ** (c - 127));
+
 export function createNatural(): Compressor {
   let scratch = new Float64Array(0);
+  // One float64 seen as two uint32 (little-endian: u32[1] holds the sign, exponent and top mantissa bits).
+  const f64 = new Float64Array(1);
+  const u32 = new Uint32Array(f64.buffer);
   return {
     name: 'natural',
     unbiased: true,
@@ -43,12 +49,10 @@ export function createNatural(): Compressor {
         else if (!(m < OVERFLOW)) code = 255;
         else if (m < MIN_LEVEL) code = U < m / MIN_LEVEL ? 1 : 0;
         else {
-          let e = Math.floor(Math.log2(m));
-          const lo = 2 ** e;
-          // Math.log2 may be off by one ulp near powers of two: fix e so that 2^e ≤ m < 2^{e+1}.
-          if (lo > m) e--;
-          else if (2 * lo <= m) e++;
-          code = Math.min(255, e + 127 + (U < m / 2 ** e - 1 ? 1 : 0));
+          // 2^e ≤ m < 2^{e+1} read off the float64's exponent field (m ≥ 2^−126 is a normal double).
+          f64[0] = m;
+          const e = ((u32[1]! >>> 20) & 0x7ff) - 1023;
+          code = Math.min(255, e + 127 + (U < m * POW2[127 - e]! - 1 ? 1 : 0));
         }
         w.write((code === 0 ? 0 : neg) | (code << 1), 9);
       }
@@ -68,7 +72,7 @@ export function createNatural(): Compressor {
           if (neg) throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `natural update: coordinate ${j} is a negative zero (not a canonical encoding)`);
           scratch[j] = 0;
         } else {
-          const v = 2 ** (code - 127);
+          const v = POW2[code]!;
           scratch[j] = neg ? -v : v;
         }
       }
