@@ -1,7 +1,7 @@
 import { packedSymbolBits, packSymbols, symbolsPerWord, unpackSymbols } from '@marina/protocol';
 import { CounterRng } from '../rng.js';
 import type { Compressor } from './types.js';
-import { expectLength, readScale } from './floats.js';
+import { ExponentReader, expectLength, readScale } from './floats.js';
 
 /**
  * The shared machinery of random dithering (SPEC B.6–B.8, decisions 7, 11, 12, 16, 19):
@@ -30,6 +30,7 @@ export interface DitheringSpec {
 }
 
 export function createDithering(spec: DitheringSpec): Compressor {
+  const exponent = new ExponentReader();
   const { name, scheme, levels: s, norm: p, purpose } = spec;
   if (!(Number.isInteger(s) && s >= 1 && s <= 0x7fff)) throw new RangeError(`${name}: levels must be an integer in [1, 32767], got ${s}`);
   if (!(p >= 1)) throw new RangeError(`${name}: norm must be a number ≥ 1 or Infinity, got ${p}`);
@@ -69,7 +70,7 @@ export function createDithering(spec: DitheringSpec): Compressor {
           let u = Math.abs(x) * inv;
           if (u > 1) u = 1;
           const U = rng.float();
-          const l = scheme === 'standard' ? roundStandard(u, s, U) : roundNatural(u, s, U);
+          const l = scheme === 'standard' ? roundStandard(u, s, U) : roundNatural(u, s, U, exponent);
           sym[j] = x < 0 ? s - l : s + l;
         }
       }
@@ -103,13 +104,9 @@ function roundStandard(u: number, s: number, U: number): number {
  * Level index of u ∈ [0, 1] on {0, 2^{1−s}, …, 1} (index l ≥ 1 is 2^{l−s}): between 2^e ≤ u < 2^{e+1} it is
  * e + s, plus one with probability u/2^e − 1; below 2^{1−s}, 1 with probability u·2^{s−1}, else 0.
  */
-function roundNatural(u: number, s: number, U: number): number {
+function roundNatural(u: number, s: number, U: number, exponent: ExponentReader): number {
   if (u === 0) return 0;
-  let e = Math.floor(Math.log2(u));
-  const lo = 2 ** e;
-  // Math.log2 may be off by one ulp near powers of two: fix e so that 2^e ≤ u < 2^{e+1}.
-  if (lo > u) e--;
-  else if (2 * lo <= u) e++;
+  const e = exponent.floorLog2(u);
   if (e >= 0) return s; // u = 1
   // Below the lowest level: 1 with probability u·2^{s−1} (< 1 here). Two exact power-of-two steps, since
   // 2^{s−1} alone overflows for s > 1024 while u ≥ 2^−1074.

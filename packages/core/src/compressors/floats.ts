@@ -54,3 +54,23 @@ export function float32Norm(a: Float64Array): number {
   for (let j = 0; j < a.length; j++) s += a[j]! * a[j]!;
   return Math.fround(Math.sqrt(s));
 }
+
+/**
+ * ⌊log2 x⌋ for finite x > 0, exactly, from the exponent field of a normal double (Math.log2 can be an ulp
+ * off near powers of two); subnormals, rare, go through log2 with a correction. Each compressor instance
+ * owns one (its 8-byte scratch is per instance, not module state).
+ */
+export class ExponentReader {
+  private readonly f64 = new Float64Array(1);
+  private readonly u32 = new Uint32Array(this.f64.buffer);
+
+  floorLog2(x: number): number {
+    this.f64[0] = x;
+    const biased = (this.u32[1]! >>> 20) & 0x7ff; // little-endian: word 1 holds sign and exponent
+    if (biased !== 0) return biased - 1023;
+    let e = Math.floor(Math.log2(x));
+    if (2 ** e > x) e--;
+    else if (2 ** (e + 1) <= x) e++;
+    return e;
+  }
+}

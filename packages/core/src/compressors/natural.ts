@@ -1,7 +1,7 @@
 import { BitReader, BitWriter, ProtocolError } from '@marina/protocol';
 import { CounterRng } from '../rng.js';
 import type { Compressor } from './types.js';
-import { expectLength } from './floats.js';
+import { ExponentReader, expectLength } from './floats.js';
 
 /** 2^−126, the smallest positive normal float32: the lowest nonzero level. */
 const MIN_LEVEL = 2 ** -126;
@@ -26,9 +26,7 @@ const POW2 = Float64Array.from({ length: 255 }, (_, c) => 2 ** (c - 127));
 
 export function createNatural(): Compressor {
   let scratch = new Float64Array(0);
-  // One float64 seen as two uint32 (little-endian: u32[1] holds the sign, exponent and top mantissa bits).
-  const f64 = new Float64Array(1);
-  const u32 = new Uint32Array(f64.buffer);
+  const exponent = new ExponentReader();
   return {
     name: 'natural',
     unbiased: true,
@@ -49,9 +47,7 @@ export function createNatural(): Compressor {
         else if (!(m < OVERFLOW)) code = 255;
         else if (m < MIN_LEVEL) code = U < m / MIN_LEVEL ? 1 : 0;
         else {
-          // 2^e ≤ m < 2^{e+1} read off the float64's exponent field (m ≥ 2^−126 is a normal double).
-          f64[0] = m;
-          const e = ((u32[1]! >>> 20) & 0x7ff) - 1023;
+          const e = exponent.floorLog2(m); // 2^e ≤ m < 2^{e+1}
           code = Math.min(255, e + 127 + (U < m * POW2[127 - e]! - 1 ? 1 : 0));
         }
         w.write((code === 0 ? 0 : neg) | (code << 1), 9);
