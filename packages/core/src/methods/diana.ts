@@ -29,7 +29,6 @@ export const diana: MethodDef = {
     const notes = [`DIANA: α = ${alpha}${config.alpha === null ? ' = 1/(ω+1)' : ' (given)'}, ω = ${omega}; γ uses L = max_i L_i = ${L}.`];
     if (alpha > 1 / (omega + 1)) notes.push('α > 1/(ω+1) is outside the DIANA theory (its step size assumes α ≤ 1/(ω+1)).');
     if (compressor.correlated) notes.push(`${compressor.name} is correlated: α and γ use its single-client ω as if clients were independent (decision 21).`);
-    if (!compressor.unbiased) notes.push(`${compressor.name} is biased: DIANA's theory needs an unbiased compressor.`);
     return { p: 0, pRule: 'diana: no coin', gammaTheory, expectedBitsPerRound: bQ, notes, params: { alpha } };
   },
   createClient(env, problem, rank) {
