@@ -17,7 +17,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 function bitsToTarget(overrides: Partial<RunConfig>): { bits: number; p: number } {
   const setup = setupRun(resolveConfig({ rounds: 20_000, ...overrides }));
-  const { summary } = runInProcess(setup, { runId: 'cq-vs-iq', sha256, now: () => 0 });
+  const { summary } = runInProcess(setup, setup.problems, { runId: 'cq-vs-iq', sha256, now: () => 0 });
   const target = summary.targets[0]!;
   expect(target.reached, `${overrides.compressor} with p=${setup.theory.p} did not reach the target`).toBe(true);
   return { bits: target.bitsPerClient!, p: setup.theory.p };

@@ -3,47 +3,46 @@ import { parse as parseYaml } from 'yaml';
 import yargs, { type Argv, type CommandModule, type MiddlewareFunction, type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isProtocolError, ProtocolError } from '@marina/protocol';
-import { compressors, CONFIG_FIELDS, methods, resolveConfig, type RunConfig } from '@marina/core';
-
-/** Help text of every configuration field; `satisfies` makes a new field without help a compile error. */
-const HELP = {
-  method: `optimisation method (${Object.keys(methods).join(', ')})`,
-  compressor: `compressor (${Object.keys(compressors).join(', ')})`,
-  clients: 'number of clients n',
-  dim: 'dimension d of the default quadratic problem',
-  noise: 's: spread of client curvatures (0: identical clients, L± = 0)',
-  lambda: 'λ: smallest eigenvalue of the mean Hessian',
-  step: 'step size: "theory", a multiple such as "4x", or a number',
-  p: 'MARINA coin probability: "auto" (minimise predicted bits), "zeta", or a number in (0, 1]',
-  rounds: 'maximum number of rounds (round 0 included)',
-  budgetBits: 'stop once the mean algorithm bits per client reach this (round 0 included)',
-  target: 'target on ‖∇f(x)‖² (absolute)',
-  targetRel: 'target on ‖∇f(x)‖² relative to ‖∇f(x⁰)‖² (default 1e-6)',
-  stopAtTarget: 'stop as soon as every target is reached',
-  seed: 'run seed (all randomness derives from it)',
-  evalEvery: 'evaluate ‖∇f‖² and f every k rounds (telemetry)',
-  constants: 'theory constants convention for CQ/IQ: default (MSE bounds) or paper (4× smaller)',
-  k: 'RandK/TopK: coordinates kept (default ⌊d/n⌋)',
-  levels: 'dithering levels s',
-  norm: 'dithering norm: a number ≥ 1 or "inf"',
-  participants: 'PP-MARINA: clients sampled on compressed rounds',
-  batch: "VR-MARINA: minibatch size b'",
-  samples: 'VR-MARINA: components per client m',
-  componentNoise: 'VR-MARINA: component spread σ',
-  alpha: 'DIANA: shift step α (default 1/(ω+1))',
-} satisfies Record<keyof RunConfig, string>;
+import { configFields, declaredOptions, expectation, resolveConfig, type DeclaredOption, type OptionSpec, type RunConfig } from '@marina/core';
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-/** Adds every run-configuration flag (no yargs defaults: unset flags fall through to the file, then core's defaults). */
+/** yargs' type for an option's declaration (what `--help` shows). */
+const yargsType = (spec: OptionSpec): Options['type'] => (spec.type === 'int' || spec.type === 'real' ? 'number' : spec.type === 'bool' ? 'boolean' : 'string');
+
+/**
+ * Adds every run-configuration flag, generated from the run's fields and the three registries' declared
+ * options (problems, methods, compressors): type, choices, default and range in `--help`. No yargs defaults:
+ * unset flags fall through to the environment, the file, then the selected entry's default.
+ */
 export function withRunOptions<T>(y: Argv<T>): Argv<T> {
   const opts: Record<string, Options> = {
     config: { type: 'string', describe: 'configuration file (JSON or YAML) with any of the run fields', group: 'Run:' },
   };
-  for (const field of CONFIG_FIELDS) {
-    opts[kebab(field)] = { type: 'string', describe: HELP[field], group: 'Run:' };
+  for (const [name, d] of declaredOptions()) {
+    const first = d.declarations[0]!;
+    const spec = first.spec;
+    const owners = d.declarations.map((x) => x.owner);
+    const group = first.owner === 'run' ? 'Run:' : `${first.owner.split(':')[0]![0]!.toUpperCase()}${first.owner.split(':')[0]!.slice(1)} options:`;
+    const used = first.owner === 'run' ? '' : ` [${owners.map((o) => o.split(':')[1]).join(', ')}]`;
+    const range = spec.type === 'int' || spec.type === 'real' || spec.expects ? ` (${expectation(spec)})` : '';
+    opts[kebab(name)] = {
+      type: yargsType(spec),
+      describe: `${spec.help}${range}${used}`,
+      defaultDescription: defaultsOf(d),
+      ...(spec.type === 'choice' ? { choices: [...(spec.choices ?? [])] } : {}),
+      group,
+    };
   }
   return y.options(opts) as Argv<T>;
+}
+
+/** The default(s) for `--help`: one value, or each entry's where they differ. */
+function defaultsOf(d: DeclaredOption): string {
+  const show = (v: unknown) => (v === null ? 'computed' : String(v));
+  const values = new Set(d.declarations.map((x) => show(x.spec.default)));
+  if (values.size === 1) return [...values][0]!;
+  return d.declarations.map((x) => `${show(x.spec.default)} (${x.owner.split(':')[1]})`).join(', ');
 }
 
 /** Reads a JSON or YAML configuration file into a plain object (validated later, field by field). */
@@ -67,8 +66,8 @@ export function loadConfigFile(path: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     const field = k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (!(CONFIG_FIELDS as string[]).includes(field)) {
-      throw new ProtocolError('MARINA_ERR_BAD_CONFIG', `unknown field "${k}" in config file ${path}; known fields: ${CONFIG_FIELDS.map(kebab).join(', ')}`, { field: k });
+    if (!configFields().includes(field)) {
+      throw new ProtocolError('MARINA_ERR_BAD_CONFIG', `unknown field "${k}" in config file ${path}; known fields: ${configFields().map(kebab).join(', ')}`, { field: k });
     }
     out[field] = v;
   }
@@ -84,8 +83,13 @@ export function configFromArgv(argv: Record<string, unknown>, args: readonly str
   const path = typeof argv['config'] === 'string' ? argv['config'] : null;
   const fromFile = path !== null ? loadConfigFile(path) : {};
   const partial: Record<string, unknown> = { ...fromFile };
-  for (const field of CONFIG_FIELDS) {
-    if (argv[field] !== undefined) partial[field] = argv[field];
+  const declared = declaredOptions();
+  for (const field of declared.keys()) {
+    if (argv[field] === undefined) continue;
+    // Core's parser is the one door: it gets the text as typed (yargs would turn "abc" into NaN for a number).
+    const isBool = declared.get(field)!.declarations[0]!.spec.type === 'bool';
+    const raw = isBool ? undefined : flagGiven(args, kebab(field)) ? flagValue(args, kebab(field)) : env[envName(field)];
+    partial[field] = raw ?? argv[field];
   }
   try {
     return resolveConfig(partial);

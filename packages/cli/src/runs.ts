@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { runInProcess, setupRun, type RunConfig, type RunSummary } from '@marina/core';
+import { clientShard, resolveRun, runInProcess, type Problem, type RunConfig, type RunSetup, type RunSummary } from '@marina/core';
+import { loadAllShards } from '@marina/data';
 import { nodeHooks, RunFolder, runIdOf, startServer, type SocketStats } from '@marina/server';
 import { makeProgress } from './progress.js';
 
@@ -15,14 +16,24 @@ export class ClusterError extends Error {
 
 export type ProgressMode = 'auto' | 'quiet' | 'json';
 
+/**
+ * The run resolved in-process (`marina sim`, `marina theory`): every rank's shard read and split here (the
+ * third way rows come from), each reported as its client would, and the run resolved by the server's code.
+ */
+export async function resolveInProcess(config: RunConfig): Promise<{ setup: RunSetup; problems: Problem[] }> {
+  const data = await loadAllShards(config);
+  const shards = data.map((shard, rank) => clientShard(config, rank, shard, nodeHooks.sha256));
+  return { setup: resolveRun(config, shards.map((s) => s.facts)), problems: shards.map((s) => s.problem) };
+}
+
 /** Runs in-process (`marina sim`), writing the run folder when `out` is set. */
-export function runSim(config: RunConfig, out: string | null, force: boolean, progressMode: ProgressMode, label = 'sim'): RunSummary {
-  const setup = setupRun(config);
+export async function runSim(config: RunConfig, out: string | null, force: boolean, progressMode: ProgressMode, label = 'sim'): Promise<RunSummary> {
+  const { setup, problems } = await resolveInProcess(config);
   const folder = out ? RunFolder.open(out, force) : null;
   const progress = makeProgress(label, config.rounds, progressMode);
   let bits = 0;
   try {
-    const { summary } = runInProcess(setup, {
+    const { summary } = runInProcess(setup, problems, {
       ...nodeHooks,
       runId: runIdOf(config),
       onRound(record) {

@@ -15,11 +15,11 @@ export function summaryRows(runs: { label: string; summary: RunSummary }[]): { h
   const header = ['run', 'p (rule)', 'γ', 'rounds→target', 'bits/client→target', 'wire bytes up→target', 'final ‖∇f‖²'];
   const rows = runs.map(({ label, summary: s }) => {
     const t = s.targets[0];
-    const pRule = s.theory.pRule.split(':')[0]!;
+    const th = s.theory;
     return [
       label,
-      `${s.theory.p.toPrecision(3)} (${pRule})`,
-      s.theory.gamma.toPrecision(3),
+      th ? `${th.p.toPrecision(3)} (${th.pRule.split(':')[0]!})` : '-',
+      th ? th.gamma.toPrecision(3) : '-',
       t?.reached ? String(t.round) : `not in ${s.totals.rounds}`,
       t?.reached ? fmtBits(t.bitsPerClient!) : '-',
       t?.reached ? fmtBits(t.wireBytesUp!) : '-',
@@ -34,22 +34,28 @@ export function describeRun(s: RunSummary): string {
   const th = s.theory;
   const t = s.targets[0];
   const tot = s.totals;
-  const rows: [string, string][] = [
-    ['run', `${s.runId} (${s.mode}): ${s.config.method} + ${s.config.compressor}, n = ${s.config.clients}, d = ${s.config.dim}, s = ${s.config.noise}, seed ${s.config.seed}`],
-    ['smoothness', `L− ${th.Lminus.toPrecision(4)}, L+ ${th.Lplus.toPrecision(4)}, L± ${th.Lpm.toPrecision(4)} (${th.exact.Lminus && th.exact.Lplus && th.exact.Lpm ? 'exact' : 'bounds'})`],
-    ['compressor', `ω ${th.omega}, A ${th.A.toPrecision(4)}, B ${th.B} (${th.convention} constants)`],
-    ['p, γ', `p ${th.p.toPrecision(4)} (${th.pRule}); γ ${th.gamma.toPrecision(4)} (${th.stepRule})`],
+  const c = s.config;
+  const problem = c.problem === 'quadratic' ? `quadratic, d = ${s.d ?? '-'}, s = ${c['noise']}` : `${c.problem} on ${c.data ?? 'the clients\' own files'}, d = ${s.d ?? '-'}`;
+  const rows: [string, string][] = [['run', `${s.runId} (${s.mode}): ${c.method} + ${c.compressor}, n = ${c.clients}, ${problem}, seed ${c.seed}`]];
+  if (th) {
+    rows.push(
+      ['smoothness', `L− ${th.Lminus.toPrecision(4)}, L+ ${th.Lplus.toPrecision(4)}, L± ${th.Lpm.toPrecision(4)} (${th.exact.Lminus && th.exact.Lplus && th.exact.Lpm ? 'exact' : 'bounds from the reported L_i'})`],
+      ['compressor', `ω ${th.omega}, A ${th.A.toPrecision(4)}, B ${th.B} (${th.convention} constants)`],
+      ['p, γ', `p ${th.p.toPrecision(4)} (${th.pRule}); γ ${th.gamma.toPrecision(4)} (${th.stepRule})`],
+    );
+  }
+  rows.push(
     ['stopped', s.stopReason],
     ['rounds', `${tot.rounds} in ${tot.seconds.toFixed(2)} s`],
     ['bits per client', fmtBits(tot.bitsPerClient)],
     ['wire bytes', `up ${tot.wireBytesUp}, down ${tot.wireBytesDown}; telemetry ${tot.telemetryBytes}; control ${tot.controlBytes}; connection ${tot.connectionBytes ?? '-'}`],
-  ];
+  );
   if (t) {
     const where = t.reached ? `reached at round ${t.round}: ${fmtBits(t.bitsPerClient!)} bits per client, ${t.wireBytesUp} wire bytes up` : 'not reached';
     rows.push([`target (${t.kind} ${t.value})`, `‖∇f‖² ≤ ${fmtNum(t.threshold)}: ${where}`]);
   }
   rows.push(['final ‖∇f‖²', fmtNum(s.final.gradNormSq)]);
-  for (const note of th.notes) rows.push(['note', note]);
+  for (const note of th?.notes ?? []) rows.push(['note', note]);
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
 }

@@ -1,10 +1,12 @@
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
-  decodeBye, decodeError, decodeWelcome, encodeHello, Kind, kindName, MAX_CONTROL_BYTES, payloadOf,
+  decodeAssign, decodeBye, decodeError, decodeWelcome, encodeHello, encodeReport, Kind, kindName, MAX_CONTROL_BYTES, payloadOf,
   ProtocolError, readHeader,
 } from '@marina/protocol';
-import { ClientRunner, resolveConfig, setupRun } from '@marina/core';
+import { ClientRunner, clientShard, resolveConfig, type ClientShard, type RunConfig } from '@marina/core';
+import { loadClientData, nodeSha256 } from '@marina/data';
+
 
 export interface ClientOptions {
   /** ws://host:port of the server. */
@@ -16,6 +18,10 @@ export interface ClientOptions {
   retries: number;
   /** First retry delay; doubles each attempt up to 5 s. */
   backoffMs: number;
+  /** This client's own data file (private; never sent), or null: the run's `--data` at the same path, or generated. */
+  data: string | null;
+  /** The rank to ask for (the rank the own file is the shard of), or null: any free rank. */
+  rank: number | null;
 }
 
 export interface ClientResult {
@@ -33,17 +39,20 @@ export class ClientError extends Error {
 }
 
 /**
- * A client: connects (retrying with backoff until the server answers), says hello, builds its shard from
- * the welcome's configuration and rank, answers rounds until the server's bye. It holds no math itself:
- * core's ClientRunner turns a RoundStart's bytes into the reply's bytes.
+ * A client: connects (retrying with backoff until the server answers), says hello, gets its rank and the
+ * configuration (assign), builds its shard and reports what the theory needs of it (rows, features, d, L_i,
+ * fingerprint; never the rows), gets the run as the server resolved it (welcome), answers rounds until the
+ * server's bye. It holds no math itself: core's ClientRunner turns a RoundStart's bytes into the reply's bytes.
  */
 export async function runClient(opts: ClientOptions): Promise<ClientResult> {
   let delay = opts.backoffMs;
   let attempt = 0;
+  // The shard survives reconnects: a client that gets its rank back does not read its data again.
+  const cache: ShardCache = { key: null, shard: null };
   for (;;) {
     attempt++;
     try {
-      return await session(opts, () => {
+      return await session(opts, cache, () => {
         // Welcomed: a later loss of the connection starts a fresh series of attempts.
         attempt = 0;
         delay = opts.backoffMs;
@@ -67,11 +76,28 @@ class ConnectError extends Error {
   }
 }
 
-function session(opts: ClientOptions, onWelcome: () => void): Promise<ClientResult> {
+interface ShardCache {
+  key: string | null;
+  shard: ClientShard | null;
+}
+
+/** This rank's shard: read from the data (the own file, or this rank's part of the run's file), or generated. */
+async function shardOf(opts: ClientOptions, config: RunConfig, rank: number, cache: ShardCache): Promise<ClientShard> {
+  const key = JSON.stringify([rank, config, opts.data]);
+  if (cache.key === key && cache.shard) return cache.shard;
+  const data = await loadClientData(config, rank, opts.data);
+  const shard = clientShard(config, rank, data, nodeSha256);
+  cache.key = key;
+  cache.shard = shard;
+  return shard;
+}
+
+function session(opts: ClientOptions, cache: ShardCache, onWelcome: () => void): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(opts.url, { perMessageDeflate: false, maxPayload: 0 });
     let log = opts.logger;
     let runner: ClientRunner | null = null;
+    let joined: { config: RunConfig; shard: ClientShard } | null = null;
     let rank = -1;
     let rounds = 0;
     let settled = false;
@@ -90,7 +116,7 @@ function session(opts: ClientOptions, onWelcome: () => void): Promise<ClientResu
     };
 
     ws.on('error', (err) => settle(() => reject(new ConnectError(`${runner ? 'lost' : 'cannot reach'} ${opts.url}: ${err.message}`, runner !== null))));
-    ws.on('open', () => ws.send(encodeHello({ client: opts.name })));
+    ws.on('open', () => ws.send(encodeHello({ client: opts.name, rank: opts.rank })));
     ws.on('close', (code, reason) => {
       const why = `server closed the connection ${runner ? 'without a bye' : 'before welcoming us'} (${code} ${reason.toString()})`;
       settle(() => reject(new ConnectError(why, runner !== null)));
@@ -108,17 +134,33 @@ function session(opts: ClientOptions, onWelcome: () => void): Promise<ClientResu
         }
         const h = readHeader(bytes, MAX_CONTROL_BYTES);
         const payload = payloadOf(bytes);
-        if (h.kind === Kind.Welcome) {
-          const welcome = decodeWelcome(payload);
-          const config = resolveConfig(welcome.config);
-          if (config.clients !== welcome.clients || config.seed !== welcome.seed) {
-            throw new ProtocolError('MARINA_ERR_BAD_FIELD', 'welcome: clients/seed disagree with the configuration it carries');
+        if (h.kind === Kind.Assign) {
+          if (rank >= 0) throw new ProtocolError('MARINA_ERR_UNEXPECTED', 'a second assign on one connection');
+          const assign = decodeAssign(payload);
+          const config = resolveConfig(assign.config);
+          if (config.clients !== assign.clients || config.seed !== assign.seed) {
+            throw new ProtocolError('MARINA_ERR_BAD_FIELD', 'assign: clients/seed disagree with the configuration it carries');
           }
-          rank = welcome.rank;
+          rank = assign.rank;
           log = opts.logger.child({ rank });
-          runner = new ClientRunner(setupRun(config), rank);
+          log.info({ clients: config.clients, problem: config.problem, method: config.method, compressor: config.compressor }, 'assigned a rank; building the shard');
+          // Reading a data file takes a while: the shard is built off this handler, then reported.
+          shardOf(opts, config, rank, cache).then((shard) => {
+            if (settled) return;
+            joined = { config, shard };
+            ws.send(encodeReport(shard.facts, rank));
+            log.info({ rows: shard.facts.rows, features: shard.facts.features, d: shard.facts.d, Li: shard.facts.Li }, 'shard reported');
+          }, (e: Error) => {
+            log.error({ err: e.message }, 'cannot build this rank\'s shard');
+            fail(e);
+          });
+        } else if (h.kind === Kind.Welcome) {
+          if (!joined || runner) throw new ProtocolError('MARINA_ERR_UNEXPECTED', 'welcome before this client reported its shard');
+          const welcome = decodeWelcome(payload);
+          if (welcome.d !== joined.shard.facts.d) throw new ProtocolError('MARINA_ERR_BAD_FIELD', `welcome: d = ${welcome.d}, this client's model has d = ${joined.shard.facts.d}`);
+          runner = new ClientRunner(joined.config, { d: welcome.d, gamma: welcome.gamma, p: welcome.p, params: welcome.params }, joined.shard.problem, rank);
           onWelcome();
-          log.info({ clients: config.clients, dim: config.dim, method: config.method, compressor: config.compressor }, 'welcomed');
+          log.info({ d: welcome.d, p: welcome.p, gamma: welcome.gamma }, 'welcomed: the run is resolved');
         } else if (h.kind === Kind.Bye) {
           const bye = decodeBye(payload);
           log.info({ reason: bye.reason, rounds }, 'server said bye');

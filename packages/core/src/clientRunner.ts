@@ -1,7 +1,10 @@
 import { decodeRoundStart, encodeEval, Kind, kindName, ProtocolError, readHeader } from '@marina/protocol';
-import type { ClientHalf, MethodEnv } from './methods/types.js';
+import type { ClientHalf } from './methods/types.js';
 import type { Problem } from './problems/types.js';
-import type { RunSetup } from './setup.js';
+import type { RunConfig } from './config.js';
+import type { MethodDef, MethodEnv } from './methods/types.js';
+import { getMethod } from './methods/registry.js';
+import { methodEnv, type RunEnvironment } from './setup.js';
 
 /**
  * A client's side of the round loop, with no I/O: takes a RoundStart's bytes, returns the messages to send
@@ -22,11 +25,16 @@ export class ClientRunner {
   /** RoundStart carries at most x^t and x^{t−1}. */
   private readonly maxPayload: number;
 
-  constructor(readonly setup: RunSetup, readonly rank: number) {
-    const d = setup.config.dim;
-    this.env = setup.env();
-    this.problem = setup.shard(rank);
-    this.half = setup.method.createClient(this.env, this.problem, rank);
+  private readonly method: MethodDef;
+
+  /** A client of the run `config` as the welcome resolved it (`environment`), over its own f_i. */
+  constructor(config: RunConfig, environment: RunEnvironment, problem: Problem, readonly rank: number, env?: MethodEnv) {
+    const d = environment.d;
+    if (problem.d !== d) throw new RangeError(`client ${rank}: its problem has d = ${problem.d}, the run d = ${d}`);
+    this.method = getMethod(config.method);
+    this.env = env ?? methodEnv(config, environment);
+    this.problem = problem;
+    this.half = this.method.createClient(this.env, this.problem, rank);
     this.x = new Float64Array(d);
     this.xPrev = new Float64Array(d);
     this.lastX = new Float64Array(d);
@@ -44,7 +52,7 @@ export class ClientRunner {
     const flags = decodeRoundStart(h, msg, this.x, this.xPrev);
     this.lastRound = h.round;
     // The plan is a pure function of (seed, round): recompute it and check the server's coin against it.
-    const plan = this.setup.method.plan(this.env, h.round);
+    const plan = this.method.plan(this.env, h.round);
     if (plan.coin !== flags.coin) {
       throw new ProtocolError('MARINA_ERR_BAD_FIELD', `round ${h.round}: the server's coin ${flags.coin} disagrees with this client's ${plan.coin}; the configurations differ`);
     }

@@ -12,7 +12,12 @@ import { compressors } from './compressors/registry.js';
 import { resolveConfig } from './config.js';
 import { methods } from './methods/registry.js';
 import { quadraticFamily } from './problems/quadratic.js';
-import { runTheory, setupRun } from './setup.js';
+import { setupRun } from './setup.js';
+import { quadraticFamilyOf } from './problems/quadratic.js';
+import type { RunConfig } from './config.js';
+
+/** The quadratic's theory report, as `marina theory` builds it. */
+const report = (config: RunConfig, eps?: number) => theoryReport(setupRun(config), quadraticOptimum(quadraticFamilyOf(config, config.clients)), eps);
 import { SPEC_C_FIXED_P } from './specC.testdata.js';
 import type { ProtocolError } from '@marina/protocol';
 import { marinaCost, minimiseOverP } from './theory.js';
@@ -105,7 +110,7 @@ describe('every method × compressor pair', () => {
     const config = resolveConfig({ method, compressor, clients: 6, dim: 40, noise: 0.3, seed: 2 });
     let theory;
     try {
-      theory = runTheory(config).theory;
+      theory = setupRun(config).theory;
     } catch (e) {
       // A pair the method's analysis does not cover (a biased compressor for MARINA) is refused up front.
       expect((e as ProtocolError).code).toBe('MARINA_ERR_BAD_CONFIG');
@@ -121,7 +126,7 @@ describe('every method × compressor pair', () => {
 describe('theoryReport', () => {
   it('predicts rounds = ⌈2Δ0/(γε²)⌉ and bits = 32d + rounds × E[bits/round] (MARINA+CQ, default target)', () => {
     const config = resolveConfig({ clients: 8, dim: 64 });
-    const r = theoryReport(config);
+    const r = report(config);
     expect(r.accuracy.epsSq).toBeCloseTo(1e-6 * r.problem.gradNormSq0, 15);
     const rounds = Math.ceil((2 * r.problem.delta0) / (r.theory.gammaTheory * r.accuracy.epsSq));
     expect(r.atTheoryStep.rounds).toBe(rounds);
@@ -130,21 +135,21 @@ describe('theoryReport', () => {
   });
 
   it('uses --eps and drops the round-0 cost for methods without an init round (DCGD)', () => {
-    const r = theoryReport(resolveConfig({ method: 'dcgd', compressor: 'iq' }), 0.01);
+    const r = report(resolveConfig({ method: 'dcgd', compressor: 'iq' }), 0.01);
     expect(r.accuracy.epsSq).toBeCloseTo(1e-4, 18);
     expect(r.atTheoryStep.round0Bits).toBe(0);
   });
 
   it('refuses a biased compressor with a method whose theory needs an unbiased one (MARINA + TopK: no (A, B))', () => {
-    expect(() => theoryReport(resolveConfig({ method: 'marina', compressor: 'topk' }))).toThrow(
+    expect(() => report(resolveConfig({ method: 'marina', compressor: 'topk' }))).toThrow(
       'config field "compressor" is "topk", a biased compressor; method "marina" needs an unbiased one (use ef21 for topk)',
     );
   });
 
   it('reports the run step when it is below the theory, and warns when above', () => {
-    const half = theoryReport(resolveConfig({ step: '0.5x' }));
+    const half = report(resolveConfig({ step: '0.5x' }));
     expect(half.atRunStep!.rounds).toBeGreaterThanOrEqual(2 * half.atTheoryStep.rounds - 1);
-    const big = theoryReport(resolveConfig({ step: '4x' }));
+    const big = report(resolveConfig({ step: '4x' }));
     expect(big.atRunStep).toBeNull();
     expect(big.notes.join(' ')).toMatch(/no guarantee/);
   });

@@ -1,8 +1,9 @@
 import type { ConstantsConvention } from './compressors/types.js';
 import type { RunConfig } from './config.js';
-import { compressorOptions, createCompressor } from './compressors/registry.js';
+import { createCompressor } from './compressors/registry.js';
+import { compressorOptions } from './compressors/options.js';
 import type { QuadraticFamily } from './problems/quadratic.js';
-import { runTheory } from './setup.js';
+import type { RunSetup } from './setup.js';
 import { marinaCost, minimiseOverP, type Theory } from './theory.js';
 
 /**
@@ -34,8 +35,19 @@ export function solveTridiagonal(sub: ArrayLike<number>, diag: ArrayLike<number>
   return x;
 }
 
+/** f(x⁰), f* (or a lower bound on it), Δ0 and ‖∇f(x⁰)‖² of a run's problem: what a prediction to ε needs. */
+export interface Landscape {
+  f0: number;
+  /** f*, or a lower bound on it (`fStarKind`). */
+  fStar: number;
+  fStarKind: 'exact' | 'lower bound';
+  /** Δ0 = f(x⁰) − f* (an upper bound when f* is a lower bound; Infinity when f is unbounded below). */
+  delta0: number;
+  gradNormSq0: number;
+}
+
 /** f(x⁰), f* and ‖∇f(x⁰)‖² of the default quadratic (SPEC A.1, D.1). */
-export interface QuadraticOptimum {
+export interface QuadraticOptimum extends Landscape {
   /** f(x⁰), x⁰ = √d·e_1. */
   f0: number;
   /** f* = min f = −½ b̄ᵀx*, x* = Ā⁻¹b̄; −Infinity when Ā is singular (λ = 0). */
@@ -77,11 +89,11 @@ export function quadraticOptimum(family: QuadraticFamily): QuadraticOptimum {
   const gradNormSq0 = g1 * g1 + (d >= 2 ? d * a * a : 0);
   if (!(lambda > 0) || !(pivot > 0)) {
     // λ = 0: Ā is singular and b̄ is not orthogonal to its kernel, so f is unbounded below.
-    return { f0, fStar: -Infinity, delta0: Infinity, gradNormSq0, xStar1: NaN };
+    return { f0, fStar: -Infinity, fStarKind: 'exact', delta0: Infinity, gradNormSq0, xStar1: NaN };
   }
   const xStar1 = b1 / pivot;
   const fStar = -0.5 * b1 * xStar1;
-  return { f0, fStar, delta0: f0 - fStar, gradNormSq0, xStar1 };
+  return { f0, fStar, fStarKind: 'exact', delta0: f0 - fStar, gradNormSq0, xStar1 };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -136,7 +148,7 @@ export interface TheoryReport {
   d: number;
   n: number;
   theory: Theory;
-  problem: QuadraticOptimum;
+  problem: Landscape;
   accuracy: Accuracy;
   /** At the theoretical step size. */
   atTheoryStep: ComplexityPrediction;
@@ -146,33 +158,32 @@ export interface TheoryReport {
 }
 
 /** The theory of a configuration and its predicted communication complexity to ε (O(n + d), no iterate). */
-export function theoryReport(config: RunConfig, eps?: number): TheoryReport {
-  const { family, method, theory } = runTheory(config);
-  const problem = quadraticOptimum(family);
+export function theoryReport(setup: RunSetup, problem: Landscape, eps?: number): TheoryReport {
+  const { config, method, theory, d } = setup;
   const accuracy = accuracyOf(config, problem.gradNormSq0, eps);
-  const d = config.dim;
   const round0Bits = method.initRound ? 32 * d : 0;
   const atTheoryStep = predictComplexity(problem.delta0, theory.gammaTheory, accuracy.epsSq, theory.expectedBitsPerRound, round0Bits);
   const differs = !Object.is(theory.gamma, theory.gammaTheory);
   const atRunStep = differs && theory.gamma < theory.gammaTheory ? predictComplexity(problem.delta0, theory.gamma, accuracy.epsSq, theory.expectedBitsPerRound, round0Bits) : null;
-  const q = createCompressor(config.compressor, compressorOptions(config));
+  const q = createCompressor(config.compressor, compressorOptions(config, d, setup.n));
   const notes = [
     'rounds = ⌈2Δ0/(γε²)⌉ from E‖∇f(x̂)‖² ≤ 2Δ0/(γT) (SPEC A.4): the guarantee of MARINA and its variants, GD, and EF21 with g_i⁰ = ∇f_i(x⁰); ' +
       "DIANA's and DCGD's guarantees carry further terms, so for them it is indicative.",
     'the rate is the nonconvex worst case: it does not use λ > 0 (strong convexity), so runs on the quadratic usually need far fewer rounds.',
   ];
+  if (problem.fStarKind === 'lower bound') notes.push(`f* is unknown: Δ0 uses the lower bound f* ≥ ${problem.fStar}, so the prediction is an upper bound.`);
   if (differs && !atRunStep) notes.push(`the run's step ${theory.gamma} exceeds the theoretical ${theory.gammaTheory}: no guarantee at that step.`);
   if (!(theory.gammaTheory > 0 && Number.isFinite(theory.gammaTheory))) {
     notes.push(`${method.name}'s theory gives no step size with ${q.name} (ω = ${theory.omega}, A = ${theory.A}, B = ${theory.B}${q.unbiased ? '' : ': a biased compressor'}), so nothing is predicted.`);
   }
-  if (!Number.isFinite(problem.delta0)) notes.push('λ = 0: f is unbounded below (Δ0 = ∞), so no number of rounds reaches ε.');
+  if (!Number.isFinite(problem.delta0)) notes.push('f is unbounded below (Δ0 = ∞; the quadratic with λ = 0), so no number of rounds reaches ε.');
   return {
     method: method.name,
     compressor: q.name,
     unbiased: q.unbiased,
     correlated: q.correlated,
     d,
-    n: config.clients,
+    n: setup.n,
     theory,
     problem,
     accuracy,

@@ -12,10 +12,10 @@ describe('Coordinator: a client replaced mid-round', () => {
   it('asks the replacement only for what is still owed, and the run equals an undisturbed one', () => {
     const config = resolveConfig({ clients: 3, dim: 16, rounds: 6, p: '0.5', seed: 4, targetRel: null });
     const setup = setupRun(config);
-    const expected = runInProcess(setup, { ...hooks, runId: 'x' }).records.map((r) => r.xHash);
+    const expected = runInProcess(setup, setup.problems, { ...hooks, runId: 'x' }).records.map((r) => r.xHash);
 
     const coordinator = new Coordinator(setup, hooks);
-    const clients = [0, 1, 2].map((rank) => new ClientRunner(setup, rank));
+    const clients = [0, 1, 2].map((rank) => new ClientRunner(setup.config, setup.environment, setup.problems[rank]!, rank));
     const hashes: string[] = [];
     const deliver = (rank: number, msgs: Uint8Array[]) => msgs.forEach((m) => coordinator.accept(rank, m));
     for (let out = coordinator.startRound(); out !== null; out = coordinator.startRound()) {
@@ -34,7 +34,7 @@ describe('Coordinator: a client replaced mid-round', () => {
         coordinator.forget(1);
         coordinator.rejoined(1);
         expect(coordinator.waitingFor()).toEqual([0, 1, 2]);
-        clients[1] = new ClientRunner(setup, 1);
+        clients[1] = new ClientRunner(setup.config, setup.environment, setup.problems[1]!, 1);
         const again = clients[1].onRoundStart(coordinator.roundStartFor(1));
         expect(again).toHaveLength(1); // the evaluation report only: its update is already in the sum
         deliver(1, again);

@@ -2,7 +2,8 @@ import { decodeEval, encodeRoundStart, type Header, Kind, kindName, Ledger, payl
 import type { RoundPlan, ServerHalf, MethodEnv } from './methods/types.js';
 import type { RoundRecord, RunSummary } from './records.js';
 import { Targets } from './targets.js';
-import type { RunSetup } from './setup.js';
+import { methodEnv, type RunSetup } from './setup.js';
+import type { TestEvaluator } from './testSet.js';
 
 /** What the I/O layer injects: hashing and time stay outside core (no node APIs here). */
 export interface CoordinatorHooks {
@@ -26,6 +27,11 @@ export interface RoundStartOut {
  * Updates and evaluation reports are accumulated in rank order, never arrival order: one that arrives
  * before a lower rank's waits as its received bytes.
  */
+/** The largest payload a client may declare in a run of dimension d: an eval report, 2·64·d bits, plus slack. */
+export function maxPayloadBytes(d: number): number {
+  return 16 * d + 64;
+}
+
 export class Coordinator {
   readonly ledger: Ledger;
   /** The last finished round's record (rounds.jsonl has them all; memory holds one). */
@@ -59,17 +65,21 @@ export class Coordinator {
   /** The ledger's per-client traffic of the last finished round (the dashboard and /metrics read it). */
   lastTraffic: RoundTraffic | null = null;
 
-  constructor(readonly setup: RunSetup, private readonly hooks: CoordinatorHooks) {
-    const { config } = setup;
-    this.env = setup.env();
+  /**
+   * @param ledger the run's ledger, when traffic was counted before the run was resolved (the join phase's
+   *               control messages); a new one otherwise.
+   */
+  constructor(readonly setup: RunSetup, private readonly hooks: CoordinatorHooks, ledger?: Ledger, private readonly test: TestEvaluator | null = null) {
+    const { config, d, n } = setup;
+    this.env = setup.envFactory?.() ?? methodEnv(config, setup.environment);
     this.server = setup.method.createServer(this.env, setup.x0);
-    this.ledger = new Ledger(config.clients);
-    this.xPrev = new Float64Array(config.dim);
-    this.evalGrad = new Float64Array(config.dim);
-    this.evalSum = new Float64Array(config.dim);
-    this.seen = new Int32Array(config.clients).fill(-1);
+    this.ledger = ledger ?? new Ledger(n);
+    this.xPrev = new Float64Array(d);
+    this.evalGrad = new Float64Array(d);
+    this.evalSum = new Float64Array(d);
+    this.seen = new Int32Array(n).fill(-1);
     // The largest honest message: an eval report or RoundStart-sized payload of 2·64·d bits, plus slack.
-    this.maxPayload = 16 * config.dim + 64;
+    this.maxPayload = maxPayloadBytes(d);
     this.targets = new Targets(config);
   }
 
@@ -123,7 +133,7 @@ export class Coordinator {
     this.evalSum.fill(0);
     this.participating = new Set(plan.senders);
     this.roundStarts.clear();
-    this.addressees = this.evaluate ? range(this.setup.config.clients) : Array.from(plan.senders);
+    this.addressees = this.evaluate ? range(this.setup.n) : Array.from(plan.senders);
     return { plan, addressees: this.addressees };
   }
 
@@ -190,7 +200,7 @@ export class Coordinator {
   }
 
   roundComplete(): boolean {
-    return this.plan !== null && this.nextUpdate === this.plan.senders.length && (!this.evaluate || this.nextEval === this.setup.config.clients);
+    return this.plan !== null && this.nextUpdate === this.plan.senders.length && (!this.evaluate || this.nextEval === this.setup.n);
   }
 
   /** Ranks the open round still waits for. */
@@ -199,7 +209,7 @@ export class Coordinator {
     if (!plan) return [];
     const out = new Set<number>();
     for (let k = this.nextUpdate; k < plan.senders.length; k++) if (!this.pendingUpdates.has(plan.senders[k]!)) out.add(plan.senders[k]!);
-    if (this.evaluate) for (let r = this.nextEval; r < this.setup.config.clients; r++) if (!this.pendingEvals.has(r)) out.add(r);
+    if (this.evaluate) for (let r = this.nextEval; r < this.setup.n; r++) if (!this.pendingEvals.has(r)) out.add(r);
     return [...out].sort((a, b) => a - b);
   }
 
@@ -212,8 +222,10 @@ export class Coordinator {
     const xHash = this.hooks.sha256(new Uint8Array(x.buffer, x.byteOffset, x.byteLength)).slice(0, 16);
     let gradNormSq: number | null = null;
     let loss: number | null = null;
+    // Telemetry at x^t, taken before the step; never read by the method.
+    const test = this.evaluate && this.test ? this.test.evaluate(x) : null;
     if (this.evaluate) {
-      const n = this.setup.config.clients;
+      const n = this.setup.n;
       gradNormSq = 0;
       for (let j = 0; j < this.evalSum.length; j++) {
         const g = this.evalSum[j]! / n;
@@ -237,6 +249,8 @@ export class Coordinator {
       p: this.env.p,
       gradNormSq,
       loss,
+      testLoss: test?.loss ?? null,
+      testAccuracy: test?.accuracy ?? null,
       bitsUp: traffic.bitsUp,
       senders: traffic.senders,
       bitsUpPerClient: traffic.senders > 0 ? traffic.bitsUp / traffic.senders : 0,
@@ -263,11 +277,13 @@ export class Coordinator {
   summary(runId: string, mode: 'sim' | 'network', connectionBytes: number | null): RunSummary {
     const last = this.lastRecord;
     const x = this.server.x;
-    const n = this.setup.config.clients;
+    const n = this.setup.n;
     return {
       runId,
       mode,
       config: this.setup.config,
+      d: this.setup.d,
+      shards: [...this.setup.facts],
       theory: this.setup.theory,
       totals: {
         rounds: this.roundsDone,
@@ -285,6 +301,8 @@ export class Coordinator {
         round: this.round,
         gradNormSq: last?.gradNormSq ?? null,
         loss: last?.loss ?? null,
+        testLoss: last?.testLoss ?? null,
+        testAccuracy: last?.testAccuracy ?? null,
         // x^T: the iterate after the last round (never sent to clients).
         xHash: this.hooks.sha256(new Uint8Array(x.buffer, x.byteOffset, x.byteLength)).slice(0, 16),
       },
@@ -332,7 +350,7 @@ export class Coordinator {
   }
 
   private drainEvals(): void {
-    const n = this.setup.config.clients;
+    const n = this.setup.n;
     while (this.nextEval < n) {
       const rank = this.nextEval;
       const msg = this.pendingEvals.get(rank);

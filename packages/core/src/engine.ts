@@ -1,10 +1,14 @@
 import { ClientRunner } from './clientRunner.js';
 import { Coordinator, type CoordinatorHooks } from './coordinator.js';
 import type { RoundRecord, RunSummary } from './records.js';
+import type { Problem } from './problems/types.js';
 import type { RunSetup } from './setup.js';
+import type { TestEvaluator } from './testSet.js';
 
 export interface EngineOptions extends CoordinatorHooks {
   runId: string;
+  /** `--test-data`: evaluated at the iterate on evaluation rounds (telemetry). */
+  test?: TestEvaluator | null;
   /** Called after every round (progress display, streaming rounds.jsonl). */
   onRound?(record: RoundRecord): void;
 }
@@ -14,10 +18,11 @@ export interface EngineOptions extends CoordinatorHooks {
  * bytes without sockets, so both give the same iterates bit for bit. Wire bytes are those the frames of
  * these messages would take; there are no control messages or handshakes.
  */
-export function runInProcess(setup: RunSetup, opts: EngineOptions): { records: RoundRecord[]; summary: RunSummary } {
-  const coordinator = new Coordinator(setup, opts);
+export function runInProcess(setup: RunSetup, problems: readonly Problem[], opts: EngineOptions): { records: RoundRecord[]; summary: RunSummary } {
+  const coordinator = new Coordinator(setup, opts, undefined, opts.test ?? null);
   const records: RoundRecord[] = [];
-  const clients = Array.from({ length: setup.config.clients }, (_, rank) => new ClientRunner(setup, rank));
+  if (problems.length !== setup.n) throw new RangeError(`runInProcess: ${problems.length} client problems for ${setup.n} clients`);
+  const clients = problems.map((problem, rank) => new ClientRunner(setup.config, setup.environment, problem, rank, setup.envFactory?.()));
   for (let out = coordinator.startRound(); out !== null; out = coordinator.startRound()) {
     for (const rank of out.addressees) {
       const msg = coordinator.roundStartFor(rank);

@@ -1,4 +1,5 @@
 export * from './rng.js';
+export * from './options.js';
 export * from './config.js';
 export * from './theory.js';
 export * from './complexity.js';
@@ -14,3 +15,10 @@ export * from './methods/types.js';
 export * from './methods/registry.js';
 export * from './problems/types.js';
 export * from './problems/quadratic.js';
+export * from './compressors/options.js';
+export * from './problems/registry.js';
+export * from './data/dataset.js';
+export * from './testSet.js';
+export * from './data/libsvm.js';
+export * from './data/idx.js';
+export * from './data/shard.js';

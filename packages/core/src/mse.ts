@@ -1,4 +1,5 @@
-import { compressors, createCompressor, type CompressorOptions } from './compressors/registry.js';
+import { compressors, createCompressor } from './compressors/registry.js';
+import type { CompressorOptions } from './compressors/types.js';
 import { float32Norm } from './compressors/floats.js';
 import type { Compressor, CompressContext, ConstantsConvention } from './compressors/types.js';
 import { CounterRng, SHARED } from './rng.js';

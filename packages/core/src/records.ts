@@ -1,5 +1,7 @@
+import type { Ledger } from '@marina/protocol';
 import type { RunConfig } from './config.js';
 import type { RoundKind } from './methods/types.js';
+import type { ShardFacts } from './problems/types.js';
 import type { Theory } from './theory.js';
 
 /** One line of rounds.jsonl (ARCHITECTURE "Outputs"). */
@@ -12,6 +14,9 @@ export interface RoundRecord {
   /** ‖∇f(x^t)‖² and f(x^t) at this round's iterate, or null when not evaluated. */
   gradNormSq: number | null;
   loss: number | null;
+  /** `--test-data`: loss and accuracy of the held-out set at x^t (telemetry; null when not evaluated). */
+  testLoss: number | null;
+  testAccuracy: number | null;
   bitsUp: number;
   senders: number;
   bitsUpPerClient: number;
@@ -52,9 +57,35 @@ export interface RunSummary {
   runId: string;
   mode: 'sim' | 'network';
   config: RunConfig;
-  theory: Theory;
+  /** d, resolved by the server from the clients' reports. */
+  d: number | null;
+  /**
+   * What each client reported when it joined (index = rank): rows, features, its L_i and how it was obtained
+   * (exact, bound, estimate), and its shard's fingerprint; `theory.exact` says which of L_-, L_+, L_± are
+   * exact and which are decision 10's bounds from these L_i.
+   */
+  shards: ShardFacts[];
+  /** The resolved theory; null when the run ended before every client reported (the join phase). */
+  theory: Theory | null;
   totals: RunTotals;
   targets: TargetResult[];
   stopReason: string;
-  final: { round: number; gradNormSq: number | null; loss: number | null; xHash: string };
+  final: { round: number; gradNormSq: number | null; loss: number | null; testLoss: number | null; testAccuracy: number | null; xHash: string };
+}
+
+/** The summary of a run that ended in its join phase (before every client reported): no theory, no rounds. */
+export function unresolvedSummary(config: RunConfig, runId: string, ledger: Ledger, connectionBytes: number | null, stopReason: string): RunSummary {
+  const t = ledger.totals;
+  return {
+    runId,
+    mode: 'network',
+    config,
+    d: null,
+    shards: [],
+    theory: null,
+    totals: { rounds: 0, bitsPerClient: 0, wireBytesUp: t.wireBytesUp, wireBytesDown: t.wireBytesDown, telemetryBytes: t.telemetryBytes, controlBytes: t.controlBytes, connectionBytes, seconds: 0 },
+    targets: [],
+    stopReason,
+    final: { round: 0, gradNormSq: null, loss: null, testLoss: null, testAccuracy: null, xHash: '' },
+  };
 }

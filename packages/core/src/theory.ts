@@ -1,6 +1,6 @@
 import { ProtocolError } from '@marina/protocol';
 import type { Compressor, CompressorConstants, ConstantsConvention } from './compressors/types.js';
-import type { RunConfig } from './config.js';
+import type { ConfigValues } from './options.js';
 import type { MethodDef, MethodParams } from './methods/types.js';
 import type { Smoothness } from './problems/types.js';
 
@@ -84,8 +84,11 @@ export interface MethodTheoryInput {
   bQ: number;
   d: number;
   n: number;
-  config: RunConfig;
+  config: TheoryConfig;
 }
+
+/** What the theory reads of a run's configuration: p, the step rule, the constants convention and the method's own options. */
+export type TheoryConfig = ConfigValues & { readonly p: string; readonly step: string; readonly constants: ConstantsConvention };
 
 /** A method's step-size rule: p (where the method has a coin), γ, and expected bits per round. */
 export interface MethodTheory {

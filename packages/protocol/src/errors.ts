@@ -17,6 +17,10 @@ export const ProtocolErrors = {
   MARINA_ERR_RUN_FULL: 4012,
   MARINA_ERR_TIMEOUT: 4013,
   MARINA_ERR_PEER: 4014,
+  /** A data file (LIBSVM, IDX) is malformed: the message names the file and the line. */
+  MARINA_ERR_BAD_DATA: 4015,
+  /** A client's shard does not fit the run: another feature count, an empty shard, another shard on rejoin. */
+  MARINA_ERR_BAD_SHARD: 4016,
 } as const;
 
 export type ProtocolErrorCode = keyof typeof ProtocolErrors;

@@ -1,7 +1,7 @@
 import { ProtocolError } from './errors.js';
 
 /** Protocol version: bump when any message layout, bit count or random-draw derivation changes (SPEC decision 15). */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Every message starts with this fixed header; its size is a multiple of 8 so a float64 payload can be aligned. */
 export const HEADER_BYTES = 24;
@@ -12,6 +12,10 @@ export const Kind = {
   Welcome: 2,
   Error: 3,
   Bye: 4,
+  /** Server → client after the hello: the rank and the run's configuration (the join phase, version 2). */
+  Assign: 5,
+  /** Client → server: what its shard gives the theory (rows, features, d, L_i, fingerprint). */
+  Report: 6,
   RoundStart: 16,
   Update: 17,
   Eval: 18,

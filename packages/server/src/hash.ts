@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { CoordinatorHooks, RunConfig } from '@marina/core';
+import { nodeSha256 } from '@marina/data';
 
 /** The hooks core needs from the platform: SHA-256 and a monotonic clock. */
 export const nodeHooks: CoordinatorHooks = {
-  sha256: (bytes) => createHash('sha256').update(bytes).digest('hex'),
+  sha256: nodeSha256,
   now: () => performance.now(),
 };
 

@@ -1,3 +1,4 @@
 export * from './server.js';
 export * from './runFolder.js';
 export * from './hash.js';
+export * from './view.js';

@@ -64,7 +64,7 @@ describe('metrics and dashboard routes', () => {
     expect(init['phase']).toBe('waiting');
     // The dashboard socket took no rank, and it is in no ledger.
     expect(s.connected()).toBe(0);
-    expect(s.coordinator.ledger.totals.controlBytes).toBe(0);
+    expect(s.ledger.totals.controlBytes).toBe(0);
     ws.close();
   });
 });

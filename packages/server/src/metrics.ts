@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RoundTraffic } from '@marina/protocol';
 import type { RoundRecord } from '@marina/core';
-import type { MarinaServer } from './server.js';
+import type { RunView } from './view.js';
 
 /** Round-duration buckets in seconds: 100 µs (a raw loopback round) up to a minute (a slow client). */
 const ROUND_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -22,8 +22,8 @@ export interface ServerMetrics {
  * coordinator's ledger, so the counters agree exactly with rounds.jsonl: Σ over ranks of
  * `marina_wire_bytes_total{direction="up"}` is Σ over rounds of `wireBytesUp`.
  */
-export function attachMetrics(server: MarinaServer): ServerMetrics {
-  const n = server.coordinator.setup.config.clients;
+export function attachMetrics(server: RunView): ServerMetrics {
+  const n = server.clients;
   const registry = new Registry();
   registry.setDefaultLabels({ run: server.runId });
   const bitsUp = new Float64Array(n);
@@ -79,11 +79,11 @@ export function attachMetrics(server: MarinaServer): ServerMetrics {
   });
   new Counter({
     name: 'marina_control_bytes_total',
-    help: 'WebSocket frame bytes of hello, welcome, error and bye messages.',
+    help: 'WebSocket frame bytes of hello, assign, report, welcome, error and bye messages.',
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(server.coordinator.ledger.totals.controlBytes);
+      this.inc(server.ledger.totals.controlBytes);
     },
   });
   const duration = new Histogram({

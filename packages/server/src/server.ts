@@ -4,15 +4,19 @@ import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
-  decodeHello, encodeBye, encodeError, encodeWelcome, isProtocolError, Kind, kindName, MAX_CONTROL_BYTES,
-  payloadOf, ProtocolError, readHeader, wsFrameBytes,
+  decodeHello, decodeReport, encodeAssign, encodeBye, encodeError, encodeWelcome, isProtocolError, Kind, kindName, Ledger,
+  MAX_CONTROL_BYTES, payloadOf, ProtocolError, readHeader, wsFrameBytes,
 } from '@marina/protocol';
-import { Coordinator, setupRun, type RoundRecord, type RunConfig, type RunSummary } from '@marina/core';
+import {
+  checkFacts, Coordinator, getProblem, maxPayloadBytes, resolveRun, type RoundRecord, type RunConfig, type RunSetup, type RunSummary,
+  type ShardFacts, unresolvedSummary, validateRun,
+} from '@marina/core';
 import { nodeHooks, runIdOf } from './hash.js';
 import { RunFolder } from './runFolder.js';
 import { attachMetrics } from './metrics.js';
 import { attachDashboard } from './dashboard/routes.js';
-import { createHttpFront, type RouteHandler, type UpgradeHandler } from './http.js';
+import { createHttpFront } from './http.js';
+import type { RunView } from './view.js';
 
 export interface ServerOptions {
   config: RunConfig;
@@ -49,6 +53,8 @@ interface Conn {
   ws: WebSocket;
   socket: Socket;
   rank: number;
+  /** Whether this client's shard report was accepted (it may take part in rounds once the run is resolved). */
+  reported: boolean;
   /** Set once the server has rejected this connection: frames it still delivers while closing are ignored. */
   rejected: boolean;
   log: Logger;
@@ -57,21 +63,14 @@ interface Conn {
 
 /**
  * Events: 'roundStart' (round number), 'round' (RoundRecord, and the ledger's RoundTraffic with per-client
- * numbers), 'clients' (connected count), 'end' (RunSummary).
+ * numbers), 'clients' (connected count), 'resolved' (RunSetup), 'end' (RunSummary).
  */
-export interface MarinaServer extends EventEmitter {
+export interface MarinaServer extends RunView, EventEmitter {
   readonly port: number;
-  readonly coordinator: Coordinator;
-  readonly runId: string;
+  /** The round state machine, once every client has reported its shard (null during the join phase). */
+  readonly coordinator: Coordinator | null;
   /** Resolves with the summary once the run has ended and every client socket closed. */
   readonly done: Promise<RunSummary & { sockets: SocketStats[] }>;
-  /** Extra HTTP routes (the dashboard and metrics attach here). */
-  route(path: string, handler: RouteHandler): void;
-  /**
-   * Takes WebSocket upgrades on `path` away from the protocol (the dashboard's live feed). Such sockets are
-   * not clients: their bytes are in no ledger and no socket statistics.
-   */
-  upgrade(path: string, handler: UpgradeHandler): void;
   /** Ends the run now (SIGTERM): clients get bye, outputs are written. */
   shutdown(reason: string): void;
   /** Connected clients by rank. */
@@ -79,14 +78,21 @@ export interface MarinaServer extends EventEmitter {
 }
 
 /**
- * The parameter server: one port for WebSocket and HTTP. It waits for n clients, assigns ranks in arrival
- * order, sends each the run configuration, then drives the coordinator round by round. It holds no math:
+ * The parameter server: one port for WebSocket and HTTP. The join phase: it assigns ranks in arrival order
+ * and sends each client the configuration; each client reports what its shard gives the theory (rows,
+ * features, d, L_i, fingerprint); once all n have reported, the server resolves the run once (constants, p,
+ * γ, x⁰) and welcomes every client with it. Then it drives the coordinator round by round. It holds no math:
  * bytes go to core's Coordinator, which accumulates in rank order.
  */
 export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   const { config, logger } = opts;
-  const setup = setupRun(config);
-  const coordinator = new Coordinator(setup, nodeHooks);
+  // Configuration errors that need no client (a biased compressor with MARINA, …) are refused before listening.
+  validateRun(config);
+  const ledger = new Ledger(config.clients);
+  let setup: RunSetup | null = null;
+  let coordinator: Coordinator | null = null;
+  /** The first accepted report of each rank: a client that takes the rank later must bring the same shard. */
+  const facts: (ShardFacts | null)[] = new Array(config.clients).fill(null);
   const runId = runIdOf(config);
   // Opened once the port is ours, so a port in use leaves no half-made run folder behind.
   let folder: RunFolder | null = null;
@@ -101,14 +107,14 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   let resolveDone!: (s: RunSummary & { sockets: SocketStats[] }) => void;
   const done = new Promise<RunSummary & { sockets: SocketStats[] }>((r) => (resolveDone = r));
 
-  // A maximum message size from d: the largest honest client message is an eval report (8(d+1) bytes),
-  // or, for tiny d, a hello (at least 1 KiB).
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: Math.max(24 + coordinator.maxPayloadBytes, 1024) });
+  // A maximum message size from d: the largest honest client message is an eval report (8(d+1) bytes), or a
+  // control message. Where d is known only once clients report (data problems without --features), a bound.
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: Math.max(24 + maxPayloadBytes(dimensionBound(config)), MAX_CONTROL_BYTES + 24) });
   const front = createHttpFront((req, socket, head) => wss.handleUpgrade(req, socket as Socket, head, (ws) => onConnection(ws, req)));
   const http = front.http;
   front.route('/healthz', (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ ok: true, phase, round: coordinator.currentRound, connected: connectedCount() }));
+    res.end(JSON.stringify({ ok: true, phase, round: coordinator?.currentRound ?? 0, connected: connectedCount() }));
   });
 
   function connectedCount(): number {
@@ -127,6 +133,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
       ws,
       socket,
       rank: -1,
+      reported: false,
       rejected: false,
       log: logger.child({ remote }),
       stats: { rank: -1, remote, bytesRead: 0, bytesWritten: 0, handshakeRead: socket.bytesRead, handshakeWritten: socket.bytesWritten, framesRead: 0, framesWritten: 0 },
@@ -148,12 +155,13 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       if (conn.rank < 0) return onHello(conn, bytes);
       if (bytes.length >= 1 && bytes[0] === Kind.Bye) {
-        coordinator.ledger.up(conn.rank, 'control', bytes.length);
+        ledger.up(conn.rank, 'control', bytes.length);
         conn.log.info('client said bye');
         conn.ws.close(1000);
         return;
       }
-      if (phase !== 'running') throw new ProtocolError('MARINA_ERR_UNEXPECTED', `message of kind ${kindName(bytes[0] ?? -1) ?? bytes[0]} before the run started`);
+      if (!conn.reported) return onReport(conn, bytes);
+      if (phase !== 'running' || !coordinator) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `message of kind ${kindName(bytes[0] ?? -1) ?? bytes[0]} before the run started`);
       coordinator.accept(conn.rank, bytes);
     } catch (caught) {
       let e = caught;
@@ -177,9 +185,14 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
    */
   function progress(): void {
     try {
-      if (phase === 'waiting' && connectedCount() === n) {
+      if (phase === 'waiting' && connectedCount() === n && byRank.every((c) => c?.reported)) {
+        // Every rank has reported: resolve the run once (constants, p, γ, x⁰) and welcome every client with it.
+        setup = resolveRun(config, facts as ShardFacts[]);
+        coordinator = new Coordinator(setup, nodeHooks, ledger);
+        events.emit('resolved', setup);
         phase = 'running';
-        logger.info({ clients: n }, 'all clients joined; starting the run');
+        logger.info({ clients: n, d: setup.d, p: setup.theory.p, gamma: setup.theory.gamma }, 'every client reported its shard; run resolved, starting');
+        for (const conn of byRank) sendWelcome(conn!);
         startNextRound();
       }
       advance();
@@ -193,20 +206,38 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     const h = readHeader(bytes, MAX_CONTROL_BYTES);
     if (h.kind !== Kind.Hello) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `expected hello as the first message, got ${kindName(h.kind)}`);
     const hello = decodeHello(payloadOf(bytes));
-    coordinator.ledger.up(-1, 'control', bytes.length);
-    const rank = byRank.indexOf(null);
+    ledger.up(-1, 'control', bytes.length);
     if (phase === 'ending' || phase === 'done') throw new ProtocolError('MARINA_ERR_RUN_FULL', 'the run is over');
+    if (hello.rank !== null && hello.rank >= n) throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `hello asks for rank ${hello.rank}; the run has ranks 0..${n - 1}`);
+    if (hello.rank !== null && byRank[hello.rank]) throw new ProtocolError('MARINA_ERR_RUN_FULL', `rank ${hello.rank} is taken`);
+    const rank = hello.rank ?? byRank.indexOf(null);
     if (rank < 0) throw new ProtocolError('MARINA_ERR_RUN_FULL', `all ${n} ranks are taken`);
     conn.rank = rank;
     conn.stats.rank = rank;
     conn.log = conn.log.child({ rank });
     byRank[rank] = conn;
-    const welcome = encodeWelcome({ rank, clients: n, seed: config.seed, config: config as unknown as Record<string, unknown> });
-    coordinator.ledger.down(rank, 'control', welcome.length);
-    send(conn, welcome);
-    conn.log.info({ client: hello.client }, 'client joined');
+    const assign = encodeAssign({ rank, clients: n, seed: config.seed, config: { ...config } });
+    ledger.down(rank, 'control', assign.length);
+    send(conn, assign);
+    conn.log.info({ client: hello.client }, 'client joined; waiting for its shard report');
     events.emit('clients', connectedCount());
-    if (phase === 'running') {
+  }
+
+  /** The join phase's second step: a client's shard facts, checked against the run and the rank's first report. */
+  function onReport(conn: Conn, bytes: Uint8Array): void {
+    const h = readHeader(bytes, MAX_CONTROL_BYTES);
+    if (h.kind !== Kind.Report) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `expected the shard report after assign, got ${kindName(h.kind)}`);
+    if (h.rank !== conn.rank) throw new ProtocolError('MARINA_ERR_BAD_FIELD', `report from rank ${conn.rank} claims rank ${h.rank}`);
+    const report = decodeReport(payloadOf(bytes));
+    ledger.up(conn.rank, 'control', bytes.length);
+    const rank = conn.rank;
+    checkFacts(config, rank, report, facts.find((f, r) => f !== null && r !== rank) ?? null, facts[rank] ?? null);
+    if (setup && report.d !== setup.d) throw new ProtocolError('MARINA_ERR_BAD_SHARD', `rank ${rank}: its model has d = ${report.d}, the run d = ${setup.d}`, { rank });
+    facts[rank] ??= report;
+    conn.reported = true;
+    conn.log.info({ rows: report.rows, features: report.features, d: report.d, Li: report.Li, LiKind: report.LiKind }, 'shard reported');
+    if (phase === 'running' && coordinator) {
+      sendWelcome(conn);
       // A rank that was vacated mid-run: the replacement recomputes what it owes from x^{t−1} and x^t.
       coordinator.rejoined(rank);
       if (connectedCount() === n && joinTimer) {
@@ -220,12 +251,19 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     }
   }
 
+  function sendWelcome(conn: Conn): void {
+    const env = setup!.environment;
+    const welcome = encodeWelcome({ d: env.d, gamma: env.gamma, p: env.p, params: { ...env.params } as Record<string, number> });
+    ledger.down(conn.rank, 'control', welcome.length);
+    send(conn, welcome);
+  }
+
   function reject(conn: Conn, err: ProtocolError): void {
     conn.rejected = true;
     conn.log.warn({ code: err.code, err: err.message }, 'rejecting client');
     if (conn.ws.readyState === conn.ws.OPEN) {
       const msg = encodeError({ code: err.code, message: err.message }, conn.rank < 0 ? undefined : conn.rank);
-      coordinator.ledger.down(conn.rank, 'control', msg.length);
+      ledger.down(conn.rank, 'control', msg.length);
       send(conn, msg);
       conn.ws.close(err.closeCode, err.code);
     }
@@ -235,9 +273,9 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   function vacate(conn: Conn): void {
     if (conn.rank >= 0 && byRank[conn.rank] === conn) {
       byRank[conn.rank] = null;
-      coordinator.forget(conn.rank);
+      coordinator?.forget(conn.rank);
       events.emit('clients', connectedCount());
-      if (phase === 'running' && !setup.method.resumable) {
+      if (phase === 'running' && !setup!.method.resumable) {
         // DIANA's h_i or EF21's g_i left with the client: a replacement could not recompute them.
         finish(`aborted: rank ${conn.rank} left, and ${config.method} keeps client state that a new client cannot recompute`);
       } else if (phase === 'running' && !joinTimer) {
@@ -264,15 +302,16 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
 
   function sendRoundStart(rank: number): void {
     const conn = byRank[rank];
-    if (!conn) return; // vacant: the replacement gets it on joining
+    // Vacant, or taken by a client still joining: it gets the RoundStart once welcomed.
+    if (!conn || !conn.reported || !coordinator) return;
     const msg = coordinator.roundStartFor(rank);
     coordinator.markSent(rank, msg);
     send(conn, msg);
   }
 
   function startNextRound(): void {
-    const out = coordinator.startRound();
-    if (!out) return finish(coordinator.stopReason ?? 'done');
+    const out = coordinator!.startRound();
+    if (!out) return finish(coordinator!.stopReason ?? 'done');
     events.emit('roundStart', out.plan.round);
     for (const rank of out.addressees) sendRoundStart(rank);
     armRoundTimer();
@@ -281,6 +320,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   function armRoundTimer(): void {
     if (roundTimer) clearTimeout(roundTimer);
     roundTimer = setTimeout(() => {
+      if (!coordinator) return;
       for (const rank of coordinator.waitingFor()) {
         const conn = byRank[rank];
         if (conn) reject(conn, new ProtocolError('MARINA_ERR_TIMEOUT', `rank ${rank} did not answer round ${coordinator.currentRound} within ${opts.roundTimeoutMs} ms`));
@@ -290,7 +330,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
 
   /** Finishes every round that is complete and starts the next. */
   function advance(): void {
-    while (phase === 'running' && coordinator.roundComplete()) {
+    while (phase === 'running' && coordinator && coordinator.roundComplete()) {
       const record: RoundRecord = coordinator.finishRound();
       folder?.appendRound(record);
       events.emit('round', record, coordinator.lastTraffic);
@@ -300,7 +340,8 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
 
   function finish(reason: string): void {
     if (phase === 'ending' || phase === 'done') return;
-    coordinator.abort(reason);
+    endReason = reason;
+    coordinator?.abort(reason);
     phase = 'ending';
     if (roundTimer) clearTimeout(roundTimer);
     if (joinTimer) clearTimeout(joinTimer);
@@ -309,7 +350,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     for (const conn of allConns) {
       if (conn.ws.readyState !== conn.ws.OPEN) continue;
       const bye = encodeBye({ reason: aborted ? 'aborted' : 'done', message: reason.replace(/^aborted: /, '') });
-      coordinator.ledger.down(conn.rank, 'control', bye.length);
+      ledger.down(conn.rank, 'control', bye.length);
       send(conn, bye);
     }
     // Clients close on bye; a client that does not is cut off after a grace period.
@@ -324,9 +365,10 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     phase = 'done';
     const sockets = closedStats;
     const socketTotal = sockets.reduce((s, c) => s + c.bytesRead + c.bytesWritten, 0);
-    const t = coordinator.ledger.totals;
+    const t = ledger.totals;
     const connectionBytes = socketTotal - (t.wireBytesUp + t.wireBytesDown + t.telemetryBytes + t.controlBytes);
-    const summary = { ...coordinator.summary(runId, 'network', connectionBytes), sockets };
+    const base = coordinator ? coordinator.summary(runId, 'network', connectionBytes) : unresolvedSummary(config, runId, ledger, connectionBytes, endReason);
+    const summary = { ...base, sockets };
     folder?.writeSummary(summary);
     folder?.close();
     events.emit('end', summary);
@@ -343,6 +385,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     } else closeHttp();
   }
   let lingerTimer: NodeJS.Timeout | null = null;
+  let endReason = 'running';
   let lingerClose: (() => void) | null = null;
 
   await new Promise<void>((resolve, rejectListen) => {
@@ -357,7 +400,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   }
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
-  logger.info({ port, host: opts.host, runId, clients: n, method: config.method, compressor: config.compressor, p: setup.theory.p, gamma: setup.theory.gamma }, 'server listening');
+  logger.info({ port, host: opts.host, runId, clients: n, problem: config.problem, method: config.method, compressor: config.compressor }, 'server listening; waiting for clients to join');
   if (opts.waitTimeoutMs > 0) {
     setTimeout(() => {
       if (phase === 'waiting') finish(`aborted: only ${connectedCount()} of ${n} clients joined within ${opts.waitTimeoutMs} ms`);
@@ -366,8 +409,12 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
 
   const server = Object.assign(events, {
     port,
-    coordinator,
+    coordinator: null,
     runId,
+    config,
+    clients: n,
+    ledger,
+    resolved: () => setup,
     done,
     route: front.route,
     upgrade: front.upgrade,
@@ -379,8 +426,17 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     },
     connected: connectedCount,
   }) as MarinaServer;
+  // A live property: the coordinator exists once the run is resolved (Object.assign would copy today's null).
+  Object.defineProperty(server, 'coordinator', { get: () => coordinator });
   // Attached before any client can connect (listen has resolved, but no I/O callback has run yet).
   attachMetrics(server);
   attachDashboard(server);
   return server;
+}
+
+/** The largest d a client may report, for the transport's message limit: known from the configuration where it can be. */
+function dimensionBound(config: RunConfig): number {
+  const problem = getProblem(config.problem);
+  if (problem.data === 'none') return problem.dim(config, 0);
+  return config.features !== null ? problem.dim(config, config.features) : 1 << 22;
 }

@@ -1,8 +1,8 @@
 import type { CommandModule } from 'yargs';
-import { compressors, contextOf, createCompressor, CounterRng, resolveConfig, runInProcess, setupRun } from '@marina/core';
+import { compressors, contextOf, createCompressor, CounterRng, resolveConfig, runInProcess } from '@marina/core';
 import { nodeHooks } from '@marina/server';
 import { makeLogger } from '../logger.js';
-import { runLocal } from '../runs.js';
+import { resolveInProcess, runLocal } from '../runs.js';
 
 /**
  * `marina bench`: speed figures as JSON lines on stdout (one object per measurement), medians over
@@ -54,14 +54,14 @@ export const benchCommand: CommandModule = {
     }
 
     const config = resolveConfig({ clients: n, dim: 1024, rounds: 400, stopAtTarget: false, targetRel: null, p: '0.1' });
-    const setup = setupRun(config);
-    const simNs = median(5, () => runInProcess(setup, { ...nodeHooks, runId: 'bench' }));
+    const { setup, problems } = await resolveInProcess(config);
+    const simNs = median(5, () => runInProcess(setup, problems, { ...nodeHooks, runId: 'bench' }));
     emit({
       bench: 'sim-rounds',
       method: config.method,
       compressor: config.compressor,
       clients: n,
-      d: config.dim,
+      d: setup.d,
       roundsPerS: (config.rounds * 1e9) / simNs,
     });
 
@@ -85,7 +85,7 @@ export const benchCommand: CommandModule = {
         method: config.method,
         compressor: config.compressor,
         clients: n,
-        d: config.dim,
+        d: setup.d,
         roundsPerS: config.rounds / times[1]!,
         note: 'server + n client processes on this machine, evaluation every round',
       });

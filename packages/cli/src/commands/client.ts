@@ -14,6 +14,8 @@ export const clientCommand: CommandModule = {
       name: { type: 'string', describe: 'name sent in the hello (default: host and pid)' },
       retries: { type: 'number', default: 30, describe: 'connection attempts before giving up' },
       backoff: { type: 'number', default: 200, describe: 'first retry delay in ms (doubles, at most 5 s)' },
+      data: { type: 'string', describe: "this client's own data file (LIBSVM, plain or gzip; never sent): its shard, e.g. one of `marina shard`'s files (default: the run's --data at the same path, or generated)" },
+      rank: { type: 'number', describe: "the rank to ask for: the rank whose shard --data holds (`marina shard` writes shard-RANK files); default any free rank" },
       'log-level': { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'] },
     }),
   handler: async (a) => {
@@ -26,7 +28,15 @@ export const clientCommand: CommandModule = {
       name: (a.name as string | undefined) ?? `${hostname()}/${process.pid}`,
       retries: a.retries as number,
       backoffMs: a.backoff as number,
+      data: (a.data as string | undefined) ?? null,
+      rank: a.rank === undefined ? null : rankOf(a.rank),
     });
     logger.info({ rank: result.rank, rounds: result.rounds }, 'run done');
   },
 };
+
+function rankOf(v: unknown): number {
+  const x = Number(v);
+  if (!(Number.isInteger(x) && x >= 0 && x < 1 << 20)) throw new UsageError(`--rank is ${JSON.stringify(v)}; expected an integer ≥ 0`);
+  return x;
+}

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { resolveConfig, setupRun, type RunConfig, type RunSummary } from '@marina/core';
+import { resolveConfig, type RunConfig, type RunSummary } from '@marina/core';
 import { configFromArgv, withRunOptions } from '../options.js';
 import { makeLogger } from '../logger.js';
-import { runLocal, runSim } from '../runs.js';
+import { resolveInProcess, runLocal, runSim } from '../runs.js';
 import { renderTable, summaryRows } from '../table.js';
 import { outputOptions, progressMode } from './common.js';
 
@@ -20,9 +20,9 @@ export const compareCommand: CommandModule = {
   handler: async (a) => {
     const base = configFromArgv(a);
     const out = (a.out as string | undefined) ?? join('runs', `compare-${Date.now()}`);
-    const cqP = setupRun(resolveConfig({ ...base, method: 'marina', compressor: 'cq', p: 'auto' })).theory.p;
+    const cqP = (await resolveInProcess(resolveConfig({ ...base, method: 'marina', compressor: 'cq', p: 'auto' }))).setup.theory.p;
     // Decision 24: each compressor at its own auto p, and IQ also at CQ's p so bits per round are equal.
-    const plan: [string, Partial<RunConfig>][] = [
+    const plan: [string, Partial<Record<keyof RunConfig, string>>][] = [
       ['marina+cq (auto p)', { method: 'marina', compressor: 'cq', p: 'auto' }],
       ['marina+iq (auto p)', { method: 'marina', compressor: 'iq', p: 'auto' }],
       ["marina+iq (CQ's p)", { method: 'marina', compressor: 'iq', p: String(cqP) }],
@@ -36,7 +36,7 @@ export const compareCommand: CommandModule = {
       const config = resolveConfig({ ...base, ...overrides });
       const dir = join(out, label.replace(/[^a-z0-9+]+/gi, '-').replace(/-+$/, ''));
       const summary = a['sim']
-        ? runSim(config, dir, a.force as boolean, progressMode(a), label)
+        ? await runSim(config, dir, a.force as boolean, progressMode(a), label)
         : await runLocal(config, {
             out: dir,
             force: a.force as boolean,
@@ -54,8 +54,10 @@ export const compareCommand: CommandModule = {
     }
     const { header, rows } = summaryRows(runs);
     const t = runs[0]!.summary.targets[0];
+    const d = runs[0]!.summary.d;
+    const problem = base.problem === 'quadratic' ? `d = ${d}, s = ${base['noise']}, λ = ${base['lambda']}` : `${base.problem} on ${base.data}, d = ${d}`;
     process.stdout.write(
-      `\n${a['sim'] ? 'in-process' : 'local clusters'}: n = ${base.clients} clients, d = ${base.dim}, s = ${base.noise}, λ = ${base.lambda}, seed ${base.seed}; ` +
+      `\n${a['sim'] ? 'in-process' : 'local clusters'}: n = ${base.clients} clients, ${problem}, seed ${base.seed}; ` +
         `target ${t ? `${t.kind} ${t.value}` : 'none'}; runs in ${out}\n\n${renderTable(header, rows)}\n`,
     );
   },

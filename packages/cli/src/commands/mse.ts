@@ -61,7 +61,8 @@ function mseFromArgs(a: Args): MseReport {
   const partial: Record<string, unknown> = { dim: a['dim'], clients: a['clients'], seed: a['seed'], constants: a['constants'] };
   for (const f of ['k', 'levels', 'norm']) if (a[f] !== undefined) partial[f] = a[f];
   const config = resolveConfig(partial);
-  const options = compressorOptions(config);
+  const d = Number(config['dim']);
+  const options = compressorOptions(config, d, config.clients);
   const names =
     typeof a['compressors'] === 'string'
       ? a['compressors']
@@ -83,7 +84,7 @@ function mseFromArgs(a: Args): MseReport {
   if (!(Number.isFinite(spread) && spread >= 0)) throw new UsageError(`--spread is ${JSON.stringify(a['spread'])}; expected a number ≥ 0`);
   return measureMse(
     {
-      d: config.dim,
+      d,
       n: config.clients,
       trials,
       input: a['input'] as MseInput,

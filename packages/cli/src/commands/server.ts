@@ -44,7 +44,7 @@ export const serverCommand: CommandModule = {
       bits += r.bitsUp / config.clients;
       progress.update(r, bits);
       // The last round closes the display, before the server logs that the run is over (same stream).
-      if (server.coordinator.stopReason !== null || r.round + 1 >= config.rounds) progress.stop();
+      if (server.coordinator?.stopReason != null || r.round + 1 >= config.rounds) progress.stop();
     });
     const stop = () => server.shutdown('terminated by signal');
     process.on('SIGINT', stop);

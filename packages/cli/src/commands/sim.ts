@@ -8,8 +8,8 @@ export const simCommand: CommandModule = {
   command: 'sim',
   describe: 'run in-process (same arithmetic and bytes as a networked run, no sockets)',
   builder: (y) => outputOptions(withRunOptions(y)),
-  handler: (a) => {
+  handler: async (a) => {
     const config = configFromArgv(a);
-    report(a, runSim(config, (a.out as string | undefined) ?? null, a.force as boolean, progressMode(a)));
+    report(a, await runSim(config, (a.out as string | undefined) ?? null, a.force as boolean, progressMode(a)));
   },
 };

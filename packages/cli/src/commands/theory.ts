@@ -1,5 +1,9 @@
 import type { CommandModule } from 'yargs';
-import { communicationRatio, cqRunP, theoryReport, type CommunicationRatio, type RatioSide, type TheoryReport } from '@marina/core';
+import {
+  communicationRatio, cqRunP, quadraticFamilyOf, quadraticOptimum, theoryReport, type CommunicationRatio, type Landscape, type Problem, type RatioSide,
+  type RunSetup, type TheoryReport,
+} from '@marina/core';
+import { resolveInProcess } from '../runs.js';
 import { configFromArgv, withRunOptions } from '../options.js';
 import { fmtBits } from '../progress.js';
 import { renderTable } from '../table.js';
@@ -34,7 +38,7 @@ export const theoryCommand: CommandModule = {
       },
       json: { type: 'boolean', default: false, describe: 'print one JSON object', group: 'Output:' },
     }),
-  handler: (a) => {
+  handler: async (a) => {
     if (a['ratio']) {
       const r = ratioFromArgs(a);
       process.stdout.write(a['json'] ? JSON.stringify(r) + '\n' : describeRatio(r) + '\n');
@@ -45,9 +49,10 @@ export const theoryCommand: CommandModule = {
     const eps = a['eps'] === undefined ? undefined : positive('eps', a['eps']);
     if (eps === undefined && config.target === null && config.targetRel === null)
       throw new UsageError('the configuration has no target: give --eps');
-    const report = theoryReport(config, eps);
+    const { setup, problems } = await resolveInProcess(config);
+    const report = theoryReport(setup, landscapeOf(setup, problems), eps);
     process.stdout.write(
-      a['json'] ? JSON.stringify({ config, ...report }) + '\n' : describeTheory(report, config.noise, config.lambda, config.seed) + '\n',
+      a['json'] ? JSON.stringify({ config, shards: setup.facts, ...report }) + '\n' : describeShards(setup) + describeTheory(report, setup) + '\n',
     );
   },
 };
@@ -62,7 +67,7 @@ type RatioReport = CommunicationRatio & { pRule: string; notes: string[] };
  */
 function ratioFromArgs(a: Args): RatioReport {
   const config = configFromArgv({ ...a, dim: undefined, clients: undefined });
-  const d = a['dim'] === undefined ? config.dim : count('dim', a['dim']);
+  const d = a['dim'] === undefined ? Number(config['dim']) : count('dim', a['dim']);
   const n = a['clients'] === undefined ? config.clients : count('clients', a['clients']);
   const atP = a['at-p'];
   const p = atP === undefined ? cqRunP(d, n, config.p, config.constants) : probability('at-p', atP);
@@ -75,7 +80,7 @@ function ratioFromArgs(a: Args): RatioReport {
           ? "the MARINA+CQ run's p: zeta, ζ_Q/d = 1"
           : "the MARINA+CQ run's p: given (--p)";
   const notes = ['SPEC C regime: L_- = L_+ = L = 1, L_± = 0 (homogeneous data); costs are bits per client in units of L·2Δ0/ε².'];
-  if (config.noise > 0) notes.push("--noise is ignored: the ratio is SPEC C's closed form, which assumes L_± = 0.");
+  if (Number(config['noise']) > 0) notes.push("--noise is ignored: the ratio is SPEC C's closed form, which assumes L_± = 0.");
   return { ...communicationRatio(d, n, p, config.constants), pRule, notes };
 }
 
@@ -105,14 +110,43 @@ function describeRatio(r: RatioReport): string {
   ].join('\n');
 }
 
-function describeTheory(r: TheoryReport, noise: number, lambda: number, seed: number): string {
+/**
+ * f(x⁰), f* and ‖∇f(x⁰)‖²: exact for the quadratic (O(n + d)); for a data problem from the clients' f_i at x⁰
+ * (one gradient each) with the problem's lower bound on inf f standing in for f*.
+ */
+function landscapeOf(setup: RunSetup, problems: Problem[]): Landscape {
+  if (setup.problem.infimumBound === undefined) return quadraticOptimum(quadraticFamilyOf(setup.config, setup.n));
+  const g = new Float64Array(setup.d);
+  const sum = new Float64Array(setup.d);
+  let f0 = 0;
+  for (const problem of problems) {
+    problem.gradInto(g, setup.x0);
+    for (let j = 0; j < g.length; j++) sum[j]! += g[j]!;
+    f0 += problem.loss(setup.x0);
+  }
+  f0 /= problems.length;
+  let gradNormSq0 = 0;
+  for (let j = 0; j < sum.length; j++) gradNormSq0 += (sum[j]! / problems.length) ** 2;
+  const fStar = setup.problem.infimumBound;
+  return { f0, fStar, fStarKind: 'lower bound', delta0: f0 - fStar, gradNormSq0 };
+}
+
+/** What each client reported when it joined (data problems): the constants the theory was resolved from. */
+function describeShards(setup: RunSetup): string {
+  if (setup.problem.data === 'none') return '';
+  const rows = setup.facts.map((f, rank) => [String(rank), String(f.rows), String(f.features), num(f.Li), f.LiKind, f.fingerprint.slice(0, 16)]);
+  return `what each client reported (${setup.config.data}, ${setup.config.shard} split):\n\n${renderTable(['rank', 'rows', 'features', 'L_i', 'L_i is', 'fingerprint'], rows)}\n\n`;
+}
+
+function describeTheory(r: TheoryReport, setup: RunSetup): string {
+  const c = setup.config;
   const th = r.theory;
   const ex = (exact: boolean) => (exact ? 'exact' : 'bound');
   const bits = (x: number) => (Number.isFinite(x) && x >= 1e4 ? `${num(x)} (${fmtBits(x)})` : num(x));
   const predict = (label: string, p: TheoryReport['atTheoryStep']) =>
     `${label}: γ = ${num(p.gamma)} → ${num(p.rounds)} rounds; bits/client = ${num(p.round0Bits)} (round 0) + rounds × ${num(p.bitsPerRound)} = ${bits(p.bitsPerClient)}`;
   const lines = [
-    `${r.method} + ${r.compressor}: n = ${r.n}, d = ${r.d}, s = ${noise}, λ = ${lambda}, seed ${seed}`,
+    `${r.method} + ${r.compressor}: n = ${r.n}, d = ${r.d}, ${c.problem === 'quadratic' ? `s = ${c['noise']}, λ = ${c['lambda']}` : `${c.problem} on ${c.data}`}, seed ${c.seed}`,
     '',
     `smoothness   L- = ${num(th.Lminus)} (${ex(th.exact.Lminus)}), L+ = ${num(th.Lplus)} (${ex(th.exact.Lplus)}), L± = ${num(th.Lpm)} (${ex(th.exact.Lpm)})`,
     `compressor   ${r.compressor} (${r.unbiased ? 'unbiased' : 'biased'}, ${r.correlated ? 'correlated' : 'independent'}): ω = ${num(th.omega)}, A = ${num(th.A)}, B = ${num(th.B)}; ${th.convention} convention: ${th.constantsNote}`,
@@ -127,7 +161,7 @@ function describeTheory(r: TheoryReport, noise: number, lambda: number, seed: nu
         .join(', ')}`,
     );
   lines.push(
-    `problem      f(x⁰) = ${num(r.problem.f0)}, f* = ${num(r.problem.fStar)}, Δ0 = ${num(r.problem.delta0)}, ‖∇f(x⁰)‖² = ${num(r.problem.gradNormSq0)}`,
+    `problem      f(x⁰) = ${num(r.problem.f0)}, f* ${r.problem.fStarKind === 'exact' ? '=' : '≥'} ${num(r.problem.fStar)}, Δ0 ${r.problem.fStarKind === 'exact' ? '=' : '≤'} ${num(r.problem.delta0)}, ‖∇f(x⁰)‖² = ${num(r.problem.gradNormSq0)}`,
     `accuracy     ε = ${num(r.accuracy.eps)}, ‖∇f‖² ≤ ε² = ${num(r.accuracy.epsSq)} (${r.accuracy.source})`,
     predict('prediction   at γ_theory', r.atTheoryStep),
   );

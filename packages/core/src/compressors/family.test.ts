@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { protocolErrorCode } from '@marina/protocol/testing';
 import { CounterRng } from '../rng.js';
-import { compressors, createCompressor, type CompressorOptions } from './registry.js';
+import { compressors, createCompressor } from './registry.js';
+import type { CompressorOptions } from './types.js';
 import type { Compressor, CompressContext } from './types.js';
 import { contextFor, decodeMessage, encodeMessage } from './testkit.js';
 

@@ -1,4 +1,4 @@
-import type { CompressorOptions } from './registry.js';
+import type { CompressorOptions } from './types.js';
 import type { Compressor } from './types.js';
 import { createDithering } from './dithering.js';
 

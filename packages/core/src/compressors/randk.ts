@@ -1,5 +1,5 @@
 import { CounterRng } from '../rng.js';
-import type { CompressorOptions } from './registry.js';
+import type { CompressorOptions } from './types.js';
 import type { Compressor } from './types.js';
 import { expectLength, readFloat32s } from './floats.js';
 

@@ -1,5 +1,5 @@
 import { BitReader, BitWriter, ProtocolError } from '@marina/protocol';
-import type { CompressorOptions } from './registry.js';
+import type { CompressorOptions } from './types.js';
 import type { Compressor } from './types.js';
 import { expectLength, readFloat32s, writeFloat32s } from './floats.js';
 import { checkKOption, resolveK } from './randk.js';

@@ -50,3 +50,13 @@ export interface Compressor {
   /** Expected number of nonzero coordinates per message (ζ_Q of MARINA's p = ζ_Q/d). */
   zeta(d: number, n: number): number;
 }
+
+/** Per-compressor options, read from the run configuration by `compressorOptions` (compressors/options.ts). */
+export interface CompressorOptions {
+  /** RandK/TopK: coordinates kept (null: the compressor's default, d/n). */
+  k: number | null;
+  /** Dithering: number of nonzero levels s (decision 16: default 4). */
+  levels: number;
+  /** Dithering: the p-norm, a number ≥ 1 or Infinity (decision 16: default 2). */
+  norm: number;
+}

@@ -57,7 +57,7 @@ describe('every method converges on the default quadratic at its theoretical ste
     it.skipIf(missing)(c.name, () => {
       const setup = setupRun(resolveConfig({ ...c.config, rounds: c.cap }));
       expect(setup.theory.stepRule).toBe('theory');
-      const { summary } = runInProcess(setup, { runId: c.name, sha256, now: () => 0 });
+      const { summary } = runInProcess(setup, setup.problems, { runId: c.name, sha256, now: () => 0 });
       const target = summary.targets[0]!;
       expect(target.reached, `${c.name}: ${summary.stopReason}`).toBe(true);
       expect(target.round!).toBeLessThan(c.cap);

@@ -1,3 +1,4 @@
+import { nullableNumberOption } from '../options.js';
 import { allRanks, type MethodDef, paramOf } from './types.js';
 import { decodeOwnUpdate, encodeUpdate, summingServer } from './updates.js';
 
@@ -20,13 +21,17 @@ export const diana: MethodDef = {
   initRound: false,
   resumable: false,
   acceptsBiased: false,
+  options: {
+    alpha: { type: 'real', default: null, nullable: true, min: 0, max: 1, openMin: true, help: 'DIANA: shift step α (default 1/(ω+1))' },
+  },
   plan: (env, round) => ({ round, kind: 'compressed', coin: false, senders: allRanks(env.n) }),
   theory({ smoothness, constants, bQ, n, config, compressor }) {
     const omega = constants.omega;
-    const alpha = config.alpha ?? 1 / (omega + 1);
+    const given = nullableNumberOption(config, 'alpha');
+    const alpha = given ?? 1 / (omega + 1);
     const L = Math.max(...smoothness.Li);
     const gammaTheory = 1 / (10 * L * Math.sqrt(1 + omega / n) * (omega + 2));
-    const notes = [`DIANA: α = ${alpha}${config.alpha === null ? ' = 1/(ω+1)' : ' (given)'}, ω = ${omega}; γ uses L = max_i L_i = ${L}.`];
+    const notes = [`DIANA: α = ${alpha}${given === null ? ' = 1/(ω+1)' : ' (given)'}, ω = ${omega}; γ uses L = max_i L_i = ${L}.`];
     if (alpha > 1 / (omega + 1)) notes.push('α > 1/(ω+1) is outside the DIANA theory (its step size assumes α ≤ 1/(ω+1)).');
     if (compressor.correlated) notes.push(`${compressor.name} is correlated: α and γ use its single-client ω as if clients were independent (decision 21).`);
     return { p: 0, pRule: 'diana: no coin', gammaTheory, expectedBitsPerRound: bQ, notes, params: { alpha } };

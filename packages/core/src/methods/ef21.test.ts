@@ -14,7 +14,7 @@ const hasTopk = 'topk' in compressors;
 describe('ef21', () => {
   it.skipIf(!hasTopk)('TopK: α = K/d and γ = 1/(L_- + L_QM·sqrt(β/θ)) (decision 17)', () => {
     const setup = setupRun(resolveConfig({ method: 'ef21', compressor: 'topk', noise: 0.5, k: 4 }));
-    const s = setup.family.smoothness();
+    const s = setup.smoothness;
     const alpha = 4 / 64;
     const theta = 1 - Math.sqrt(1 - alpha);
     const beta = (1 - alpha) / (1 - Math.sqrt(1 - alpha));
@@ -25,7 +25,7 @@ describe('ef21', () => {
 
   it.skipIf(!hasTopk)('round 0 is a dense init round (32d bits per client); then TopK messages (32K + K·⌈log2 d⌉ bits)', () => {
     const setup = setupRun(resolveConfig({ method: 'ef21', compressor: 'topk', rounds: 50, stopAtTarget: false }));
-    const { records } = runInProcess(setup, { runId: 'ef21', sha256, now: () => 0 });
+    const { records } = runInProcess(setup, setup.problems, { runId: 'ef21', sha256, now: () => 0 });
     expect(records[0]!).toMatchObject({ kind: 'init', coin: true, senders: 8, bitsUp: 8 * 32 * 64 });
     for (const r of records.slice(1)) expect(r).toMatchObject({ kind: 'compressed', coin: false, senders: 8, bitsUp: 8 * (32 * 8 + 8 * 6) });
   });

@@ -24,6 +24,7 @@ export const ef21: MethodDef = {
   initRound: true,
   resumable: false,
   acceptsBiased: true,
+  options: {},
   plan: (env, round) => ({ round, kind: round === 0 ? 'init' : 'compressed', coin: round === 0, senders: allRanks(env.n) }),
   theory({ smoothness: s, compressor, constants, bQ, d, n }) {
     const { alpha, scale, rule } = ef21Contraction(compressor, constants, d, n);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Compressor } from '../compressors/types.js';
 import { resolveConfig } from '../config.js';
 import { runInProcess } from '../engine.js';
-import { setupRun, type RunSetup } from '../setup.js';
+import { methodEnv, setupRun, type InProcessRun } from '../setup.js';
 
 /**
  * Equivalences between methods (SPEC decision 23, STYLE lesson 12). Bit for bit where two methods do the same
@@ -14,13 +14,13 @@ import { setupRun, type RunSetup } from '../setup.js';
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /** Runs in process; returns the records and x^0..x^T (every iterate the coordinator hashes). */
-function run(setup: RunSetup) {
+function run(setup: InProcessRun) {
   const xs: Float64Array[] = [];
   const hook = (b: Uint8Array): string => {
     xs.push(new Float64Array(b.slice().buffer));
     return sha256(b);
   };
-  const { records, summary } = runInProcess(setup, { runId: 'test', sha256: hook, now: () => 0 });
+  const { records, summary } = runInProcess(setup, setup.problems, { runId: 'test', sha256: hook, now: () => 0 });
   return { records, summary, xs };
 }
 
@@ -53,7 +53,7 @@ function exact64(): Compressor {
 }
 
 /** The same run with every message (compressed and dense) sent as exact float64. */
-const withExact = (s: RunSetup): RunSetup => ({ ...s, env: () => ({ ...s.env(), compressor: exact64(), dense: exact64() }) });
+const withExact = (s: InProcessRun): InProcessRun => ({ ...s, envFactory: () => ({ ...methodEnv(s.config, s.environment), compressor: exact64(), dense: exact64() }) });
 
 /** max_t ‖a_t − b_t‖ / ‖b_t‖ over two trajectories of equal length. */
 function maxRelErr(a: Float64Array[], b: Float64Array[]): number {

@@ -23,13 +23,14 @@ export const marina: MethodDef = {
   initRound: true,
   resumable: true,
   acceptsBiased: false,
+  options: {},
   plan: marinaPlan,
   theory(input) {
     const { smoothness: s, constants: c, d, bQ } = input;
     const { p, pRule } = resolveP(input, (pp) => marinaCost(s, c.A, c.B, d, bQ, pp));
     const notes: string[] = [];
-    if (input.compressor.name === 'cq' && input.config.noise > 0) {
-      notes.push("s > 0 is outside CQ theory (L_± > 0): p and γ use CQ's homogeneous constants (decision 9).");
+    if (input.compressor.name === 'cq' && input.smoothness.Lpm > 0) {
+      notes.push("L_± > 0 (heterogeneous clients) is outside CQ theory: p and γ use CQ's homogeneous constants (decision 9).");
     }
     return { p, pRule, gammaTheory: marinaGamma(s, c.A, c.B, p), expectedBitsPerRound: p * 32 * d + (1 - p) * bQ, notes };
   },

@@ -4,11 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { compressors, createCompressor } from '../compressors/registry.js';
 import { resolveConfig } from '../config.js';
 import { runInProcess } from '../engine.js';
-import { setupRun } from '../setup.js';
+import { methodEnv, setupRun } from '../setup.js';
 import { ppMarinaPlan } from './ppMarina.js';
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-const runOf = (cfg: Record<string, unknown>) => runInProcess(setupRun(resolveConfig(cfg)), { runId: 'pp', sha256, now: () => 0 });
+const runOf = (cfg: Record<string, unknown>) => {
+  const setup = setupRun(resolveConfig(cfg));
+  return runInProcess(setup, setup.problems, { runId: 'pp', sha256, now: () => 0 });
+};
 
 describe('pp-marina', () => {
   it('the ledger shows only r senders on compressed rounds, each with the compressor\'s bits; all n otherwise', () => {
@@ -42,7 +45,7 @@ describe('pp-marina', () => {
 
   it('samples r distinct clients, ascending, uniformly over the r-subsets (keyed by seed and round only)', () => {
     const setup = setupRun(resolveConfig({ method: 'pp-marina', participants: 3, p: '0.01' }));
-    const env = setup.env();
+    const env = methodEnv(setup.config, setup.environment);
     const counts = new Array<number>(8).fill(0);
     const subsets = new Map<string, number>();
     let rounds = 0;
@@ -55,7 +58,7 @@ describe('pp-marina', () => {
       expect(s.every((v, i) => v >= 0 && v < 8 && (i === 0 || v > s[i - 1]!))).toBe(true);
       for (const v of s) counts[v]!++;
       subsets.set(s.join(','), (subsets.get(s.join(',')) ?? 0) + 1);
-      expect(Array.from(ppMarinaPlan(setup.env(), t).senders)).toEqual(s); // any party derives the same plan
+      expect(Array.from(ppMarinaPlan(methodEnv(setup.config, setup.environment), t).senders)).toEqual(s); // any party derives the same plan
     }
     // Each client is in a sample with probability r/n = 3/8; counts are binomial, sd = sqrt(N·(3/8)(5/8)) ≈ 30
     // for N ≈ 3960 rounds: allow 5 sd. All C(8, 3) = 56 subsets appear (≈ 70 expected each).

@@ -1,3 +1,4 @@
+import { failOption, nullableNumberOption } from '../options.js';
 import { CounterRng, SHARED } from '../rng.js';
 import { minimiseOverP, type MethodTheoryInput } from '../theory.js';
 import { marina } from './marina.js';
@@ -43,12 +44,16 @@ export function ppMarinaGamma(input: MethodTheoryInput, r: number, p: number): n
 
 export const ppMarina: MethodDef = {
   ...marina,
+  options: {
+    participants: { type: 'int', default: null, nullable: true, min: 1, max: 1 << 20, help: 'PP-MARINA: clients r sampled on compressed rounds (default all)' },
+  },
   name: 'pp-marina',
   description: 'PP-MARINA: MARINA where only r sampled clients send on compressed rounds (--participants)',
   plan: ppMarinaPlan,
   theory(input) {
     const { compressor, d, n, config } = input;
-    const r = config.participants ?? n;
+    const r = nullableNumberOption(config, 'participants') ?? n;
+    if (r > n) failOption('participants', r, `an integer in [1, clients = ${n}]`);
     const bQ = r === n ? input.bQ : compressor.expectedBits(d, r);
     // Decision 9 with PP's bits: per client and round, p·32d + (1−p)·(r/n)·b_Q(r) on average over the n clients.
     const bits = (p: number) => p * 32 * d + (1 - p) * bQ * (r / n);
@@ -65,8 +70,8 @@ export const ppMarina: MethodDef = {
       pRule = 'given';
     }
     const notes = [`PP-MARINA: r = ${r} of n = ${n} clients per compressed round, sampled without replacement (decision 14).`];
-    if (compressor.name === 'cq' && config.noise > 0) {
-      notes.push("s > 0 is outside CQ theory (L_± > 0): p and γ use CQ's homogeneous constants for r clients (decision 9).");
+    if (compressor.name === 'cq' && input.smoothness.Lpm > 0) {
+      notes.push("L_± > 0 (heterogeneous clients) is outside CQ theory: p and γ use CQ's homogeneous constants for r clients (decision 9).");
     }
     return { p, pRule, gammaTheory: ppMarinaGamma(input, r, p), expectedBitsPerRound: bits(p), notes, params: { participants: r } };
   },

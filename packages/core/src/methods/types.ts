@@ -1,5 +1,6 @@
 import type { Header } from '@marina/protocol';
 import type { Compressor, CompressContext } from '../compressors/types.js';
+import type { OptionSpecs } from '../options.js';
 import type { Problem } from '../problems/types.js';
 import type { MethodTheory, MethodTheoryInput } from '../theory.js';
 
@@ -86,6 +87,8 @@ export interface MethodDef {
   readonly resumable: boolean;
   /** Whether the method's analysis covers biased compressors (EF21 with a contraction); others need unbiased ones. */
   readonly acceptsBiased: boolean;
+  /** Options this method reads (flags, config fields, MARINA_* variables are generated from them). */
+  readonly options: OptionSpecs;
   plan(env: MethodEnv, round: number): RoundPlan;
   createClient(env: MethodEnv, problem: Problem, rank: number): ClientHalf;
   createServer(env: MethodEnv, x0: Float64Array): ServerHalf;

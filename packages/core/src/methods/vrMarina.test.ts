@@ -95,7 +95,7 @@ describe('vr-marina', () => {
   it('theory: γ per SPEC A.6 in the AB form with the exact ℒ; p = min(ζ_Q/d, b\'/(m+b\')) for zeta, capped for auto', () => {
     const cfg = { method: 'vr-marina', compressor: 'iq', noise: 0.5, batch: 2, p: 'zeta' };
     const setup = setupRun(resolveConfig(cfg));
-    const s = setup.family.smoothness();
+    const s = setup.smoothness;
     const th = setup.theory;
     expect(th.p).toBe(2 / (8 + 2)); // IQ is dense: ζ_Q/d = 1
     // IQ: A = d/n, B = 0 (decision 5): K = A·L_+² + (A + 1/n)·ℒ²/b'.
@@ -110,7 +110,7 @@ describe('vr-marina', () => {
 
   it('compressed rounds cost the compressor\'s bits; coin rounds 32d; every client sends every round', () => {
     const setup = setupRun(resolveConfig({ method: 'vr-marina', compressor: 'cq', rounds: 200, stopAtTarget: false }));
-    const { records } = runInProcess(setup, { runId: 'vr', sha256, now: () => 0 });
+    const { records } = runInProcess(setup, setup.problems, { runId: 'vr', sha256, now: () => 0 });
     for (const r of records) {
       expect(r.senders).toBe(8);
       expect(r.bitsUp).toBe(r.kind === 'compressed' ? 8 * (32 + 64) : 8 * 32 * 64);

@@ -1,4 +1,5 @@
 import { ProtocolError } from '@marina/protocol';
+import { numberOption } from '../options.js';
 import { minimiseOverP, type MethodTheoryInput } from '../theory.js';
 import { marina, marinaPlan } from './marina.js';
 import { sampleSubset } from './sampling.js';
@@ -16,6 +17,9 @@ import { encodeUpdate } from './updates.js';
  */
 export const vrMarina: MethodDef = {
   ...marina,
+  options: {
+    batch: { type: 'int', default: 1, min: 1, max: 1 << 20, help: "VR-MARINA: minibatch size b' (at most the problem's components m)" },
+  },
   name: 'vr-marina',
   description: "VR-MARINA: MARINA with minibatch gradient differences on compressed rounds (--batch b', --samples m)",
   plan: marinaPlan,
@@ -25,7 +29,7 @@ export const vrMarina: MethodDef = {
     if (!comp) {
       throw new ProtocolError('MARINA_ERR_BAD_CONFIG', 'config field "method" is "vr-marina", which needs a finite-sum problem (components f_ik); this problem has none', { field: 'method', value: 'vr-marina' });
     }
-    const b = config.batch;
+    const b = numberOption(config, 'batch');
     if (b > comp.m) throw new ProtocolError('MARINA_ERR_BAD_CONFIG', `config field "batch" is ${b}; expected an integer in [1, m = ${comp.m}]`, { field: 'batch', value: b });
     const cap = b / (comp.m + b); // A.6's oracle balance: a full gradient costs m, a compressed round 2b'
     const bits = (p: number) => p * 32 * d + (1 - p) * bQ;
@@ -44,7 +48,7 @@ export const vrMarina: MethodDef = {
     const notes = [
       `VR-MARINA: m = ${comp.m} components, minibatch b' = ${b} without replacement (the with-replacement step is conservative); ℒ = ${comp.Lcomp} (${comp.exact ? 'exact' : 'bound'}).`,
     ];
-    if (compressor.correlated && constants.B === 0 && (config.noise > 0 || config.componentNoise > 0)) {
+    if (compressor.correlated && constants.B === 0 && (input.smoothness.Lpm > 0 || comp.Lcomp > input.smoothness.Lplus)) {
       notes.push(`${compressor.name}'s (A, B) assume identical inputs; minibatches make the clients' inputs differ, so its γ is outside the theory.`);
     }
     return { p, pRule, gammaTheory: vrMarinaGamma(input, b, p), expectedBitsPerRound: bits(p), notes, params: { batch: b } };

@@ -1,5 +1,6 @@
 import { CounterRng } from '../rng.js';
-import type { FiniteSum, Problem, Smoothness } from './types.js';
+import { failOption, numberOption, type ConfigValues } from '../options.js';
+import type { FiniteSum, Problem, ProblemDef, Smoothness } from './types.js';
 
 /**
  * The default problem: SPEC D.1's quadratics with controlled Hessian variance.
@@ -163,3 +164,53 @@ function mean(v: Float64Array): number {
   for (let i = 0; i < v.length; i++) s += v[i]!;
   return s / v.length;
 }
+
+/** SPEC D.1's quadratics with the run's options: everything is generated, so any party builds the family in O(n). */
+export function quadraticFamilyOf(config: ConfigValues, n: number): QuadraticFamily {
+  return quadraticFamily({
+    clients: n,
+    dim: numberOption(config, 'dim'),
+    noise: numberOption(config, 'noise'),
+    lambda: numberOption(config, 'lambda'),
+    seed: numberOption(config, 'seed'),
+    // Decision 22: each f_i is also a finite sum of m components (used by VR-MARINA only).
+    samples: numberOption(config, 'samples'),
+    componentNoise: numberOption(config, 'componentNoise'),
+  });
+}
+
+/** The default problem (registry entry): generated, no data file; constants exact (decision 10). */
+export const quadratic: ProblemDef = {
+  name: 'quadratic',
+  description: 'SPEC D.1: generated quadratics with controlled Hessian variance (no data; constants exact)',
+  data: 'none',
+  options: {
+    dim: { type: 'int', default: 64, min: 1, max: 1 << 24, help: 'dimension d of the generated quadratic' },
+    noise: { type: 'real', default: 0, min: 0, max: 100, help: 's of SPEC D.1: spread of client curvatures (0: identical clients, L± = 0)' },
+    lambda: { type: 'real', default: 0.001, min: 0, max: 1e6, help: 'quadratic: smallest eigenvalue λ of the mean Hessian' },
+    samples: {
+      type: 'int',
+      default: 8,
+      min: 2,
+      max: 1 << 20,
+      expects: 'an even integer in [2, 1048576]',
+      parse: (v, field) => {
+        const x = typeof v === 'number' ? v : String(v).trim() === '' ? NaN : Number(v);
+        return Number.isInteger(x) && x >= 2 && x <= 1 << 20 && x % 2 === 0 ? x : failOption(field, v, 'an even integer ≥ 2 (the components come in ±σ pairs, decision 22)');
+      },
+      help: 'quadratic as a finite sum (VR-MARINA): components per client m, even (decision 22)',
+    },
+    componentNoise: { type: 'real', default: 0.5, min: 0, max: 100, help: 'quadratic as a finite sum (VR-MARINA): component spread σ (decision 22)' },
+  },
+  dim: (config) => numberOption(config, 'dim'),
+  local(config, n, rank) {
+    const family = quadraticFamilyOf(config, n);
+    return { problem: family.shard(rank), Li: family.smoothness().Li[rank]!, LiKind: 'exact' };
+  },
+  smoothness: (config, facts) => quadraticFamilyOf(config, facts.length).smoothness(),
+  x0: (_config, d) => {
+    const x = new Float64Array(d);
+    x[0] = Math.sqrt(d);
+    return x;
+  },
+};

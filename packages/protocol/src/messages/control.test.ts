@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
-import { type Bye, decodeBye, decodeError, decodeHello, decodeWelcome, encodeBye, encodeError, encodeHello, encodeWelcome, type ErrorMessage, type Hello, Kind, MAX_CONTROL_BYTES, payloadOf, type ProtocolErrorCode, readHeader, type Welcome } from '@marina/protocol';
+import {
+  type Assign, type Bye, decodeAssign, decodeBye, decodeError, decodeHello, decodeReport, decodeWelcome, encodeAssign, encodeBye, encodeError, encodeHello,
+  encodeReport, encodeWelcome, type ErrorMessage, type Hello, Kind, MAX_CONTROL_BYTES, payloadOf, type ProtocolErrorCode, readHeader, type Report, type Welcome,
+} from '@marina/protocol';
 import { editedHex, expectProtocolError, fromHex, toHex } from '@marina/protocol/testing';
 
 const ascii = (s: string): string => toHex(new TextEncoder().encode(s));
@@ -12,11 +15,18 @@ function receive<T>(msg: Uint8Array, kind: number, decode: (p: Uint8Array) => T)
   return decode(payloadOf(msg));
 }
 
+/** The 24-byte header of a control message: kind, version 2, no flags, round 0, rank, aux 0, payload bits (all little-endian). */
 const header = (kind: string, rank: string, payloadBits: string): string =>
-  kind + '01' + '0000' + '00000000' + rank + '00000000' + payloadBits;
+  kind + '02' + '0000' + '00000000' + rank + '00000000' + payloadBits;
+
+/** A fingerprint (hex SHA-256) using every hex digit. */
+const FINGERPRINT = '0123456789abcdef'.repeat(4);
 
 interface Case<T> {
+  /** The name the decoder uses in its messages ("hello body ends inside…"). */
   what: string;
+  /** The describe block's title, when several cases share a decoder. */
+  title?: string;
   kind: number;
   value: T;
   encode: (v: T) => Uint8Array;
@@ -26,28 +36,75 @@ interface Case<T> {
 
 const hello: Case<Hello> = {
   what: 'hello',
+  title: 'hello message without a rank',
   kind: Kind.Hello,
-  value: { client: 'a' },
+  value: { client: 'a', rank: null },
   encode: encodeHello,
   decode: decodeHello,
-  // 10-byte body: fixmap(1) { fixstr "client": fixstr "a" }.
+  // 10-byte body: fixmap(1) { fixstr "client": fixstr "a" }; a null rank is left out, not sent as nil.
   golden: header('01', 'ffffffff', '5000000000000000') + '81' + 'a6' + ascii('client') + 'a1' + ascii('a'),
 };
 
-const welcome: Case<Welcome> = {
-  what: 'welcome',
-  kind: Kind.Welcome,
+const helloRank: Case<Hello> = {
+  what: 'hello',
+  title: 'hello message asking for a rank',
+  kind: Kind.Hello,
+  value: { client: 'a', rank: 2 ** 20 - 1 },
+  encode: encodeHello,
+  decode: decodeHello,
+  // 20-byte body: fixmap(2) { client: "a", rank: uint32 0x000fffff (the largest rank) }.
+  golden: header('01', 'ffffffff', 'a000000000000000') + '82' + 'a6' + ascii('client') + 'a1' + ascii('a') + 'a4' + ascii('rank') + 'ce000fffff',
+};
+
+const assign: Case<Assign> = {
+  what: 'assign',
+  kind: Kind.Assign,
   value: { rank: 3, clients: 8, seed: 0xffffffff, config: { p: 0.5, d: 1024, name: 'cq' } },
-  encode: encodeWelcome,
-  decode: decodeWelcome,
+  encode: encodeAssign,
+  decode: decodeAssign,
   // 58-byte body: fixmap(4) { rank: 3, clients: 8, seed: uint32 0xffffffff, config: fixmap(3) { p: float64 0.5, d: uint16 1024, name: "cq" } }.
   golden:
-    header('02', 'ffffffff', 'd001000000000000') +
+    header('05', 'ffffffff', 'd001000000000000') +
     '84' +
     ('a4' + ascii('rank') + '03') +
     ('a7' + ascii('clients') + '08') +
     ('a4' + ascii('seed') + 'ceffffffff') +
     ('a6' + ascii('config') + '83' + 'a1' + ascii('p') + 'cb3fe0000000000000' + 'a1' + ascii('d') + 'cd0400' + 'a4' + ascii('name') + 'a2' + ascii('cq')),
+};
+
+const report: Case<Report> = {
+  what: 'report',
+  kind: Kind.Report,
+  value: { rows: 1000, features: 1023, d: 1024, Li: 0.25, LiKind: 'bound', fingerprint: FINGERPRINT },
+  encode: (r) => encodeReport(r, 2),
+  decode: decodeReport,
+  // Sent by rank 2; 129-byte body: fixmap(6) { rows: uint16 1000, features: uint16 1023, d: uint16 1024, Li: float64 0.25,
+  // LiKind: "bound", fingerprint: str8(64) }.
+  golden:
+    header('06', '02000000', '0804000000000000') +
+    '86' +
+    ('a4' + ascii('rows') + 'cd03e8') +
+    ('a8' + ascii('features') + 'cd03ff') +
+    ('a1' + ascii('d') + 'cd0400') +
+    ('a2' + ascii('Li') + 'cb3fd0000000000000') +
+    ('a6' + ascii('LiKind') + 'a5' + ascii('bound')) +
+    ('ab' + ascii('fingerprint') + 'd940' + ascii(FINGERPRINT)),
+};
+
+const welcome: Case<Welcome> = {
+  what: 'welcome',
+  kind: Kind.Welcome,
+  value: { d: 1024, gamma: 0.125, p: 0.5, params: { alpha: 0.25, shift: -2 } },
+  encode: encodeWelcome,
+  decode: decodeWelcome,
+  // 62-byte body: fixmap(4) { d: uint16 1024, gamma: float64 0.125, p: float64 0.5, params: fixmap(2) { alpha: float64 0.25, shift: negative fixint -2 } }.
+  golden:
+    header('02', 'ffffffff', 'f001000000000000') +
+    '84' +
+    ('a1' + ascii('d') + 'cd0400') +
+    ('a5' + ascii('gamma') + 'cb3fc0000000000000') +
+    ('a1' + ascii('p') + 'cb3fe0000000000000') +
+    ('a6' + ascii('params') + '82' + 'a5' + ascii('alpha') + 'cb3fd0000000000000' + 'a5' + ascii('shift') + 'fe'),
 };
 
 const error: Case<ErrorMessage> = {
@@ -70,10 +127,10 @@ const bye: Case<Bye> = {
   golden: header('04', 'ffffffff', 'b000000000000000') + '82' + 'a6' + ascii('reason') + 'a4' + ascii('done') + 'a7' + ascii('message') + 'a0',
 };
 
-const cases = [hello, welcome, error, bye] as Case<unknown>[];
+const cases = [hello, helloRank, assign, report, welcome, error, bye] as Case<unknown>[];
 
 for (const c of cases) {
-  describe(`${c.what} message`, () => {
+  describe(c.title ?? `${c.what} message`, () => {
     it('encodes to the golden bytes', () => {
       expect(toHex(c.encode(c.value))).toBe(c.golden);
     });
@@ -109,7 +166,9 @@ for (const c of cases) {
 
     it('rejects a corrupted version, kind, flags or length', () => {
       const corrupt = (at: number, value: number): Uint8Array => editedHex(c.golden, (v) => v.setUint8(at, value));
-      expectProtocolError(() => receive(corrupt(1, 9), c.kind, c.decode), 'MARINA_ERR_BAD_VERSION', 'protocol version 9 is not supported (expected 1)');
+      expectProtocolError(() => receive(corrupt(1, 9), c.kind, c.decode), 'MARINA_ERR_BAD_VERSION', 'protocol version 9 is not supported (expected 2)');
+      // A version-1 peer (no join phase) is refused from its first message.
+      expectProtocolError(() => receive(corrupt(1, 1), c.kind, c.decode), 'MARINA_ERR_BAD_VERSION', 'protocol version 1 is not supported (expected 2)');
       expectProtocolError(() => receive(corrupt(0, 0x7f), c.kind, c.decode), 'MARINA_ERR_BAD_KIND', 'message kind 127 is unknown');
       expectProtocolError(() => receive(corrupt(3, 0x01), c.kind, c.decode), 'MARINA_ERR_BAD_FIELD', /sets reserved flag bits 0x100$/);
       // A declared body above the control limit is refused from the header alone.
@@ -146,7 +205,7 @@ describe('control field validation (exact messages)', () => {
   const body = (v: unknown): Uint8Array => pack(v);
 
   it('hello', () => {
-    expect(decodeHello(body({ client: 'x', extra: [1, 2] }))).toEqual({ client: 'x' });
+    expect(decodeHello(body({ client: 'x', extra: [1, 2] }))).toEqual({ client: 'x', rank: null });
     expectProtocolError(() => decodeHello(body({})), 'MARINA_ERR_BAD_FIELD', 'hello.client must be a string, got undefined');
     expectProtocolError(() => decodeHello(body({ client: 5 })), 'MARINA_ERR_BAD_FIELD', 'hello.client must be a string, got number');
     expectProtocolError(() => decodeHello(body({ client: null })), 'MARINA_ERR_BAD_FIELD', 'hello.client must be a string, got object');
@@ -154,32 +213,176 @@ describe('control field validation (exact messages)', () => {
     expectProtocolError(() => decodeHello(body({ client: 'c'.repeat(201) })), 'MARINA_ERR_OUT_OF_RANGE', 'hello.client is 201 characters, at most 200 allowed');
   });
 
-  it('welcome', () => {
-    const ok = { rank: 0, clients: 1, seed: 0, config: {} };
-    expect(decodeWelcome(body(ok))).toEqual(ok);
+  it('hello with a rank', () => {
+    // Rank 0 is a rank asked for, not "any": it is sent, and comes back as 0, not null.
+    const zero = encodeHello({ client: 'x', rank: 0 });
+    expect(toHex(payloadOf(zero))).toBe('82' + 'a6' + ascii('client') + 'a1' + ascii('x') + 'a4' + ascii('rank') + '00');
+    expect(decodeHello(payloadOf(zero))).toEqual({ client: 'x', rank: 0 });
+    expect(decodeHello(body({ client: 'x', rank: 2 ** 20 - 1 }))).toEqual({ client: 'x', rank: 2 ** 20 - 1 });
     const bad: [Record<string, unknown>, ProtocolErrorCode, string][] = [
-      [{ ...ok, config: [1] }, 'MARINA_ERR_BAD_FIELD', 'welcome.config must be a map'],
-      [{ ...ok, config: 'cq' }, 'MARINA_ERR_BAD_FIELD', 'welcome.config must be a map'],
-      [{ ...ok, config: null }, 'MARINA_ERR_BAD_FIELD', 'welcome.config must be a map'],
-      [{ rank: 0, clients: 1, seed: 0 }, 'MARINA_ERR_BAD_FIELD', 'welcome.config must be a map'],
-      [{ ...ok, clients: '8' }, 'MARINA_ERR_BAD_FIELD', 'welcome.clients must be a number, got string'],
-      [{ ...ok, clients: 0 }, 'MARINA_ERR_OUT_OF_RANGE', 'welcome.clients must be an integer in [1, 1048576], got 0'],
-      [{ ...ok, clients: 2 ** 20 + 1 }, 'MARINA_ERR_OUT_OF_RANGE', 'welcome.clients must be an integer in [1, 1048576], got 1048577'],
-      [{ ...ok, clients: 2.5 }, 'MARINA_ERR_OUT_OF_RANGE', 'welcome.clients must be an integer in [1, 1048576], got 2.5'],
-      [{ ...ok, rank: true }, 'MARINA_ERR_BAD_FIELD', 'welcome.rank must be a number, got boolean'],
-      [{ ...ok, clients: 8, rank: 8 }, 'MARINA_ERR_OUT_OF_RANGE', 'welcome.rank must be an integer in [0, 7], got 8'],
-      [{ ...ok, rank: -1 }, 'MARINA_ERR_OUT_OF_RANGE', 'welcome.rank must be an integer in [0, 0], got -1'],
-      [{ ...ok, seed: 2 ** 32 }, 'MARINA_ERR_OUT_OF_RANGE', 'welcome.seed must be an integer in [0, 4294967295], got 4294967296'],
-      [{ ...ok, seed: NaN }, 'MARINA_ERR_OUT_OF_RANGE', 'welcome.seed must be an integer in [0, 4294967295], got NaN'],
-      [{ ...ok, seed: undefined }, 'MARINA_ERR_BAD_FIELD', 'welcome.seed must be a number, got undefined'],
+      [{ client: 'x', rank: 2 ** 20 }, 'MARINA_ERR_OUT_OF_RANGE', 'hello.rank must be an integer in [0, 1048575], got 1048576'],
+      [{ client: 'x', rank: 0xffffffff }, 'MARINA_ERR_OUT_OF_RANGE', 'hello.rank must be an integer in [0, 1048575], got 4294967295'],
+      [{ client: 'x', rank: -1 }, 'MARINA_ERR_OUT_OF_RANGE', 'hello.rank must be an integer in [0, 1048575], got -1'],
+      [{ client: 'x', rank: 1.5 }, 'MARINA_ERR_OUT_OF_RANGE', 'hello.rank must be an integer in [0, 1048575], got 1.5'],
+      [{ client: 'x', rank: NaN }, 'MARINA_ERR_OUT_OF_RANGE', 'hello.rank must be an integer in [0, 1048575], got NaN'],
+      [{ client: 'x', rank: '3' }, 'MARINA_ERR_BAD_FIELD', 'hello.rank must be a number, got string'],
+      [{ client: 'x', rank: 3n }, 'MARINA_ERR_BAD_FIELD', 'hello.rank must be a number, got bigint'],
+      // "Any rank" is the key left out; an explicit nil is not accepted in its place.
+      [{ client: 'x', rank: null }, 'MARINA_ERR_BAD_FIELD', 'hello.rank must be a number, got object'],
+      // The client is checked first.
+      [{ client: 7, rank: -1 }, 'MARINA_ERR_BAD_FIELD', 'hello.client must be a string, got number'],
+    ];
+    for (const [v, code, message] of bad) expectProtocolError(() => decodeHello(body(v)), code, message);
+  });
+
+  it('assign', () => {
+    const ok = { rank: 0, clients: 1, seed: 0, config: {} };
+    expect(decodeAssign(body(ok))).toEqual(ok);
+    expect(decodeAssign(body({ ...ok, rank: 2 ** 20 - 1, clients: 2 ** 20, seed: 0xffffffff }))).toEqual({ ...ok, rank: 2 ** 20 - 1, clients: 2 ** 20, seed: 0xffffffff });
+    const bad: [Record<string, unknown>, ProtocolErrorCode, string][] = [
+      [{ ...ok, config: [1] }, 'MARINA_ERR_BAD_FIELD', 'assign.config must be a map'],
+      [{ ...ok, config: 'cq' }, 'MARINA_ERR_BAD_FIELD', 'assign.config must be a map'],
+      [{ ...ok, config: null }, 'MARINA_ERR_BAD_FIELD', 'assign.config must be a map'],
+      [{ rank: 0, clients: 1, seed: 0 }, 'MARINA_ERR_BAD_FIELD', 'assign.config must be a map'],
+      [{ ...ok, clients: '8' }, 'MARINA_ERR_BAD_FIELD', 'assign.clients must be a number, got string'],
+      [{ ...ok, clients: 0 }, 'MARINA_ERR_OUT_OF_RANGE', 'assign.clients must be an integer in [1, 1048576], got 0'],
+      [{ ...ok, clients: 2 ** 20 + 1 }, 'MARINA_ERR_OUT_OF_RANGE', 'assign.clients must be an integer in [1, 1048576], got 1048577'],
+      [{ ...ok, clients: 2.5 }, 'MARINA_ERR_OUT_OF_RANGE', 'assign.clients must be an integer in [1, 1048576], got 2.5'],
+      [{ ...ok, rank: true }, 'MARINA_ERR_BAD_FIELD', 'assign.rank must be a number, got boolean'],
+      [{ ...ok, clients: 8, rank: 8 }, 'MARINA_ERR_OUT_OF_RANGE', 'assign.rank must be an integer in [0, 7], got 8'],
+      [{ ...ok, rank: -1 }, 'MARINA_ERR_OUT_OF_RANGE', 'assign.rank must be an integer in [0, 0], got -1'],
+      [{ ...ok, seed: 2 ** 32 }, 'MARINA_ERR_OUT_OF_RANGE', 'assign.seed must be an integer in [0, 4294967295], got 4294967296'],
+      [{ ...ok, seed: NaN }, 'MARINA_ERR_OUT_OF_RANGE', 'assign.seed must be an integer in [0, 4294967295], got NaN'],
+      [{ ...ok, seed: undefined }, 'MARINA_ERR_BAD_FIELD', 'assign.seed must be a number, got undefined'],
+    ];
+    for (const [v, code, message] of bad) expectProtocolError(() => decodeAssign(body(v)), code, message);
+  });
+
+  it('assign copies its configuration and keeps nested values', () => {
+    const config = { method: 'marina', p: 0.25, step: '2x', nested: { list: [1, 'a'] } };
+    const a = decodeAssign(body({ rank: 1, clients: 2, seed: 7, config }));
+    expect(a.config).toEqual(config);
+  });
+
+  it('report', () => {
+    const ok: Report = { rows: 0, features: 0, d: 1, Li: 0, LiKind: 'exact', fingerprint: 'f'.repeat(64) };
+    expect(decodeReport(body(ok))).toEqual(ok);
+    for (const LiKind of ['exact', 'bound', 'estimate'] as const) expect(decodeReport(body({ ...ok, LiKind })).LiKind).toBe(LiKind);
+    const top = { ...ok, rows: 2 ** 31 - 1, features: 2 ** 24, d: 2 ** 24, Li: Number.MAX_VALUE, fingerprint: FINGERPRINT };
+    expect(decodeReport(body(top))).toEqual(top);
+    // An integral L_i travels as a compact integer (msgpackr packs only non-integers as float64) and decodes the same.
+    const integral = encodeReport({ ...ok, Li: 4 }, 0);
+    expect(toHex(payloadOf(integral))).toContain('a2' + ascii('Li') + '04');
+    expect(decodeReport(payloadOf(integral)).Li).toBe(4);
+    const hexMessage = 'report.fingerprint must be 64 lowercase hex digits (SHA-256)';
+    const bad: [Record<string, unknown>, ProtocolErrorCode, string][] = [
+      // fingerprint: a string of exactly 64 lowercase hex digits.
+      [{ ...ok, fingerprint: 'F'.repeat(64) }, 'MARINA_ERR_BAD_FIELD', hexMessage],
+      [{ ...ok, fingerprint: 'g'.repeat(64) }, 'MARINA_ERR_BAD_FIELD', hexMessage],
+      [{ ...ok, fingerprint: 'f'.repeat(63) + ' ' }, 'MARINA_ERR_BAD_FIELD', hexMessage],
+      [{ ...ok, fingerprint: 'f'.repeat(63) + '\n' }, 'MARINA_ERR_BAD_FIELD', hexMessage],
+      [{ ...ok, fingerprint: 'f'.repeat(63) }, 'MARINA_ERR_BAD_FIELD', hexMessage],
+      [{ ...ok, fingerprint: 'f'.repeat(40) }, 'MARINA_ERR_BAD_FIELD', hexMessage],
+      [{ ...ok, fingerprint: '' }, 'MARINA_ERR_BAD_FIELD', hexMessage],
+      [{ ...ok, fingerprint: 'f'.repeat(65) }, 'MARINA_ERR_OUT_OF_RANGE', 'report.fingerprint is 65 characters, at most 64 allowed'],
+      [{ ...ok, fingerprint: 0 }, 'MARINA_ERR_BAD_FIELD', 'report.fingerprint must be a string, got number'],
+      [{ ...ok, fingerprint: undefined }, 'MARINA_ERR_BAD_FIELD', 'report.fingerprint must be a string, got undefined'],
+      // LiKind: one of three names.
+      [{ ...ok, LiKind: 'upper' }, 'MARINA_ERR_OUT_OF_RANGE', 'report.LiKind must be one of exact, bound, estimate; got upper'],
+      [{ ...ok, LiKind: 'Exact' }, 'MARINA_ERR_OUT_OF_RANGE', 'report.LiKind must be one of exact, bound, estimate; got Exact'],
+      [{ ...ok, LiKind: '' }, 'MARINA_ERR_OUT_OF_RANGE', 'report.LiKind must be one of exact, bound, estimate; got '],
+      [{ ...ok, LiKind: 'e'.repeat(21) }, 'MARINA_ERR_OUT_OF_RANGE', 'report.LiKind is 21 characters, at most 20 allowed'],
+      [{ ...ok, LiKind: 1 }, 'MARINA_ERR_BAD_FIELD', 'report.LiKind must be a string, got number'],
+      [{ ...ok, LiKind: undefined }, 'MARINA_ERR_BAD_FIELD', 'report.LiKind must be a string, got undefined'],
+      // Li: a finite number ≥ 0; non-finite before the range.
+      [{ ...ok, Li: -1 }, 'MARINA_ERR_OUT_OF_RANGE', 'report.Li must be in [0, 1.7976931348623157e+308], got -1'],
+      [{ ...ok, Li: -1e-300 }, 'MARINA_ERR_OUT_OF_RANGE', 'report.Li must be in [0, 1.7976931348623157e+308], got -1e-300'],
+      [{ ...ok, Li: NaN }, 'MARINA_ERR_NOT_FINITE', 'report.Li must be finite, got NaN'],
+      [{ ...ok, Li: Infinity }, 'MARINA_ERR_NOT_FINITE', 'report.Li must be finite, got Infinity'],
+      [{ ...ok, Li: -Infinity }, 'MARINA_ERR_NOT_FINITE', 'report.Li must be finite, got -Infinity'],
+      [{ ...ok, Li: '1' }, 'MARINA_ERR_BAD_FIELD', 'report.Li must be a number, got string'],
+      [{ ...ok, Li: null }, 'MARINA_ERR_BAD_FIELD', 'report.Li must be a number, got object'],
+      [{ ...ok, Li: undefined }, 'MARINA_ERR_BAD_FIELD', 'report.Li must be a number, got undefined'],
+      // rows in [0, 2^31 − 1], features in [0, 2^24], d in [1, 2^24].
+      [{ ...ok, rows: -1 }, 'MARINA_ERR_OUT_OF_RANGE', 'report.rows must be an integer in [0, 2147483647], got -1'],
+      [{ ...ok, rows: 2 ** 31 }, 'MARINA_ERR_OUT_OF_RANGE', 'report.rows must be an integer in [0, 2147483647], got 2147483648'],
+      [{ ...ok, rows: 1.5 }, 'MARINA_ERR_OUT_OF_RANGE', 'report.rows must be an integer in [0, 2147483647], got 1.5'],
+      [{ ...ok, rows: Infinity }, 'MARINA_ERR_OUT_OF_RANGE', 'report.rows must be an integer in [0, 2147483647], got Infinity'],
+      [{ ...ok, rows: '10' }, 'MARINA_ERR_BAD_FIELD', 'report.rows must be a number, got string'],
+      // A uint64 on the wire decodes to a bigint (msgpackr's default), which is no number.
+      [{ ...ok, rows: 5n }, 'MARINA_ERR_BAD_FIELD', 'report.rows must be a number, got bigint'],
+      [{ ...ok, features: -1 }, 'MARINA_ERR_OUT_OF_RANGE', 'report.features must be an integer in [0, 16777216], got -1'],
+      [{ ...ok, features: 2 ** 24 + 1 }, 'MARINA_ERR_OUT_OF_RANGE', 'report.features must be an integer in [0, 16777216], got 16777217'],
+      [{ ...ok, features: undefined }, 'MARINA_ERR_BAD_FIELD', 'report.features must be a number, got undefined'],
+      [{ ...ok, d: 0 }, 'MARINA_ERR_OUT_OF_RANGE', 'report.d must be an integer in [1, 16777216], got 0'],
+      [{ ...ok, d: 2 ** 24 + 1 }, 'MARINA_ERR_OUT_OF_RANGE', 'report.d must be an integer in [1, 16777216], got 16777217'],
+      [{ ...ok, d: 0.5 }, 'MARINA_ERR_OUT_OF_RANGE', 'report.d must be an integer in [1, 16777216], got 0.5'],
+      [{ ...ok, d: false }, 'MARINA_ERR_BAD_FIELD', 'report.d must be a number, got boolean'],
+    ];
+    for (const [v, code, message] of bad) expectProtocolError(() => decodeReport(body(v)), code, message);
+  });
+
+  it('welcome', () => {
+    const ok: Welcome = { d: 1, gamma: Number.MIN_VALUE, p: 0, params: {} };
+    expect(decodeWelcome(body(ok))).toEqual(ok);
+    const top: Welcome = { d: 2 ** 24, gamma: Number.MAX_VALUE, p: 1, params: { a: -Number.MAX_VALUE, b: Number.MAX_VALUE, c: 0, ['k'.repeat(40)]: 1 } };
+    expect(decodeWelcome(body(top))).toEqual(top);
+    const gammaRange = 'welcome.gamma must be in [5e-324, 1.7976931348623157e+308]';
+    const bad: [Record<string, unknown>, ProtocolErrorCode, string][] = [
+      // gamma: a finite number > 0.
+      [{ ...ok, gamma: 0 }, 'MARINA_ERR_OUT_OF_RANGE', `${gammaRange}, got 0`],
+      [{ ...ok, gamma: -0.5 }, 'MARINA_ERR_OUT_OF_RANGE', `${gammaRange}, got -0.5`],
+      [{ ...ok, gamma: -Number.MIN_VALUE }, 'MARINA_ERR_OUT_OF_RANGE', `${gammaRange}, got -5e-324`],
+      [{ ...ok, gamma: NaN }, 'MARINA_ERR_NOT_FINITE', 'welcome.gamma must be finite, got NaN'],
+      [{ ...ok, gamma: Infinity }, 'MARINA_ERR_NOT_FINITE', 'welcome.gamma must be finite, got Infinity'],
+      [{ ...ok, gamma: -Infinity }, 'MARINA_ERR_NOT_FINITE', 'welcome.gamma must be finite, got -Infinity'],
+      [{ ...ok, gamma: '0.1' }, 'MARINA_ERR_BAD_FIELD', 'welcome.gamma must be a number, got string'],
+      [{ ...ok, gamma: undefined }, 'MARINA_ERR_BAD_FIELD', 'welcome.gamma must be a number, got undefined'],
+      // p: a probability in [0, 1] (0 for methods with no coin).
+      [{ ...ok, p: 1.5 }, 'MARINA_ERR_OUT_OF_RANGE', 'welcome.p must be in [0, 1], got 1.5'],
+      [{ ...ok, p: 1 + Number.EPSILON }, 'MARINA_ERR_OUT_OF_RANGE', 'welcome.p must be in [0, 1], got 1.0000000000000002'],
+      [{ ...ok, p: 2 }, 'MARINA_ERR_OUT_OF_RANGE', 'welcome.p must be in [0, 1], got 2'],
+      [{ ...ok, p: -0.1 }, 'MARINA_ERR_OUT_OF_RANGE', 'welcome.p must be in [0, 1], got -0.1'],
+      [{ ...ok, p: NaN }, 'MARINA_ERR_NOT_FINITE', 'welcome.p must be finite, got NaN'],
+      [{ ...ok, p: Infinity }, 'MARINA_ERR_NOT_FINITE', 'welcome.p must be finite, got Infinity'],
+      [{ ...ok, p: true }, 'MARINA_ERR_BAD_FIELD', 'welcome.p must be a number, got boolean'],
+      // d in [1, 2^24].
+      [{ ...ok, d: 0 }, 'MARINA_ERR_OUT_OF_RANGE', 'welcome.d must be an integer in [1, 16777216], got 0'],
+      [{ ...ok, d: 2 ** 24 + 1 }, 'MARINA_ERR_OUT_OF_RANGE', 'welcome.d must be an integer in [1, 16777216], got 16777217'],
+      [{ ...ok, d: 2.5 }, 'MARINA_ERR_OUT_OF_RANGE', 'welcome.d must be an integer in [1, 16777216], got 2.5'],
+      [{ ...ok, d: '8' }, 'MARINA_ERR_BAD_FIELD', 'welcome.d must be a number, got string'],
+      // params: a map of finite numbers, keys of at most 40 characters; checked before the other fields.
+      [{ ...ok, params: undefined }, 'MARINA_ERR_BAD_FIELD', 'welcome.params must be a map'],
+      [{ d: 0, gamma: 0, p: 2 }, 'MARINA_ERR_BAD_FIELD', 'welcome.params must be a map'],
+      [{ ...ok, params: null }, 'MARINA_ERR_BAD_FIELD', 'welcome.params must be a map'],
+      [{ ...ok, params: [] }, 'MARINA_ERR_BAD_FIELD', 'welcome.params must be a map'],
+      [{ ...ok, params: [0.5] }, 'MARINA_ERR_BAD_FIELD', 'welcome.params must be a map'],
+      [{ ...ok, params: 'alpha' }, 'MARINA_ERR_BAD_FIELD', 'welcome.params must be a map'],
+      [{ ...ok, params: 0.5 }, 'MARINA_ERR_BAD_FIELD', 'welcome.params must be a map'],
+      [{ ...ok, params: new Uint8Array([1]) }, 'MARINA_ERR_BAD_FIELD', 'welcome.params must be a map'],
+      [{ ...ok, params: { alpha: 'x' } }, 'MARINA_ERR_BAD_FIELD', 'welcome.params.alpha must be a number, got string'],
+      [{ ...ok, params: { alpha: 0.5, r: null } }, 'MARINA_ERR_BAD_FIELD', 'welcome.params.r must be a number, got object'],
+      [{ ...ok, params: { alpha: true } }, 'MARINA_ERR_BAD_FIELD', 'welcome.params.alpha must be a number, got boolean'],
+      [{ ...ok, params: { alpha: [0.5] } }, 'MARINA_ERR_BAD_FIELD', 'welcome.params.alpha must be a number, got object'],
+      [{ ...ok, params: { alpha: { value: 0.5 } } }, 'MARINA_ERR_BAD_FIELD', 'welcome.params.alpha must be a number, got object'],
+      [{ ...ok, params: { alpha: 5n } }, 'MARINA_ERR_BAD_FIELD', 'welcome.params.alpha must be a number, got bigint'],
+      [{ ...ok, params: { alpha: NaN } }, 'MARINA_ERR_NOT_FINITE', 'welcome.params.alpha must be finite, got NaN'],
+      [{ ...ok, params: { scale: -Infinity } }, 'MARINA_ERR_NOT_FINITE', 'welcome.params.scale must be finite, got -Infinity'],
+      [{ ...ok, params: { ['k'.repeat(41)]: 1 } }, 'MARINA_ERR_OUT_OF_RANGE', 'welcome.params has a key longer than 40 characters'],
     ];
     for (const [v, code, message] of bad) expectProtocolError(() => decodeWelcome(body(v)), code, message);
   });
 
-  it('welcome copies its configuration and keeps nested values', () => {
-    const config = { method: 'marina', p: 0.25, step: '2x', nested: { list: [1, 'a'] } };
-    const w = decodeWelcome(body({ rank: 1, clients: 2, seed: 7, config }));
-    expect(w.config).toEqual(config);
+  it('welcome returns params as a fresh plain object, and a "__proto__" parameter cannot set its prototype', () => {
+    const params = { alpha: 0.5 };
+    const w = decodeWelcome(payloadOf(encodeWelcome({ d: 2, gamma: 1, p: 1, params })));
+    expect(w.params).toEqual(params);
+    expect(w.params).not.toBe(params);
+    // fixmap(4) { d: 2, gamma: 1, p: 1, params: fixmap(1) { "__proto__": 1 } }: msgpackr renames the key.
+    const evil = fromHex('84' + 'a1' + ascii('d') + '02' + 'a5' + ascii('gamma') + '01' + 'a1' + ascii('p') + '01' + 'a6' + ascii('params') + '81' + 'a9' + ascii('__proto__') + '01');
+    const e = decodeWelcome(evil);
+    expect(Object.getPrototypeOf(e.params)).toBe(Object.prototype);
+    expect(Object.keys(e.params)).toEqual(['__proto_']);
   });
 
   it('error and bye', () => {
@@ -198,5 +401,63 @@ describe('control field validation (exact messages)', () => {
     const evil = fromHex('81' + 'a9' + ascii('__proto__') + '81' + 'a6' + ascii('client') + 'a4' + ascii('evil'));
     expectProtocolError(() => decodeHello(evil), 'MARINA_ERR_BAD_FIELD', 'hello.client must be a string, got undefined');
     expect(({} as Record<string, unknown>)['client']).toBeUndefined();
+  });
+});
+
+describe('corrupted fields inside the golden bodies (exact messages)', () => {
+  /** The byte offset, in the whole message, of the value that follows `keyHex` in the golden fixture. */
+  const valueAt = (golden: string, keyHex: string): number => {
+    const i = golden.indexOf(keyHex);
+    expect(i).toBeGreaterThan(0);
+    expect(i % 2).toBe(0);
+    return (i + keyHex.length) / 2;
+  };
+  const key = (name: string): string => (0xa0 + name.length).toString(16) + ascii(name);
+  const receiveEdited = <T>(c: Case<T>, edit: (v: DataView) => void): T => receive(editedHex(c.golden, edit), c.kind, c.decode);
+
+  it('report: fingerprint, LiKind, Li, rows and d', () => {
+    const fp = valueAt(report.golden, key('fingerprint') + 'd940');
+    expectProtocolError(() => receiveEdited(report, (v) => v.setUint8(fp + 10, 'A'.charCodeAt(0))), 'MARINA_ERR_BAD_FIELD', 'report.fingerprint must be 64 lowercase hex digits (SHA-256)');
+    expectProtocolError(() => receiveEdited(report, (v) => v.setUint8(fp + 63, 'z'.charCodeAt(0))), 'MARINA_ERR_BAD_FIELD', 'report.fingerprint must be 64 lowercase hex digits (SHA-256)');
+    const kind = valueAt(report.golden, key('LiKind') + 'a5');
+    expectProtocolError(() => receiveEdited(report, (v) => v.setUint8(kind, 'p'.charCodeAt(0))), 'MARINA_ERR_OUT_OF_RANGE', 'report.LiKind must be one of exact, bound, estimate; got pound');
+    const li = valueAt(report.golden, key('Li') + 'cb');
+    expectProtocolError(() => receiveEdited(report, (v) => v.setFloat64(li, -0.25)), 'MARINA_ERR_OUT_OF_RANGE', 'report.Li must be in [0, 1.7976931348623157e+308], got -0.25');
+    expectProtocolError(() => receiveEdited(report, (v) => v.setFloat64(li, NaN)), 'MARINA_ERR_NOT_FINITE', 'report.Li must be finite, got NaN');
+    expectProtocolError(() => receiveEdited(report, (v) => v.setFloat64(li, Infinity)), 'MARINA_ERR_NOT_FINITE', 'report.Li must be finite, got Infinity');
+    // The float64 marker turned into a string marker: the value is no longer a number.
+    expectProtocolError(() => receiveEdited(report, (v) => v.setUint8(li - 1, 0xa8)), 'MARINA_ERR_BAD_FIELD', 'report.Li must be a number, got string');
+    const rows = valueAt(report.golden, key('rows'));
+    // rows' uint16 1000 (cd 03e8) turned into int16 −1 (d1 ffff).
+    expectProtocolError(() => receiveEdited(report, (v) => (v.setUint8(rows, 0xd1), v.setInt16(rows + 1, -1))), 'MARINA_ERR_OUT_OF_RANGE', 'report.rows must be an integer in [0, 2147483647], got -1');
+    const d = valueAt(report.golden, key('d'));
+    expectProtocolError(() => receiveEdited(report, (v) => v.setUint16(d + 1, 0)), 'MARINA_ERR_OUT_OF_RANGE', 'report.d must be an integer in [1, 16777216], got 0');
+  });
+
+  it('welcome: gamma, p, d and params', () => {
+    const gamma = valueAt(welcome.golden, key('gamma') + 'cb');
+    expectProtocolError(() => receiveEdited(welcome, (v) => v.setFloat64(gamma, 0)), 'MARINA_ERR_OUT_OF_RANGE', 'welcome.gamma must be in [5e-324, 1.7976931348623157e+308], got 0');
+    expectProtocolError(() => receiveEdited(welcome, (v) => v.setFloat64(gamma, -0.125)), 'MARINA_ERR_OUT_OF_RANGE', 'welcome.gamma must be in [5e-324, 1.7976931348623157e+308], got -0.125');
+    expectProtocolError(() => receiveEdited(welcome, (v) => v.setFloat64(gamma, -Infinity)), 'MARINA_ERR_NOT_FINITE', 'welcome.gamma must be finite, got -Infinity');
+    const p = valueAt(welcome.golden, key('p') + 'cb');
+    expectProtocolError(() => receiveEdited(welcome, (v) => v.setFloat64(p, 1.5)), 'MARINA_ERR_OUT_OF_RANGE', 'welcome.p must be in [0, 1], got 1.5');
+    expectProtocolError(() => receiveEdited(welcome, (v) => v.setFloat64(p, NaN)), 'MARINA_ERR_NOT_FINITE', 'welcome.p must be finite, got NaN');
+    const d = valueAt(welcome.golden, key('d') + 'cd');
+    expectProtocolError(() => receiveEdited(welcome, (v) => v.setUint16(d, 0)), 'MARINA_ERR_OUT_OF_RANGE', 'welcome.d must be an integer in [1, 16777216], got 0');
+    const alpha = valueAt(welcome.golden, key('alpha') + 'cb');
+    expectProtocolError(() => receiveEdited(welcome, (v) => v.setFloat64(alpha, Infinity)), 'MARINA_ERR_NOT_FINITE', 'welcome.params.alpha must be finite, got Infinity');
+    // shift's value -2 (0xfe) turned into nil (0xc0).
+    const shift = valueAt(welcome.golden, key('shift'));
+    expectProtocolError(() => receiveEdited(welcome, (v) => v.setUint8(shift, 0xc0)), 'MARINA_ERR_BAD_FIELD', 'welcome.params.shift must be a number, got object');
+    // The params fixmap(2) marker turned into a fixarray(4) of the same four values: still one msgpack map, but params is no map.
+    const params = valueAt(welcome.golden, key('params'));
+    expectProtocolError(() => receiveEdited(welcome, (v) => v.setUint8(params, 0x94)), 'MARINA_ERR_BAD_FIELD', 'welcome.params must be a map');
+  });
+
+  it('hello and assign: rank out of range', () => {
+    const rank = valueAt(helloRank.golden, key('rank') + 'ce');
+    expectProtocolError(() => receiveEdited(helloRank, (v) => v.setUint32(rank, 2 ** 20)), 'MARINA_ERR_OUT_OF_RANGE', 'hello.rank must be an integer in [0, 1048575], got 1048576');
+    const aRank = valueAt(assign.golden, key('rank'));
+    expectProtocolError(() => receiveEdited(assign, (v) => v.setUint8(aRank, 8)), 'MARINA_ERR_OUT_OF_RANGE', 'assign.rank must be an integer in [0, 7], got 8');
   });
 });

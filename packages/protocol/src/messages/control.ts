@@ -14,14 +14,45 @@ export const MAX_CONTROL_BYTES = 64 * 1024;
 export interface Hello {
   /** Free-form client identification, e.g. "marina-client/0.1.0 host". */
   client: string;
+  /** The rank this client asks for (its own shard file is that rank's), or null: any free rank. */
+  rank: number | null;
 }
 
-export interface Welcome {
+/**
+ * The join phase (protocol version 2): hello → Assign (rank and configuration) → Report (the client's shard
+ * facts) → Welcome (the run as the server resolved it from all n reports), then rounds.
+ */
+export interface Assign {
   rank: number;
   clients: number;
   seed: number;
-  /** The resolved run configuration; the client validates it with core's config schema. */
+  /** The run configuration; the client validates it with core's config schema. */
   config: Record<string, unknown>;
+}
+
+/** How a reported L_i was obtained. */
+export type ConstantKindName = 'exact' | 'bound' | 'estimate';
+
+/** What a client's shard gives the theory; the rows never leave the client. */
+export interface Report {
+  /** m_i: rows of the shard (0 for a generated problem). */
+  rows: number;
+  features: number;
+  /** d of the model the client built. */
+  d: number;
+  Li: number;
+  LiKind: ConstantKindName;
+  /** Hex SHA-256 of the shard's parsed rows (64 characters). */
+  fingerprint: string;
+}
+
+/** The run resolved once by the server: what a client needs beyond the configuration. */
+export interface Welcome {
+  d: number;
+  gamma: number;
+  p: number;
+  /** Method parameters (DIANA's α, PP-MARINA's r, VR-MARINA's b', EF21's scale), numbers by name. */
+  params: Record<string, number>;
 }
 
 export interface ErrorMessage {
@@ -41,9 +72,12 @@ function encodeControl(kind: number, rank: number, body: object): Uint8Array {
   return msg;
 }
 
-export const encodeHello = (h: Hello): Uint8Array => encodeControl(Kind.Hello, SERVER_RANK, { client: h.client });
-export const encodeWelcome = (w: Welcome): Uint8Array =>
-  encodeControl(Kind.Welcome, SERVER_RANK, { rank: w.rank, clients: w.clients, seed: w.seed, config: w.config });
+export const encodeHello = (h: Hello): Uint8Array => encodeControl(Kind.Hello, SERVER_RANK, h.rank === null ? { client: h.client } : { client: h.client, rank: h.rank });
+export const encodeAssign = (a: Assign): Uint8Array =>
+  encodeControl(Kind.Assign, SERVER_RANK, { rank: a.rank, clients: a.clients, seed: a.seed, config: a.config });
+export const encodeReport = (r: Report, rank: number): Uint8Array =>
+  encodeControl(Kind.Report, rank, { rows: r.rows, features: r.features, d: r.d, Li: r.Li, LiKind: r.LiKind, fingerprint: r.fingerprint });
+export const encodeWelcome = (w: Welcome): Uint8Array => encodeControl(Kind.Welcome, SERVER_RANK, { d: w.d, gamma: w.gamma, p: w.p, params: { ...w.params } });
 export const encodeError = (e: ErrorMessage, rank = SERVER_RANK): Uint8Array =>
   encodeControl(Kind.Error, rank, { code: e.code, message: e.message });
 export const encodeBye = (b: Bye): Uint8Array => encodeControl(Kind.Bye, SERVER_RANK, { reason: b.reason, message: b.message });
@@ -91,22 +125,69 @@ function uint(obj: Record<string, unknown>, key: string, what: string, min: numb
 
 export function decodeHello(payload: Uint8Array): Hello {
   const m = decodeMap(payload, 'hello');
-  return { client: str(m, 'client', 'hello', 200) };
+  return { client: str(m, 'client', 'hello', 200), rank: m['rank'] === undefined ? null : uint(m, 'rank', 'hello', 0, (1 << 20) - 1) };
+}
+
+export function decodeAssign(payload: Uint8Array): Assign {
+  const m = decodeMap(payload, 'assign');
+  const config = m['config'];
+  if (!isPlainMap(config)) throw new ProtocolError('MARINA_ERR_BAD_FIELD', 'assign.config must be a map');
+  const clients = uint(m, 'clients', 'assign', 1, 1 << 20);
+  return {
+    rank: uint(m, 'rank', 'assign', 0, clients - 1),
+    clients,
+    seed: uint(m, 'seed', 'assign', 0, 0xffffffff),
+    config: { ...config },
+  };
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const CONSTANT_KINDS = new Set(['exact', 'bound', 'estimate']);
+
+export function decodeReport(payload: Uint8Array): Report {
+  const m = decodeMap(payload, 'report');
+  const fingerprint = str(m, 'fingerprint', 'report', 64);
+  if (!HEX64.test(fingerprint)) throw new ProtocolError('MARINA_ERR_BAD_FIELD', 'report.fingerprint must be 64 lowercase hex digits (SHA-256)');
+  const LiKind = str(m, 'LiKind', 'report', 20);
+  if (!CONSTANT_KINDS.has(LiKind)) throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `report.LiKind must be one of exact, bound, estimate; got ${LiKind}`);
+  return {
+    rows: uint(m, 'rows', 'report', 0, 2 ** 31 - 1),
+    features: uint(m, 'features', 'report', 0, 1 << 24),
+    d: uint(m, 'd', 'report', 1, 1 << 24),
+    Li: finite(m, 'Li', 'report', 0, Number.MAX_VALUE),
+    LiKind: LiKind as ConstantKindName,
+    fingerprint,
+  };
 }
 
 export function decodeWelcome(payload: Uint8Array): Welcome {
   const m = decodeMap(payload, 'welcome');
-  const config = m['config'];
-  if (config === null || typeof config !== 'object' || Object.getPrototypeOf(config) !== Object.prototype) {
-    throw new ProtocolError('MARINA_ERR_BAD_FIELD', 'welcome.config must be a map');
+  const params = m['params'];
+  if (!isPlainMap(params)) throw new ProtocolError('MARINA_ERR_BAD_FIELD', 'welcome.params must be a map');
+  const out: Record<string, number> = {};
+  for (const key of Object.keys(params)) {
+    if (key.length > 40) throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', 'welcome.params has a key longer than 40 characters');
+    out[key] = finite(params, key, 'welcome.params', -Number.MAX_VALUE, Number.MAX_VALUE);
   }
-  const clients = uint(m, 'clients', 'welcome', 1, 1 << 20);
   return {
-    rank: uint(m, 'rank', 'welcome', 0, clients - 1),
-    clients,
-    seed: uint(m, 'seed', 'welcome', 0, 0xffffffff),
-    config: { ...(config as Record<string, unknown>) },
+    d: uint(m, 'd', 'welcome', 1, 1 << 24),
+    gamma: finite(m, 'gamma', 'welcome', Number.MIN_VALUE, Number.MAX_VALUE),
+    p: finite(m, 'p', 'welcome', 0, 1),
+    params: out,
   };
+}
+
+function isPlainMap(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+/** A finite number field in [min, max]. */
+function finite(obj: Record<string, unknown>, key: string, what: string, min: number, max: number): number {
+  const v = obj[key];
+  if (typeof v !== 'number') throw new ProtocolError('MARINA_ERR_BAD_FIELD', `${what}.${key} must be a number, got ${typeof v}`);
+  if (!Number.isFinite(v)) throw new ProtocolError('MARINA_ERR_NOT_FINITE', `${what}.${key} must be finite, got ${v}`);
+  if (v < min || v > max) throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `${what}.${key} must be in [${min}, ${max}], got ${v}`);
+  return v;
 }
 
 export function decodeError(payload: Uint8Array): ErrorMessage {

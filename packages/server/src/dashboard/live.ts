@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { RoundTraffic } from '@marina/protocol';
 import type { RoundRecord, RunSummary } from '@marina/core';
-import type { MarinaServer } from '../server.js';
+import type { RunView } from '../view.js';
 
 /** How often buffered rounds go out to dashboards (ms): a browser redraws at most this often. */
 const FLUSH_MS = 250;
@@ -46,10 +46,14 @@ export class LiveFeed {
   private stopReason: string | null = null;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly server: MarinaServer) {
-    this.n = server.coordinator.setup.config.clients;
+  constructor(private readonly server: RunView) {
+    this.n = server.clients;
     this.uplink = new Float64Array(this.n);
     server.on('round', (record: RoundRecord, traffic: RoundTraffic | null) => this.onRound(record, traffic));
+    server.on('resolved', () => {
+      this.flush();
+      for (const ws of this.sockets) this.send(ws, this.snapshot());
+    });
     server.on('clients', (count: number) => {
       this.connected = count;
       this.broadcast({ type: 'clients', connected: count });
@@ -126,7 +130,10 @@ export class LiveFeed {
   }
 
   private snapshot(): Record<string, unknown> {
-    const { config, theory } = this.server.coordinator.setup;
+    const config = this.server.config;
+    const resolved = this.server.resolved();
+    // Until every client has reported its shard the theory is unknown (the join phase).
+    const theory = resolved?.theory ?? { status: 'waiting for every client to report its shard' };
     const points = clonePoints(this.history);
     const last = this.latest;
     if (last && points.round.at(-1) !== last.round) pushPoint(points, last);
@@ -134,6 +141,7 @@ export class LiveFeed {
       type: 'init',
       runId: this.server.runId,
       config,
+      d: resolved?.d ?? null,
       theory,
       phase: this.phase,
       stopReason: this.stopReason,

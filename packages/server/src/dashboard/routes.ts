@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ServerResponse } from 'node:http';
 import { WebSocketServer } from 'ws';
-import type { MarinaServer } from '../server.js';
+import type { RunView } from '../view.js';
 import { LiveFeed } from './live.js';
 import { DASHBOARD_PAGE } from './page.js';
 import { DASHBOARD_SCRIPT } from './script.js';
@@ -20,7 +20,7 @@ const ASSETS: Record<string, { module: string; type: string }> = {
  * The live dashboard on the server's HTTP port: the page at `/`, its script and uPlot at `/dashboard/*`, and
  * the live feed on `/live`. Dashboard sockets are not protocol clients: no rank, no ledger entry.
  */
-export function attachDashboard(server: MarinaServer): void {
+export function attachDashboard(server: RunView): void {
   const feed = new LiveFeed(server);
   // The browser sends nothing but control frames; a small maxPayload keeps a stray client from costing memory.
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4096 });

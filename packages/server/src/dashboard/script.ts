@@ -176,7 +176,7 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
       uplink = msg.uplink;
       addPoints(msg.points);
       var c = msg.config;
-      $('run').textContent = 'run ' + msg.runId + ' · ' + c.method + ' + ' + c.compressor + ' · n = ' + c.clients + ', d = ' + c.dim;
+      $('run').textContent = 'run ' + msg.runId + ' · ' + c.method + ' + ' + c.compressor + ' · n = ' + c.clients + ', d = ' + (msg.d === null ? '(joining)' : msg.d) + ', problem ' + c.problem;
       document.title = 'marina · ' + c.method + ' + ' + c.compressor + ' · ' + msg.runId;
       fill('config', c);
       fill('theory', msg.theory);
