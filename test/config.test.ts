@@ -52,7 +52,7 @@ describe('bad configuration files', () => {
     const err = await refused(['--config', path]);
     expect(err).toContain('unknown field "bogus"');
     expect(err).toContain(path);
-    expect(err).toMatch(/known fields: method, compressor, clients, dim/);
+    expect(err).toMatch(/known fields: problem, method, compressor, clients, step/);
   });
 
   it('refuses an out-of-range value, naming the field, the range and the file', async () => {

@@ -118,6 +118,6 @@ describe('marina theory --ratio (SPEC C)', () => {
     expect(p.stderr).toContain('--at-p is "1.5"; expected a number in (0, 1]');
     const d = await marina(['theory', '--ratio', '--dim', '10.5']);
     expect(d.code).toBe(2);
-    expect(d.stderr).toContain('--dim is "10.5"; expected a positive integer');
+    expect(d.stderr).toContain('--dim is 10.5; expected a positive integer');
   });
 });

@@ -10,13 +10,14 @@ import { compareCommand } from './commands/compare.js';
 import { localCommand } from './commands/local.js';
 import { mseCommand } from './commands/mse.js';
 import { serverCommand } from './commands/server.js';
+import { shardCommand } from './commands/shard.js';
 import { simCommand } from './commands/sim.js';
 import { theoryCommand } from './commands/theory.js';
 import { environmentGuard } from './options.js';
 import { ClusterError } from './runs.js';
 
 /** Every command; the environment guard needs them all to tell a shared MARINA_* variable from a typo. */
-const commands = [localCommand, simCommand, serverCommand, clientCommand, compareCommand, benchCommand, theoryCommand, mseCommand];
+const commands = [localCommand, simCommand, serverCommand, clientCommand, compareCommand, benchCommand, theoryCommand, mseCommand, shardCommand];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('marina')
@@ -24,7 +25,7 @@ const cli = yargs(hideBin(process.argv))
   .middleware(environmentGuard(commands), true)
   .usage('$0 <command> [options]\n\nA parameter server for communication-compressed distributed optimization.')
   .command(commands)
-  .demandCommand(1, 'name a command: local, sim, server, client, compare, bench, theory or mse')
+  .demandCommand(1, 'name a command: local, sim, server, client, compare, bench, theory, mse or shard')
   .strict()
   .recommendCommands()
   .wrap(Math.min(120, process.stdout.columns ?? 100))

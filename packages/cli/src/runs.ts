@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { clientShard, resolveRun, runInProcess, type Problem, type RunConfig, type RunSetup, type RunSummary } from '@marina/core';
-import { loadAllShards } from '@marina/data';
+import { clientShard, resolveRun, runInProcess, testEvaluator, type Problem, type RunConfig, type RunSetup, type RunSummary } from '@marina/core';
+import { loadAllShards, loadTestData } from '@marina/data';
 import { nodeHooks, RunFolder, runIdOf, startServer, type SocketStats } from '@marina/server';
 import { makeProgress } from './progress.js';
 
@@ -29,12 +29,14 @@ export async function resolveInProcess(config: RunConfig): Promise<{ setup: RunS
 /** Runs in-process (`marina sim`), writing the run folder when `out` is set. */
 export async function runSim(config: RunConfig, out: string | null, force: boolean, progressMode: ProgressMode, label = 'sim'): Promise<RunSummary> {
   const { setup, problems } = await resolveInProcess(config);
+  const test = config.testData ? testEvaluator(setup, await loadTestData(config, config.testData), config.testData) : null;
   const folder = out ? RunFolder.open(out, force) : null;
   const progress = makeProgress(label, config.rounds, progressMode);
   let bits = 0;
   try {
     const { summary } = runInProcess(setup, problems, {
       ...nodeHooks,
+      test,
       runId: runIdOf(config),
       onRound(record) {
         folder?.appendRound(record);
@@ -67,6 +69,7 @@ export interface LocalOptions {
 export async function runLocal(config: RunConfig, opts: LocalOptions): Promise<RunSummary & { sockets: SocketStats[] }> {
   const server = await startServer({
     config,
+    testData: config.testData ? await loadTestData(config, config.testData) : null,
     port: 0,
     host: '127.0.0.1',
     out: opts.out,

@@ -55,6 +55,7 @@ export function describeRun(s: RunSummary): string {
     rows.push([`target (${t.kind} ${t.value})`, `‖∇f‖² ≤ ${fmtNum(t.threshold)}: ${where}`]);
   }
   rows.push(['final ‖∇f‖²', fmtNum(s.final.gradNormSq)]);
+  if (s.final.testLoss !== null) rows.push(['test data', `loss ${fmtNum(s.final.testLoss)}, accuracy ${s.final.testAccuracy === null ? '-' : `${(100 * s.final.testAccuracy).toFixed(2)} %`} (${c.testData})`]);
   for (const note of th?.notes ?? []) rows.push(['note', note]);
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');

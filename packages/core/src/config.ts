@@ -159,6 +159,7 @@ export function resolveConfig(partial: Record<string, unknown>): RunConfig {
   }
   if (partial['target'] !== undefined && partial['targetRel'] === undefined) out['targetRel'] = null;
   const problem = problems[out['problem'] as string]!;
+  methods[out['method'] as string]!.validate?.(out);
   if (problem.data === 'none' && out['data'] !== null) failOption('data', out['data'], `no data file: problem "${problem.name}" is generated (choose a data problem: ${dataProblems().join(', ')})`);
   return out as RunConfig;
 }

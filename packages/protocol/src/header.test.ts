@@ -5,7 +5,7 @@ import { expectProtocolError, fromHex, toHex } from '@marina/protocol/testing';
 // An Update (kind 17) of round 0x01020304 from rank 7, compressed, 45 payload bits (6 bytes: CQ/IQ with d = 13).
 const GOLDEN_HEADER =
   '11' + // kind 17
-  '01' + // version 1
+  '02' + // version 2
   '0800' + // flags: Compressed
   '04030201' + // round 0x01020304
   '07000000' + // rank 7
@@ -16,7 +16,7 @@ describe('header layout', () => {
   it('is 24 bytes, a multiple of 8 (ARCHITECTURE "Numbers and determinism")', () => {
     expect(HEADER_BYTES).toBe(24);
     expect(HEADER_BYTES % 8).toBe(0);
-    expect(PROTOCOL_VERSION).toBe(1);
+    expect(PROTOCOL_VERSION).toBe(2);
   });
 
   it('writes the golden bytes, little-endian', () => {
@@ -27,15 +27,15 @@ describe('header layout', () => {
 
   it('writes payload lengths above 2^32 bits across both words', () => {
     const msg = new Uint8Array(HEADER_BYTES);
-    writeHeader(msg, { kind: Kind.Eval, version: 1, flags: 0, round: 0, rank: SERVER_RANK, aux: 0xdeadbeef, payloadBits: 2 ** 40 + 5 });
-    expect(toHex(msg)).toBe('12' + '01' + '0000' + '00000000' + 'ffffffff' + 'efbeadde' + '0500000000010000');
-    writeHeader(msg, { kind: Kind.Eval, version: 1, flags: 0, round: 0, rank: 0, aux: 0, payloadBits: 2 ** 53 - 1 });
+    writeHeader(msg, { kind: Kind.Eval, version: PROTOCOL_VERSION, flags: 0, round: 0, rank: SERVER_RANK, aux: 0xdeadbeef, payloadBits: 2 ** 40 + 5 });
+    expect(toHex(msg)).toBe('12' + '02' + '0000' + '00000000' + 'ffffffff' + 'efbeadde' + '0500000000010000');
+    writeHeader(msg, { kind: Kind.Eval, version: PROTOCOL_VERSION, flags: 0, round: 0, rank: 0, aux: 0, payloadBits: 2 ** 53 - 1 });
     expect(toHex(msg.subarray(16))).toBe('ffffffffffff1f00');
   });
 
   it('refuses a payload length that is not a safe non-negative integer', () => {
     const msg = new Uint8Array(HEADER_BYTES);
-    const h = { kind: Kind.Update, version: 1, flags: 0, round: 0, rank: 0, aux: 0 };
+    const h = { kind: Kind.Update, version: PROTOCOL_VERSION, flags: 0, round: 0, rank: 0, aux: 0 };
     expectProtocolError(() => writeHeader(msg, { ...h, payloadBits: -1 }), 'MARINA_ERR_OUT_OF_RANGE', 'payloadBits must be a safe non-negative integer, got -1');
     expectProtocolError(() => writeHeader(msg, { ...h, payloadBits: 1.5 }), 'MARINA_ERR_OUT_OF_RANGE', 'payloadBits must be a safe non-negative integer, got 1.5');
     expectProtocolError(() => writeHeader(msg, { ...h, payloadBits: 2 ** 53 }), 'MARINA_ERR_OUT_OF_RANGE', 'payloadBits must be a safe non-negative integer, got 9007199254740992');
@@ -44,8 +44,13 @@ describe('header layout', () => {
 
   it('names every kind, and no others', () => {
     for (const [name, value] of Object.entries(Kind)) expect(kindName(value)).toBe(name);
+    // The join phase of version 2: Assign (server → client) and Report (client → server).
+    expect(kindName(5)).toBe('Assign');
+    expect(kindName(6)).toBe('Report');
     expect(kindName(0)).toBeUndefined();
-    expect(kindName(5)).toBeUndefined();
+    expect(kindName(7)).toBeUndefined();
+    expect(kindName(15)).toBeUndefined();
+    expect(kindName(19)).toBeUndefined();
     expect(kindName(255)).toBeUndefined();
   });
 });
@@ -55,7 +60,7 @@ describe('readHeader', () => {
 
   it('reads the golden header back', () => {
     const msg = golden();
-    expect(readHeader(msg, 6)).toEqual({ kind: 17, version: 1, flags: Flag.Compressed, round: 0x01020304, rank: 7, aux: 0, payloadBits: 45 });
+    expect(readHeader(msg, 6)).toEqual({ kind: 17, version: 2, flags: Flag.Compressed, round: 0x01020304, rank: 7, aux: 0, payloadBits: 45 });
     expect(toHex(payloadOf(msg))).toBe('ff0102030405');
   });
 
@@ -96,16 +101,39 @@ describe('readHeader', () => {
   });
 
   it('rejects a bad version', () => {
-    for (const version of [0, 2, 255]) {
+    for (const version of [0, 1, 3, 255]) {
       const msg = golden();
       msg[1] = version;
-      const e = expectProtocolError(() => readHeader(msg, 1024), 'MARINA_ERR_BAD_VERSION', `protocol version ${version} is not supported (expected 1)`);
+      const e = expectProtocolError(() => readHeader(msg, 1024), 'MARINA_ERR_BAD_VERSION', `protocol version ${version} is not supported (expected ${PROTOCOL_VERSION})`);
       expect(e.data).toEqual({ version });
     }
   });
 
+  it('refuses a version-1 message (before the join phase), whole or header only', () => {
+    // The version-1 golden bytes of the same Update: only the version byte differs.
+    const v1 = fromHex('11' + '01' + '0800' + '04030201' + '07000000' + '00000000' + '2d00000000000000' + 'ff0102030405');
+    expect(toHex(v1.subarray(2))).toBe(toHex(golden().subarray(2)));
+    for (const msg of [v1, v1.subarray(0, HEADER_BYTES)]) {
+      const e = expectProtocolError(() => readHeader(msg, 1024), 'MARINA_ERR_BAD_VERSION', 'protocol version 1 is not supported (expected 2)');
+      expect(e.data).toEqual({ version: 1 });
+      expect(e.closeCode).toBe(4004);
+    }
+    // A version-1 hello (kind 1, empty payload) is refused on its version, not read as a hello.
+    const hello = new Uint8Array(HEADER_BYTES);
+    writeHeader(hello, { kind: Kind.Hello, version: 1, flags: 0, round: 0, rank: SERVER_RANK, aux: 0, payloadBits: 0 });
+    expectProtocolError(() => readHeader(hello, 1024), 'MARINA_ERR_BAD_VERSION', 'protocol version 1 is not supported (expected 2)');
+  });
+
+  it('reads the join-phase kinds Assign (5) and Report (6)', () => {
+    for (const kind of [Kind.Assign, Kind.Report]) {
+      const msg = allocMessage({ kind, flags: 0, round: 0, rank: 3, aux: 0, payloadBits: 16 });
+      expect(toHex(msg.subarray(0, 2))).toBe(kind.toString(16).padStart(2, '0') + '02');
+      expect(readHeader(msg, 2)).toEqual({ kind, version: 2, flags: 0, round: 0, rank: 3, aux: 0, payloadBits: 16 });
+    }
+  });
+
   it('rejects an unknown kind', () => {
-    for (const kind of [0, 5, 15, 19, 255]) {
+    for (const kind of [0, 7, 15, 19, 255]) {
       const msg = golden();
       msg[0] = kind;
       const e = expectProtocolError(() => readHeader(msg, 1024), 'MARINA_ERR_BAD_KIND', `message kind ${kind} is unknown`);
@@ -134,7 +162,7 @@ describe('readHeader', () => {
 
     // A header declaring 2^40 bits (2^37 bytes) fails at once with only 24 bytes in hand.
     const huge = new Uint8Array(HEADER_BYTES);
-    writeHeader(huge, { kind: Kind.Update, version: 1, flags: 0, round: 0, rank: 0, aux: 0, payloadBits: 2 ** 40 });
+    writeHeader(huge, { kind: Kind.Update, version: PROTOCOL_VERSION, flags: 0, round: 0, rank: 0, aux: 0, payloadBits: 2 ** 40 });
     const e = expectProtocolError(() => readHeader(huge, 1 << 20), 'MARINA_ERR_TOO_LARGE', 'Update payload of 137438953472 bytes exceeds the limit of 1048576 bytes');
     expect(e.data).toEqual({ payloadBytes: 2 ** 37, maxPayloadBytes: 1 << 20 });
 

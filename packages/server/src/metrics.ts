@@ -103,11 +103,30 @@ export function attachMetrics(server: RunView): ServerMetrics {
     },
   });
 
+  let lastTest: { loss: number | null; accuracy: number | null } = { loss: null, accuracy: null };
+  new Gauge({
+    name: 'marina_test_loss',
+    help: 'Latest loss on the held-out --test-data at the iterate (NaN without test data or before the first evaluation).',
+    registers: [registry],
+    collect() {
+      this.set(lastTest.loss ?? NaN);
+    },
+  });
+  new Gauge({
+    name: 'marina_test_accuracy',
+    help: 'Latest accuracy on the held-out --test-data at the iterate, in [0, 1] (NaN when there is none).',
+    registers: [registry],
+    collect() {
+      this.set(lastTest.accuracy ?? NaN);
+    },
+  });
+
   server.on('clients', (count: number) => connected.set(count));
   server.on('roundStart', () => (roundStartedAt = performance.now()));
   server.on('round', (record: RoundRecord, traffic: RoundTraffic | null) => {
     rounds++;
     if (record.gradNormSq !== null) lastGradNormSq = record.gradNormSq;
+    if (record.testLoss !== null) lastTest = { loss: record.testLoss, accuracy: record.testAccuracy };
     if (!Number.isNaN(roundStartedAt)) duration.observe((performance.now() - roundStartedAt) / 1000);
     roundStartedAt = NaN;
     if (!traffic) return;

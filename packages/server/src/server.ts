@@ -9,7 +9,7 @@ import {
 } from '@marina/protocol';
 import {
   checkFacts, Coordinator, getProblem, maxPayloadBytes, resolveRun, type RoundRecord, type RunConfig, type RunSetup, type RunSummary,
-  type ShardFacts, unresolvedSummary, validateRun,
+  type ShardFacts, testEvaluator, unresolvedSummary, validateRun, type Dataset,
 } from '@marina/core';
 import { nodeHooks, runIdOf } from './hash.js';
 import { RunFolder } from './runFolder.js';
@@ -34,6 +34,8 @@ export interface ServerOptions {
   waitTimeoutMs: number;
   /** Seconds to keep serving HTTP after the run ends (dashboard, /metrics, /healthz). */
   lingerSeconds: number;
+  /** `--test-data`, read by the caller: the server evaluates test loss and accuracy at the iterate (telemetry). */
+  testData?: Dataset | null;
 }
 
 /** One socket's byte counts: what the kernel socket counted, and how it splits. */
@@ -188,7 +190,8 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
       if (phase === 'waiting' && connectedCount() === n && byRank.every((c) => c?.reported)) {
         // Every rank has reported: resolve the run once (constants, p, γ, x⁰) and welcome every client with it.
         setup = resolveRun(config, facts as ShardFacts[]);
-        coordinator = new Coordinator(setup, nodeHooks, ledger);
+        const test = opts.testData ? testEvaluator(setup, opts.testData, config.testData ?? 'test data') : null;
+        coordinator = new Coordinator(setup, nodeHooks, ledger, test);
         events.emit('resolved', setup);
         phase = 'running';
         logger.info({ clients: n, d: setup.d, p: setup.theory.p, gamma: setup.theory.gamma }, 'every client reported its shard; run resolved, starting');
@@ -400,7 +403,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   }
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
-  logger.info({ port, host: opts.host, runId, clients: n, problem: config.problem, method: config.method, compressor: config.compressor }, 'server listening; waiting for clients to join');
+  logger.info({ port, host: opts.host, runId, clients: n, problem: config.problem, method: config.method, compressor: config.compressor }, 'server listening');
   if (opts.waitTimeoutMs > 0) {
     setTimeout(() => {
       if (phase === 'waiting') finish(`aborted: only ${connectedCount()} of ${n} clients joined within ${opts.waitTimeoutMs} ms`);

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { loadTestData } from '@marina/data';
 import { startServer } from '@marina/server';
 import { configFromArgv, withRunOptions } from '../options.js';
 import { makeLogger } from '../logger.js';
@@ -27,6 +28,7 @@ export const serverCommand: CommandModule = {
     const logger = makeLogger(level, 'marina-server');
     const server = await startServer({
       config,
+      testData: config.testData ? await loadTestData(config, config.testData) : null,
       port: a.port as number,
       host: a.host as string,
       out: (a.out as string | undefined) ?? null,

@@ -1,4 +1,4 @@
-import { failOption, nullableNumberOption } from '../options.js';
+import { failOption, nullableNumberOption, numberOption } from '../options.js';
 import { CounterRng, SHARED } from '../rng.js';
 import { minimiseOverP, type MethodTheoryInput } from '../theory.js';
 import { marina } from './marina.js';
@@ -50,10 +50,15 @@ export const ppMarina: MethodDef = {
   name: 'pp-marina',
   description: 'PP-MARINA: MARINA where only r sampled clients send on compressed rounds (--participants)',
   plan: ppMarinaPlan,
+  validate(config) {
+    // Decision 14: r distinct clients of n.
+    const r = nullableNumberOption(config, 'participants');
+    const n = numberOption(config, 'clients');
+    if (r !== null && r > n) failOption('participants', r, `an integer in [1, clients = ${n}]`);
+  },
   theory(input) {
     const { compressor, d, n, config } = input;
     const r = nullableNumberOption(config, 'participants') ?? n;
-    if (r > n) failOption('participants', r, `an integer in [1, clients = ${n}]`);
     const bQ = r === n ? input.bQ : compressor.expectedBits(d, r);
     // Decision 9 with PP's bits: per client and round, p·32d + (1−p)·(r/n)·b_Q(r) on average over the n clients.
     const bits = (p: number) => p * 32 * d + (1 - p) * bQ * (r / n);

@@ -1,6 +1,6 @@
 import type { Header } from '@marina/protocol';
 import type { Compressor, CompressContext } from '../compressors/types.js';
-import type { OptionSpecs } from '../options.js';
+import type { ConfigValues, OptionSpecs } from '../options.js';
 import type { Problem } from '../problems/types.js';
 import type { MethodTheory, MethodTheoryInput } from '../theory.js';
 
@@ -89,6 +89,8 @@ export interface MethodDef {
   readonly acceptsBiased: boolean;
   /** Options this method reads (flags, config fields, MARINA_* variables are generated from them). */
   readonly options: OptionSpecs;
+  /** Cross-field checks of the configuration (its options against the run's), run by `resolveConfig`. */
+  validate?(config: ConfigValues): void;
   plan(env: MethodEnv, round: number): RoundPlan;
   createClient(env: MethodEnv, problem: Problem, rank: number): ClientHalf;
   createServer(env: MethodEnv, x0: Float64Array): ServerHalf;

@@ -120,6 +120,6 @@ describe('vr-marina', () => {
 
   it('refuses an odd number of samples and a batch larger than the samples', () => {
     expect(() => resolveConfig({ samples: 7 })).toThrow('config field "samples" is 7; expected an even integer ≥ 2');
-    expectProtocolError(() => resolveConfig({ samples: 8, batch: 9 }), 'MARINA_ERR_BAD_CONFIG', 'config field "batch" is 9; expected an integer in [1, samples = 8] (the minibatch is drawn without replacement)');
+    expectProtocolError(() => resolveConfig({ method: 'vr-marina', samples: 8, batch: 9 }), 'MARINA_ERR_BAD_CONFIG', 'config field "batch" is 9; expected an integer in [1, samples = 8] (the minibatch is drawn without replacement)');
   });
 });

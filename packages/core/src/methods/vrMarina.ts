@@ -1,5 +1,5 @@
 import { ProtocolError } from '@marina/protocol';
-import { numberOption } from '../options.js';
+import { failOption, numberOption } from '../options.js';
 import { minimiseOverP, type MethodTheoryInput } from '../theory.js';
 import { marina, marinaPlan } from './marina.js';
 import { sampleSubset } from './sampling.js';
@@ -23,6 +23,12 @@ export const vrMarina: MethodDef = {
   name: 'vr-marina',
   description: "VR-MARINA: MARINA with minibatch gradient differences on compressed rounds (--batch b', --samples m)",
   plan: marinaPlan,
+  validate(config) {
+    // On the generated quadratic the components are its `samples` (decision 22): the minibatch is drawn from them without replacement.
+    const m = config['samples'];
+    const b = numberOption(config, 'batch');
+    if (config['problem'] === 'quadratic' && typeof m === 'number' && b > m) failOption('batch', b, `an integer in [1, samples = ${m}] (the minibatch is drawn without replacement)`);
+  },
   theory(input) {
     const { compressor, constants, bQ, d, config } = input;
     const comp = input.smoothness.components;

@@ -36,6 +36,8 @@ export class LiveFeed {
   /** Per-client cumulative algorithm wire bytes up (the ledger's per-client numbers). */
   private readonly uplink: Float64Array;
   private readonly totals = { bitsPerClient: 0, wireBytesUp: 0, wireBytesDown: 0, telemetryBytes: 0 };
+  /** Latest `--test-data` evaluation (null without test data). */
+  private test: { loss: number; accuracy: number | null } | null = null;
   private pending: Points = emptyPoints();
   /** Past rounds for dashboards that open later: every `stride`-th round, halved when it grows too long. */
   private history: Points = emptyPoints();
@@ -98,6 +100,7 @@ export class LiveFeed {
     const p = this.pending;
     p.round.push(record.round);
     p.gradNormSq.push(record.gradNormSq);
+    if (record.testLoss !== null) this.test = { loss: record.testLoss, accuracy: record.testAccuracy };
     // Cost counted up to the round that produced x^t (rounds 0..t−1), as targets are (records.ts).
     p.bits.push(this.totals.bitsPerClient);
     p.seconds.push(record.seconds);
@@ -126,7 +129,7 @@ export class LiveFeed {
     if (this.pending.round.length === 0) return;
     const points = this.pending;
     this.pending = emptyPoints();
-    this.broadcast({ type: 'rounds', points, uplink: Array.from(this.uplink), totals: this.totals, connected: this.connected });
+    this.broadcast({ type: 'rounds', points, uplink: Array.from(this.uplink), totals: this.totals, connected: this.connected, test: this.test });
   }
 
   private snapshot(): Record<string, unknown> {
@@ -149,6 +152,7 @@ export class LiveFeed {
       points,
       uplink: Array.from(this.uplink),
       totals: this.totals,
+      test: this.test,
     };
   }
 

@@ -54,6 +54,7 @@ export const DASHBOARD_PAGE = `<!doctype html>
     <div class="stat"><div class="k">round rate</div><div class="v" id="rate">–</div></div>
     <div class="stat"><div class="k">connected clients</div><div class="v" id="connected">–</div></div>
     <div class="stat"><div class="k">‖∇f(xᵗ)‖²</div><div class="v" id="grad">–</div></div>
+    <div class="stat"><div class="k">test loss · accuracy</div><div class="v" id="test">–</div></div>
     <div class="stat"><div class="k">bits per client</div><div class="v" id="bits">–</div></div>
     <div class="stat"><div class="k">wire bytes up / down</div><div class="v" id="wire">–</div></div>
     <div class="stat"><div class="k">elapsed</div><div class="v" id="elapsed">–</div></div>

@@ -11,7 +11,7 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
   var MAX_POINTS = 200000;
   /** Seconds of run time per round-rate sample. */
   var RATE_WINDOW = 0.5;
-  var data, rate, rateMark, uplink, totals, run, finished, stopReason, lastGrad, connected;
+  var data, rate, rateMark, uplink, totals, test, run, finished, stopReason, lastGrad, connected;
   var charts = {};
 
   function reset() {
@@ -20,6 +20,7 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
     rateMark = null;
     uplink = [];
     totals = null;
+    test = null;
     run = null;
     finished = false;
     stopReason = null;
@@ -140,6 +141,7 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
     $('rate').textContent = si(currentRate(), '/s');
     $('connected').textContent = run ? connected + ' / ' + run.config.clients : String(connected);
     $('grad').textContent = sci(lastGrad);
+    $('test').textContent = test ? sci(test.loss) + ' · ' + (test.accuracy === null ? '–' : (100 * test.accuracy).toFixed(2) + ' %') : '–';
     $('bits').textContent = totals ? si(totals.bitsPerClient, 'bit') : '–';
     $('wire').textContent = totals ? si(totals.wireBytesUp, 'B') + ' / ' + si(totals.wireBytesDown, 'B') : '–';
     $('elapsed').textContent = n ? data.seconds[n - 1].toFixed(1) + ' s' : '–';
@@ -173,6 +175,7 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
       finished = msg.phase === 'finished';
       connected = msg.connected;
       totals = msg.totals;
+      test = msg.test || null;
       uplink = msg.uplink;
       addPoints(msg.points);
       var c = msg.config;
@@ -185,6 +188,7 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
       addPoints(msg.points);
       uplink = msg.uplink;
       totals = msg.totals;
+      test = msg.test || null;
       connected = msg.connected;
       if (!finished) setPhase('running');
     } else if (msg.type === 'clients') {
