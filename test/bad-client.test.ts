@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { decodeError, encodeHello, HEADER_BYTES, Kind, payloadOf } from '@marina/protocol';
+import { decodeAssign, decodeError, encodeHello, encodeReport, HEADER_BYTES, Kind, payloadOf, PROTOCOL_VERSION, type Report } from '@marina/protocol';
+import { clientShard, resolveConfig } from '@marina/core';
 import { marina, MARINA, readRounds, startServerProcess, tempDir, type RunningServer } from './helpers/cli.js';
 
 /**
@@ -29,21 +31,50 @@ function client(port: number): Promise<number | null> {
 interface Rejection {
   error: { code: string; message: string } | null;
   closeCode: number;
+  /** The rank the server assigned, or null if it refused the client before the join phase. */
+  rank: number | null;
+  /** Kinds of the messages the server sent, in order. */
+  kinds: number[];
 }
 
-/** Opens a raw socket, optionally says hello, then sends `garbage` when `when` happens; reports what the server did. */
-function evilClient(port: number, garbage: Uint8Array | string, hello: boolean): Promise<Rejection> {
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+interface EvilOptions {
+  /** Say hello and take part in the join phase (assign → report → welcome) first; else send `garbage` at once. */
+  join: boolean;
+  /** Edits the honest report before it is sent (a lie about the shard). */
+  report?: (honest: Report) => Report;
+  /** Resolves when the report may be sent (default: at once). */
+  reportWhen?: Promise<unknown>;
+}
+
+/**
+ * Opens a raw socket and either sends `garbage` at once or joins like a real client (hello; on assign, the
+ * report of the generated shard it builds, as `marina client` does) and answers the first RoundStart with
+ * `garbage`; reports what the server did.
+ */
+function evilClient(port: number, garbage: Uint8Array | string | null, opts: EvilOptions): Promise<Rejection> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
     let error: Rejection['error'] = null;
+    let rank: number | null = null;
+    const kinds: number[] = [];
     ws.on('error', reject);
-    ws.on('open', () => (hello ? ws.send(encodeHello({ client: 'evil' })) : ws.send(garbage)));
+    ws.on('open', () => (opts.join ? ws.send(encodeHello({ client: 'evil', rank: null })) : ws.send(garbage!)));
     ws.on('message', (data: Buffer) => {
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      if (bytes[0] === Kind.RoundStart) ws.send(garbage); // answer the first round with garbage
+      kinds.push(bytes[0]!);
+      if (bytes[0] === Kind.Assign) {
+        const assign = decodeAssign(payloadOf(bytes));
+        rank = assign.rank;
+        const facts = clientShard(resolveConfig(assign.config), assign.rank, null, sha256).facts;
+        const report = encodeReport(opts.report ? opts.report(facts) : facts, assign.rank);
+        void (opts.reportWhen ?? Promise.resolve()).then(() => ws.readyState === ws.OPEN && ws.send(report));
+      }
+      if (bytes[0] === Kind.RoundStart && kinds.indexOf(Kind.RoundStart) === kinds.length - 1 && garbage !== null) ws.send(garbage); // answer the first round with garbage
       if (bytes[0] === Kind.Error) error = decodeError(payloadOf(bytes) as Uint8Array) as Rejection['error'];
     });
-    ws.on('close', (closeCode) => resolve({ error, closeCode }));
+    ws.on('close', (closeCode) => resolve({ error, closeCode, rank, kinds }));
   });
 }
 
@@ -52,10 +83,11 @@ describe('a bad client', () => {
     const dir = tempDir('bad-unranked');
     server = await startServerProcess([...config, '--out', join(dir, 'net')]);
     const junk = new Uint8Array(40).fill(0xab);
-    const [first, text] = await Promise.all([evilClient(server.port, junk, false), evilClient(server.port, 'hello?', false)]);
+    const [first, text] = await Promise.all([evilClient(server.port, junk, { join: false }), evilClient(server.port, 'hello?', { join: false })]);
     // 0xab is not a known protocol version: the header check names it.
     expect(first.error?.code).toBe('MARINA_ERR_BAD_VERSION');
-    expect(first.error?.message).toBe('protocol version 171 is not supported (expected 1)');
+    expect(first.error?.message).toBe(`protocol version 171 is not supported (expected ${PROTOCOL_VERSION})`);
+    expect(PROTOCOL_VERSION).toBe(2);
     expect(first.closeCode).toBe(4004);
     expect(text.error?.code).toBe('MARINA_ERR_BAD_KIND');
     expect(text.closeCode).toBe(4003);
@@ -72,19 +104,36 @@ describe('a bad client', () => {
     server = await startServerProcess([...config, '--out', join(dir, 'net'), '--join-timeout', '30000']);
     // A well-formed header declaring more payload than the run's limit for d = 32.
     const oversized = new Uint8Array(HEADER_BYTES + 8);
-    oversized.set([Kind.Update, 1]);
+    oversized.set([Kind.Update, PROTOCOL_VERSION]);
     new DataView(oversized.buffer).setUint32(16, 8 * 1_000_000, true);
-    const evil = evilClient(server.port, oversized, true);
+    const evil = evilClient(server.port, oversized, { join: true });
     await new Promise((r) => setTimeout(r, 300)); // the evil client takes rank 0
     const honest = [client(server.port), client(server.port)];
     const rejection = await evil;
     expect(rejection.error?.code).toBe('MARINA_ERR_TOO_LARGE');
     expect(rejection.closeCode).toBe(4007);
+    // It took part in the join phase and was cut off only for its garbage: assign, welcome, then a round.
+    expect(rejection.rank).toBe(0);
+    expect(rejection.kinds.slice(0, 3)).toEqual([Kind.Assign, Kind.Welcome, Kind.RoundStart]);
+    expect(rejection.kinds.at(-1)).toBe(Kind.Error);
     honest.push(client(server.port)); // takes the vacated rank and recomputes what it owes from x^{t−1}, x^t
     expect(await Promise.all(honest)).toEqual([0, 0, 0]);
     expect((await server.exited).code).toBe(0);
     const sim = await marina(['sim', ...config, '--quiet', '--out', join(dir, 'sim')]);
     expect(sim.code, sim.stderr).toBe(0);
     expect(readRounds(join(dir, 'net')).map((r) => r['xHash'])).toEqual(readRounds(join(dir, 'sim')).map((r) => r['xHash']));
+  });
+
+  it('that reports a shard with another d than the run is refused naming its rank, and the run ends as if undisturbed', async () => {
+    const dir = tempDir('bad-shard');
+    server = await startServerProcess([...config, '--out', join(dir, 'net'), '--join-timeout', '30000']);
+    const evil = evilClient(server.port, null, { join: true, report: (honest) => ({ ...honest, d: honest.d + 1 }) });
+    await new Promise((r) => setTimeout(r, 500));
+    const honest = [client(server.port), client(server.port), client(server.port)];
+    console.log(await Promise.race([Promise.all(honest), new Promise((r) => setTimeout(() => r('timeout'), 8000))]));
+    server.child.kill('SIGTERM');
+    const ex = await server.exited;
+    console.log(ex.stderr.split('\n').filter((l) => /reject|report|d =/.test(l)).join('\n'));
+    console.log(await evil);
   });
 });
