@@ -37,6 +37,25 @@ interface Rejection {
   kinds: number[];
 }
 
+/** Resolves once the server has logged `count` NDJSON entries that satisfy `match`. */
+function serverLogged(srv: RunningServer, match: (entry: Record<string, unknown>) => boolean, count: number): Promise<void> {
+  return new Promise((resolve) => {
+    let buffered = '';
+    let seen = 0;
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        if (!line.startsWith('{') || !match(JSON.parse(line) as Record<string, unknown>) || ++seen < count) continue;
+        srv.child.stderr!.off('data', onData);
+        return resolve();
+      }
+    };
+    srv.child.stderr!.on('data', onData);
+  });
+}
+
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 interface EvilOptions {
@@ -127,13 +146,24 @@ describe('a bad client', () => {
   it('that reports a shard with another d than the run is refused naming its rank, and the run ends as if undisturbed', async () => {
     const dir = tempDir('bad-shard');
     server = await startServerProcess([...config, '--out', join(dir, 'net'), '--join-timeout', '30000']);
-    const evil = evilClient(server.port, null, { join: true, report: (honest) => ({ ...honest, d: honest.d + 1 }) });
-    await new Promise((r) => setTimeout(r, 500));
-    const honest = [client(server.port), client(server.port), client(server.port)];
-    console.log(await Promise.race([Promise.all(honest), new Promise((r) => setTimeout(() => r('timeout'), 8000))]));
-    server.child.kill('SIGTERM');
-    const ex = await server.exited;
-    console.log(ex.stderr.split('\n').filter((l) => /reject|report|d =/.test(l)).join('\n'));
-    console.log(await evil);
+    // The liar takes rank 0 and holds its report until the two honest clients' reports have fixed the run's d.
+    const honestReported = serverLogged(server, (e) => e['msg'] === 'shard reported' && e['d'] === 32, 2);
+    const evil = evilClient(server.port, null, { join: true, report: (facts) => ({ ...facts, d: facts.d + 1 }), reportWhen: honestReported });
+    await new Promise((r) => setTimeout(r, 300)); // the evil client takes rank 0
+    const honest = [client(server.port), client(server.port)];
+    const rejection = await evil;
+    expect(rejection.rank).toBe(0);
+    expect(rejection.error?.code).toBe('MARINA_ERR_BAD_SHARD');
+    expect(rejection.error?.message).toMatch(/^rank 0: its model has d = 33, the run's clients d = 32\b/);
+    expect(rejection.closeCode).toBe(4016);
+    // Refused in the join phase: it never got a welcome or a round.
+    expect(rejection.kinds).toEqual([Kind.Assign, Kind.Error]);
+    honest.push(client(server.port)); // takes the vacated rank 0
+    expect(await Promise.all(honest)).toEqual([0, 0, 0]);
+    const exited = await server.exited;
+    expect(exited.code, exited.stderr).toBe(0);
+    const sim = await marina(['sim', ...config, '--quiet', '--out', join(dir, 'sim')]);
+    expect(sim.code, sim.stderr).toBe(0);
+    expect(readRounds(join(dir, 'net')).map((r) => r['xHash'])).toEqual(readRounds(join(dir, 'sim')).map((r) => r['xHash']));
   });
 });

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { configFields } from '@marina/core';
 import { MARINA, readSummary, sameRunRows, tempDir } from './helpers/cli.js';
 import { cleanEnv, probe, run, runOk, tail, waitFor } from './helpers/exec.js';
 import { checkWire, duplicateSegments, ledgerSocketBytes, parseMib, parseProcNetDev } from './helpers/wire.js';
@@ -56,7 +57,8 @@ describe.skipIf(skipReason !== null)('docker-compose cluster: server + 4 clients
     MARINA_LINGER: String(LINGER_S),
     MARINA_LOG_LEVEL: 'info',
   });
-  const dc = (args: string[], timeoutMs: number) => run(compose![0]!, [...compose!.slice(1), '-p', PROJECT, '-f', 'docker-compose.yml', ...args], { cwd: ROOT, env, timeoutMs });
+  const dc = (args: string[], timeoutMs: number, extra: Record<string, string> = {}) =>
+    run(compose![0]!, [...compose!.slice(1), '-p', PROJECT, '-f', 'docker-compose.yml', ...args], { cwd: ROOT, env: { ...env, ...extra }, timeoutMs });
   const docker = (args: string[], timeoutMs = 60_000) => runOk('docker', args, { env, timeoutMs });
 
   /** Takes down the projects of earlier runs of this test that were killed before their afterAll. */
@@ -97,6 +99,10 @@ describe.skipIf(skipReason !== null)('docker-compose cluster: server + 4 clients
     expect(mount('server', '/runs')).toEqual({ target: '/runs', readOnly: false });
     expect(services['client']!['depends_on']['server']['condition']).toBe('service_healthy');
     expect(services['server']!['healthcheck']['test'].join(' ')).toMatch(/node -e .*\/healthz/);
+    // Every run field (the run's own and every registry entry's options) reaches the server as MARINA_<FIELD>.
+    const passed = Object.keys(services['server']!['environment'] as Record<string, unknown>);
+    const missing = configFields().map((f) => `MARINA_${f.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`).filter((v) => !passed.includes(v));
+    expect(missing, 'add these to docker-compose.yml').toEqual([]);
   });
 
   it('the image builds, runs as the node user with native bufferutil, and holds no TypeScript toolchain', async () => {
@@ -178,6 +184,26 @@ describe.skipIf(skipReason !== null)('docker-compose cluster: server + 4 clients
     checkWire(`compose (${CLIENTS} clients, d = ${CONFIG.dim}, ${a.length} rounds), server eth0`, parseProcNetDev(proc, 'eth0'), socketBytes, duplicateSegments(parseMib(proc)));
     console.log(`cluster test run took ${secs()}`);
   }, 900_000);
+
+  it.skipIf(!existsSync(join(sharedData, 'a9a.gz')))('logreg on a9a mounted read-only: each client container reads its rank\'s part; equal to marina sim', async () => {
+    await dc(['down', '-v', '--remove-orphans', '--timeout', '5'], 180_000);
+    const file = join(configDir, 'a9a.yaml');
+    writeFileSync(file, 'problem: logreg\ndata: /data/a9a.gz\nrounds: 60\nseed: 7\n', { mode: 0o644 });
+    const extra = { MARINA_CONFIG: '/config/a9a.yaml', RUN_NAME: 'a9a', MARINA_LINGER: '0' };
+    const up = await dc(['up', '-d', '--no-build', '--scale', `client=${CLIENTS}`], 300_000, extra);
+    expect(up.code, up.stderr).toBe(0);
+    const all = (await docker(['ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`])).stdout.trim().split('\n').filter(Boolean);
+    expect(all).toHaveLength(CLIENTS + 1);
+    const codes = (await docker(['wait', ...all], 300_000)).stdout.trim().split('\n').map(Number);
+    const logs = tail((await dc(['logs', '--no-color'], 60_000, extra)).stdout, 60);
+    expect(codes, logs).toEqual(all.map(() => 0));
+    const sim = await run(process.execPath, [MARINA, 'sim', '--config', file, '--data', join(sharedData, 'a9a.gz'), '--clients', String(CLIENTS), '--out', join(dir, 'sim-a9a'), '--quiet'], { env: cleanEnv(), timeoutMs: 120_000 });
+    expect(sim.code, sim.stderr).toBe(0);
+    const { a, rowsA, rowsB } = sameRunRows(join(runsDir, 'a9a'), join(dir, 'sim-a9a'));
+    expect(a).toHaveLength(60);
+    expect(rowsA).toEqual(rowsB);
+    expect(readSummary(join(runsDir, 'a9a'))['shards'].map((x: { rows: number }) => x.rows)).toEqual([8141, 8140, 8140, 8140]);
+  }, 600_000);
 });
 
 function isAlive(pid: number): boolean {
