@@ -154,7 +154,7 @@ describe('a bad client', () => {
     const rejection = await evil;
     expect(rejection.rank).toBe(0);
     expect(rejection.error?.code).toBe('MARINA_ERR_BAD_SHARD');
-    expect(rejection.error?.message).toMatch(/^rank 0: its model has d = 33, the run's clients d = 32\b/);
+    expect(rejection.error?.message).toBe("rank 0: its model has d = 33, the run's d = 32");
     expect(rejection.closeCode).toBe(4016);
     // Refused in the join phase: it never got a welcome or a round.
     expect(rejection.kinds).toEqual([Kind.Assign, Kind.Error]);

@@ -87,6 +87,10 @@ export function checkFacts(config: RunConfig, rank: number, facts: ShardFacts, f
   if (config.features !== null && def.data !== 'none' && facts.features !== config.features) {
     bad(`its data has ${facts.features} features, the run ${config.features} (--features)`);
   }
+  // d is fixed by the configuration where it can be (a generated problem, or data with --features); otherwise
+  // by the first report accepted.
+  const fixed = def.data === 'none' ? def.dim(config, 0) : config.features !== null ? def.dim(config, config.features) : null;
+  if (fixed !== null && facts.d !== fixed) bad(`its model has d = ${facts.d}, the run's d = ${fixed}`);
   if (first && facts.d !== first.d) bad(`its model has d = ${facts.d}, the run's clients d = ${first.d} (features ${facts.features} vs ${first.features}; give every party the same --features)`);
   if (before && facts.fingerprint !== before.fingerprint) {
     bad(`it rejoined with another shard (fingerprint ${facts.fingerprint.slice(0, 16)}…, first reported ${before.fingerprint.slice(0, 16)}…): a rank must bring back the rows it started with`);

@@ -21,7 +21,7 @@ export const IDX_LABELS_MAGIC = 0x0000_0801;
  * own file, `parseIdxLabels`). `source` names the file in errors.
  */
 export function parseIdxImages(bytes: Uint8Array, source: string): Dataset {
-  const [count, height, width] = header(bytes, source, IDX_IMAGES_MAGIC, 'images', 3);
+  const [count = 0, height = 0, width = 0] = header(bytes, source, IDX_IMAGES_MAGIC, 'images', 3);
   const pixels = height * width;
   if (height === 0 || width === 0) fail(source, `an image of ${height}×${width} pixels is empty`, 8);
   // count·pixels is exact below 2^53 and rounds to ≥ 2^53 above it, so it never equals a wrong length.
@@ -49,7 +49,7 @@ export function parseIdxImages(bytes: Uint8Array, source: string): Dataset {
 
 /** The labels of an IDX1 u8 file (one byte per item, a copy not sharing `bytes`' buffer). */
 export function parseIdxLabels(bytes: Uint8Array, source: string): Uint8Array {
-  const [count] = header(bytes, source, IDX_LABELS_MAGIC, 'labels', 1);
+  const [count = 0] = header(bytes, source, IDX_LABELS_MAGIC, 'labels', 1);
   expectLength(bytes, source, 8, count, `${count} labels`);
   return bytes.slice(8);
 }
