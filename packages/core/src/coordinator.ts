@@ -60,7 +60,6 @@ export class Coordinator {
   private nextEval = 0;
   private lossSum = 0;
   private readonly targets: Targets;
-  private cumulative = { bits: 0, up: 0, down: 0 };
   stopReason: string | null = null;
   /** The ledger's per-client traffic of the last finished round (the dashboard and /metrics read it). */
   lastTraffic: RoundTraffic | null = null;
@@ -232,15 +231,14 @@ export class Coordinator {
         gradNormSq += g * g;
       }
       loss = this.lossSum / n;
-      this.targets.observe(t, gradNormSq, { bitsPerClient: this.cumulative.bits / n, wireBytesUp: this.cumulative.up, wireBytesDown: this.cumulative.down });
+      // The ledger's totals before this round closes: the cost of rounds 0..t−1, which produced x^t.
+      const spent = this.ledger.totals;
+      this.targets.observe(t, gradNormSq, { bitsPerClient: spent.bitsUp / n, wireBytesUp: spent.wireBytesUp, wireBytesDown: spent.wireBytesDown });
     }
     this.xPrev.set(x);
     this.server.finish(plan);
     const traffic = this.ledger.closeRound();
     this.lastTraffic = traffic;
-    this.cumulative.bits += traffic.bitsUp;
-    this.cumulative.up += traffic.wireBytesUp;
-    this.cumulative.down += traffic.wireBytesDown;
     const record: RoundRecord = {
       round: t,
       kind: plan.kind,
@@ -373,7 +371,7 @@ export class Coordinator {
     const c = this.setup.config;
     if (c.stopAtTarget && this.targets.allReached()) {
       this.stopReason = `target: ‖∇f‖² = ${gradNormSq?.toExponential(3)} reached at round ${this.round - 1}`;
-    } else if (c.budgetBits !== null && this.cumulative.bits / c.clients >= c.budgetBits) {
+    } else if (c.budgetBits !== null && this.ledger.totals.bitsUp / c.clients >= c.budgetBits) {
       this.stopReason = `budget: ${c.budgetBits} bits per client spent`;
     }
   }

@@ -35,7 +35,6 @@ export class LiveFeed {
   private readonly n: number;
   /** Per-client cumulative algorithm wire bytes up (the ledger's per-client numbers). */
   private readonly uplink: Float64Array;
-  private readonly totals = { bitsPerClient: 0, wireBytesUp: 0, wireBytesDown: 0, telemetryBytes: 0 };
   /** Latest `--test-data` evaluation (null without test data). */
   private test: { loss: number; accuracy: number | null } | null = null;
   private pending: Points = emptyPoints();
@@ -101,20 +100,18 @@ export class LiveFeed {
     p.round.push(record.round);
     p.gradNormSq.push(record.gradNormSq);
     if (record.testLoss !== null) this.test = { loss: record.testLoss, accuracy: record.testAccuracy };
-    // Cost counted up to the round that produced x^t (rounds 0..t−1), as targets are (records.ts).
-    p.bits.push(this.totals.bitsPerClient);
+    // Cost counted up to the round that produced x^t (rounds 0..t−1), as targets are (records.ts): the ledger
+    // has closed round t already.
+    const bitsBefore = (this.server.ledger.totals.bitsUp - record.bitsUp) / this.n;
+    p.bits.push(bitsBefore);
     p.seconds.push(record.seconds);
-    this.remember(record);
-    this.totals.bitsPerClient += record.bitsUp / this.n;
-    this.totals.wireBytesUp += record.wireBytesUp;
-    this.totals.wireBytesDown += record.wireBytesDown;
-    this.totals.telemetryBytes += record.telemetryBytes;
+    this.remember(record, bitsBefore);
     if (traffic) for (let i = 0; i < this.n; i++) this.uplink[i]! += traffic.perClient[i]!.wireBytesUp;
   }
 
   /** Keeps a bounded, evenly thinned history: memory stays O(MAX_SNAPSHOT_POINTS) however long the run. */
-  private remember(record: RoundRecord): void {
-    this.latest = { round: record.round, gradNormSq: record.gradNormSq, bits: this.totals.bitsPerClient, seconds: record.seconds };
+  private remember(record: RoundRecord, bits: number): void {
+    this.latest = { round: record.round, gradNormSq: record.gradNormSq, bits, seconds: record.seconds };
     if (record.round % this.stride !== 0) return;
     pushPoint(this.history, this.latest);
     if (this.history.round.length >= 2 * MAX_SNAPSHOT_POINTS) {
@@ -123,6 +120,12 @@ export class LiveFeed {
       this.history = { round: h.round.filter(keep), gradNormSq: h.gradNormSq.filter(keep), bits: h.bits.filter(keep), seconds: h.seconds.filter(keep) };
       this.stride *= 2;
     }
+  }
+
+  /** The run's totals, read from its one ledger. */
+  private get totals(): { bitsPerClient: number; wireBytesUp: number; wireBytesDown: number; telemetryBytes: number } {
+    const t = this.server.ledger.totals;
+    return { bitsPerClient: t.bitsUp / this.n, wireBytesUp: t.wireBytesUp, wireBytesDown: t.wireBytesDown, telemetryBytes: t.telemetryBytes };
   }
 
   private flush(): void {
