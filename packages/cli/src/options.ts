@@ -25,10 +25,12 @@ export function withRunOptions<T>(y: Argv<T>): Argv<T> {
     const owners = d.declarations.map((x) => x.owner);
     const group = first.owner === 'run' ? 'Run:' : `${first.owner.split(':')[0]![0]!.toUpperCase()}${first.owner.split(':')[0]!.slice(1)} options:`;
     const used = first.owner === 'run' ? '' : ` [${owners.map((o) => o.split(':')[1]).join(', ')}]`;
-    const range = spec.type === 'int' || spec.type === 'real' || spec.expects ? ` (${expectation(spec)})` : '';
+    const range = (spec.type === 'int' || spec.type === 'real') && !spec.expects ? ` (${expectation(spec)})` : '';
+    // An option several entries declare: each entry's help once (they name themselves).
+    const help = [...new Set(d.declarations.map((x) => x.spec.help))].join('; ');
     opts[kebab(name)] = {
       type: yargsType(spec),
-      describe: `${spec.help}${range}${used}`,
+      describe: `${help}${range}${used}`,
       defaultDescription: defaultsOf(d),
       ...(spec.type === 'choice' ? { choices: [...(spec.choices ?? [])] } : {}),
       group,
@@ -39,10 +41,10 @@ export function withRunOptions<T>(y: Argv<T>): Argv<T> {
 
 /** The default(s) for `--help`: one value, or each entry's where they differ. */
 function defaultsOf(d: DeclaredOption): string {
-  const show = (v: unknown) => (v === null ? 'computed' : String(v));
-  const values = new Set(d.declarations.map((x) => show(x.spec.default)));
+  const show = (v: unknown, spec: OptionSpec) => (v === null ? (spec.unset ?? 'none') : String(v));
+  const values = new Set(d.declarations.map((x) => show(x.spec.default, x.spec)));
   if (values.size === 1) return [...values][0]!;
-  return d.declarations.map((x) => `${show(x.spec.default)} (${x.owner.split(':')[1]})`).join(', ');
+  return d.declarations.map((x) => `${show(x.spec.default, x.spec)} (${x.owner.split(':')[1]})`).join(', ');
 }
 
 /** Reads a JSON or YAML configuration file into a plain object (validated later, field by field). */

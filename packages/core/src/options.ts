@@ -21,8 +21,10 @@ export interface OptionSpec {
   readonly openMin?: boolean;
   /** The allowed values of a choice. */
   readonly choices?: readonly string[];
-  /** Whether null (unset, computed) is accepted besides the type. */
+  /** Whether null (unset) is accepted besides the type. */
   readonly nullable?: boolean;
+  /** What null stands for, in words ("⌊d/n⌋", "all clients"); default "none". */
+  readonly unset?: string;
   /** A parser for values with a grammar of their own (`4x`, `auto`, `inf`); returns the canonical value or throws. */
   readonly parse?: (v: unknown, field: string) => OptionValue;
   /** What the help expects, for a custom parser ("\"theory\", a multiple such as 4x, or a number"). */
@@ -40,7 +42,7 @@ const asNumber = (v: unknown): number => (typeof v === 'string' && v.trim() !== 
 
 /** What `spec` accepts, in words (for errors and `--help`). */
 export function expectation(spec: OptionSpec): string {
-  const orNull = spec.nullable ? ' (or null: computed)' : '';
+  const orNull = spec.nullable ? ` (or null: ${spec.unset ?? 'none'})` : '';
   if (spec.expects) return spec.expects + orNull;
   switch (spec.type) {
     case 'int':

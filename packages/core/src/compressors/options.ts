@@ -4,7 +4,7 @@ import type { CompressorOptions } from './types.js';
 
 /** `--k` of RandK and TopK (null: ⌊d/n⌋, at least 1). */
 export const K_OPTION: OptionSpecs = {
-  k: { type: 'int', default: null, nullable: true, min: 1, max: 1 << 24, help: 'coordinates kept K (default ⌊d/n⌋, at least 1)' },
+  k: { type: 'int', default: null, nullable: true, unset: '⌊d/n⌋, at least 1', min: 1, max: 1 << 24, help: 'coordinates kept K (default ⌊d/n⌋, at least 1)' },
 };
 
 const normOption: OptionSpec = {

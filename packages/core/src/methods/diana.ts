@@ -22,7 +22,7 @@ export const diana: MethodDef = {
   resumable: false,
   acceptsBiased: false,
   options: {
-    alpha: { type: 'real', default: null, nullable: true, min: 0, max: 1, openMin: true, help: 'DIANA: shift step α (default 1/(ω+1))' },
+    alpha: { type: 'real', default: null, nullable: true, unset: '1/(ω+1)', min: 0, max: 1, openMin: true, help: 'DIANA: shift step α (default 1/(ω+1))' },
   },
   plan: (env, round) => ({ round, kind: 'compressed', coin: false, senders: allRanks(env.n) }),
   theory({ smoothness, constants, bQ, n, config, compressor }) {

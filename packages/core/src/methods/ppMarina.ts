@@ -45,7 +45,7 @@ export function ppMarinaGamma(input: MethodTheoryInput, r: number, p: number): n
 export const ppMarina: MethodDef = {
   ...marina,
   options: {
-    participants: { type: 'int', default: null, nullable: true, min: 1, max: 1 << 20, help: 'PP-MARINA: clients r sampled on compressed rounds (default all)' },
+    participants: { type: 'int', default: null, nullable: true, unset: 'all n', min: 1, max: 1 << 20, help: 'PP-MARINA: clients r sampled on compressed rounds (default all)' },
   },
   name: 'pp-marina',
   description: 'PP-MARINA: MARINA where only r sampled clients send on compressed rounds (--participants)',

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import type { Dataset } from '../data/dataset.js';
 import { CounterRng } from '../rng.js';
@@ -38,7 +39,8 @@ export function randomVector(d: number, seed: number, purpose: string, scale = 1
   return x;
 }
 
-export const A9A_PATH = '/work/shared/datasets/a9a.gz';
+/** The shared a9a beside the repository (../shared/datasets). */
+export const A9A_PATH = fileURLToPath(new URL('../../../../../shared/datasets/a9a.gz', import.meta.url));
 export const A9A_FEATURES = 123;
 
 /**
