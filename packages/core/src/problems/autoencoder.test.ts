@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalBytes, selectRows, type Dataset } from '../data/dataset.js';
 import { autoencoder, autoencoderDim, autoencoderInit, autoencoderObjective, homogeneitySplit, linearAutoencoder } from './autoencoder.js';
-import { gradientError, jacobiEigenvalues, randomSparse, randomVector, repeatGradient } from './dataProblems.testdata.js';
+import { fdHessianNorm, gradientError, randomSparse, randomVector, repeatGradient } from './dataProblems.testdata.js';
 
 /**
  * SPEC D.5's linear autoencoder and homogeneity split. Gradient checks: central differences in float64,
@@ -79,23 +79,8 @@ describe('autoencoder: L_i (curvature bound at x⁰, LiKind estimate)', () => {
     for (const lambda of [0, 0.2]) {
       const { problem, Li, LiKind } = linearAutoencoder(data, { hidden: 2, lambda, seed: 4 });
       expect(LiKind).toBe('estimate');
-      const d = problem.d;
       const x0 = autoencoderInit(6, 2, 4);
-      // Hessian columns by central differences of the gradient (error ≈ 1e-10 at step 1e-5), symmetrised.
-      const H = new Float64Array(d * d);
-      const gp = new Float64Array(d);
-      const gm = new Float64Array(d);
-      const y = Float64Array.from(x0);
-      for (let j = 0; j < d; j++) {
-        y[j] = x0[j]! + 1e-5;
-        problem.gradInto(gp, y);
-        y[j] = x0[j]! - 1e-5;
-        problem.gradInto(gm, y);
-        y[j] = x0[j]!;
-        for (let i = 0; i < d; i++) H[i * d + j] = (gp[i]! - gm[i]!) / 2e-5;
-      }
-      for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) H[i * d + j] = H[j * d + i] = (H[i * d + j]! + H[j * d + i]!) / 2;
-      const norm = Math.max(...jacobiEigenvalues(H, d).map(Math.abs));
+      const norm = fdHessianNorm(problem, x0);
       expect(norm).toBeGreaterThan(0);
       expect(norm).toBeLessThanOrEqual(Li);
       // A bound, not a wild one: within a small factor of the true curvature at x⁰.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CounterRng } from '../rng.js';
 import { log1pExp } from './linalg.js';
 import { MLP_L_DELTA, MLP_L_DIRECTIONS, MLP_L_SAFETY, mlp, mlpDim, mlpInit, mlpObjective, mlpProblem, secantLipschitzEstimate } from './mlp.js';
-import { A9A_FEATURES, A9A_PATH, gradientError, jacobiEigenvalues, libsvmHead, randomSparse, randomVector, repeatGradient } from './dataProblems.testdata.js';
+import { A9A_FEATURES, A9A_PATH, fdHessianNorm, gradientError, libsvmHead, randomSparse, randomVector, repeatGradient } from './dataProblems.testdata.js';
 
 /**
  * SPEC D.4's network (architecture ours, decision 8): features → h (tanh) → 1, logistic loss. Gradient checks:
@@ -119,21 +119,7 @@ describe('mlp: x⁰ and the L_i estimate', () => {
     const h = 3;
     const problem = mlpObjective(data, h);
     const x0 = mlpInit(5, h, 6);
-    const d = problem.d;
-    const H = new Float64Array(d * d);
-    const gp = new Float64Array(d);
-    const gm = new Float64Array(d);
-    const y = Float64Array.from(x0);
-    for (let j = 0; j < d; j++) {
-      y[j] = x0[j]! + 1e-5;
-      problem.gradInto(gp, y);
-      y[j] = x0[j]! - 1e-5;
-      problem.gradInto(gm, y);
-      y[j] = x0[j]!;
-      for (let i = 0; i < d; i++) H[i * d + j] = (gp[i]! - gm[i]!) / 2e-5;
-    }
-    for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) H[i * d + j] = H[j * d + i] = (H[i * d + j]! + H[j * d + i]!) / 2;
-    const norm = Math.max(...jacobiEigenvalues(H, d).map(Math.abs));
+    const norm = fdHessianNorm(problem, x0);
     for (let rank = 0; rank < 4; rank++) {
       const { Li } = mlpProblem(data, { hidden: h, seed: 6, rank });
       // Power-iterated slopes approach ‖H‖ from below (8 steps), δ = 1e-3 adds O(δ) curvature change: the
