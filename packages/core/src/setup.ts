@@ -119,8 +119,9 @@ export function resolveRun(config: RunConfig, facts: readonly ShardFacts[]): Run
 
 /**
  * Refuses, before any socket opens, what the configuration alone shows to be wrong. A generated problem is
- * resolved in full here (O(n)); a data problem's constants wait for the clients' reports, so only what needs
- * no data is checked (a biased compressor with a method that needs an unbiased one).
+ * resolved in full here (O(n)). A data problem's constants wait for the clients' reports, so the run is
+ * resolved against stand-in reports (L_i = 1, d from --features or a large one): what fails then fails for
+ * any data (a biased compressor with MARINA, VR-MARINA on a problem without components).
  */
 export function validateRun(config: RunConfig, sha256: Sha256 = () => '0'.repeat(64)): void {
   const problem = getProblem(config.problem);
@@ -128,11 +129,9 @@ export function validateRun(config: RunConfig, sha256: Sha256 = () => '0'.repeat
     resolveRun(config, generatedShards(config, sha256).map((s) => s.facts));
     return;
   }
-  const method = getMethod(config.method);
-  const q = createCompressor(config.compressor, compressorOptions({ ...config, k: null }, 1, 1));
-  if (!q.unbiased && !method.acceptsBiased) {
-    throw new ProtocolError('MARINA_ERR_BAD_CONFIG', `config field "compressor" is "${q.name}", a biased compressor; method "${method.name}" needs an unbiased one (use ef21 for ${q.name})`, { field: 'compressor', value: q.name });
-  }
+  const features = config.features ?? 1 << 16;
+  const standIn: ShardFacts = { rows: 1, features, d: problem.dim(config, features), Li: 1, LiKind: 'bound', fingerprint: '0'.repeat(64) };
+  resolveRun(config, new Array<ShardFacts>(config.clients).fill(standIn));
 }
 
 /** A fresh method environment (each party its own compressor instances and scratch). */

@@ -189,7 +189,12 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     try {
       if (phase === 'waiting' && connectedCount() === n && byRank.every((c) => c?.reported)) {
         // Every rank has reported: resolve the run once (constants, p, γ, x⁰) and welcome every client with it.
-        setup = resolveRun(config, facts as ShardFacts[]);
+        try {
+          setup = resolveRun(config, facts as ShardFacts[]);
+        } catch (e) {
+          // What the reports make impossible (validateRun checked what the configuration alone could).
+          return finish(`aborted: cannot resolve the run from the clients' reports: ${(e as Error).message}`);
+        }
         const test = opts.testData ? testEvaluator(setup, opts.testData, config.testData ?? 'test data') : null;
         coordinator = new Coordinator(setup, nodeHooks, ledger, test);
         events.emit('resolved', setup);
