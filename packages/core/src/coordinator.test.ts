@@ -46,3 +46,32 @@ describe('Coordinator: a client replaced mid-round', () => {
     expect(hashes).toEqual(expected);
   });
 });
+
+describe('Coordinator: how a run ends', () => {
+  it('a diverging run (step 100× the theory) ends cleanly with stopReason diverged, the round and the last finite ‖∇f‖²', () => {
+    const setup = setupRun(resolveConfig({ step: '100x', rounds: 3000 }));
+    const { records, summary } = runInProcess(setup, setup.problems, { ...hooks, runId: 'div' });
+    expect(summary.stopReason).toMatch(/^diverged: /);
+    const last = records.at(-1)!;
+    expect(summary.divergence?.round).toBe(last.round);
+    const finite = summary.divergence!.lastFinite!;
+    expect(finite.round).toBeLessThan(last.round);
+    expect(records[finite.round]!.gradNormSq).toBe(finite.gradNormSq);
+    // Stopped before any client had to send a gradient its float32 messages cannot carry.
+    expect(records.every((r) => r.xHash.length === 16)).toBe(true);
+  });
+
+  it('a run stopped by --budget-bits evaluates its last round, whatever --eval-every says', () => {
+    const setup = setupRun(resolveConfig({ budgetBits: 50_000, evalEvery: 13, targetRel: null }));
+    const { records, summary } = runInProcess(setup, setup.problems, { ...hooks, runId: 'budget' });
+    expect(summary.stopReason).toMatch(/^budget: /);
+    const last = records.at(-1)!;
+    expect(last.round % 13).not.toBe(0);
+    expect(last.gradNormSq).not.toBeNull();
+    expect(summary.final.gradNormSq).toBe(last.gradNormSq);
+    // The budget is reached by the last round's bits, not before: the round before it was still under.
+    const bits = records.reduce((s, r) => s + r.bitsUp, 0) / 8;
+    expect(bits).toBeGreaterThanOrEqual(50_000);
+    expect(bits - last.bitsUp / 8).toBeLessThan(50_000);
+  });
+});

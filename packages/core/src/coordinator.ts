@@ -1,5 +1,5 @@
 import { decodeEval, encodeRoundStart, type Header, Kind, kindName, Ledger, payloadOf, ProtocolError, readHeader, type RoundTraffic } from '@marina/protocol';
-import type { RoundPlan, ServerHalf, MethodEnv } from './methods/types.js';
+import { contextOf, type RoundPlan, type ServerHalf, type MethodEnv } from './methods/types.js';
 import type { RoundRecord, RunSummary } from './records.js';
 import { Targets } from './targets.js';
 import { methodEnv, type RunSetup } from './setup.js';
@@ -21,17 +21,33 @@ export interface RoundStartOut {
 }
 
 /**
+ * Past this |x_j| the run has diverged: clients' float32 messages (the 32 counted bits, decision 1) cannot
+ * carry a gradient beyond 3.4e38, so for any problem with L ≤ 1e8 the next round would overflow them.
+ */
+export const DIVERGED_X = 1e30;
+/** An evaluated ‖∇f(x^t)‖² this many times ‖∇f(x⁰)‖² (or non-finite) is a diverged run too. */
+export const DIVERGED_GROWTH = 1e20;
+
+/** Where a run diverged, for the summary (SPEC: a diverging run is a result). */
+export interface Divergence {
+  /** The round whose step left a non-finite or exploding iterate (or whose ‖∇f‖² exploded). */
+  round: number;
+  /** The last finite evaluated ‖∇f‖² and its round (null if none was). */
+  lastFinite: { round: number; gradNormSq: number } | null;
+}
+
+/** The largest payload a client may declare in a run of dimension d: an eval report, 2·64·d bits, plus slack. */
+export function maxPayloadBytes(d: number): number {
+  return 16 * d + 64;
+}
+
+/**
  * The server's round state machine, with no I/O (ARCHITECTURE "One round of MARINA"). The networked server
  * and the in-process engine both drive it, so both do the same arithmetic in the same order.
  *
  * Updates and evaluation reports are accumulated in rank order, never arrival order: one that arrives
  * before a lower rank's waits as its received bytes.
  */
-/** The largest payload a client may declare in a run of dimension d: an eval report, 2·64·d bits, plus slack. */
-export function maxPayloadBytes(d: number): number {
-  return 16 * d + 64;
-}
-
 export class Coordinator {
   readonly ledger: Ledger;
   /** The last finished round's record (rounds.jsonl has them all; memory holds one). */
@@ -61,6 +77,10 @@ export class Coordinator {
   private lossSum = 0;
   private readonly targets: Targets;
   stopReason: string | null = null;
+  /** Set when the run stopped because it diverged. */
+  divergence: Divergence | null = null;
+  private firstGradNormSq: number | null = null;
+  private lastFinite: { round: number; gradNormSq: number } | null = null;
   /** The ledger's per-client traffic of the last finished round (the dashboard and /metrics read it). */
   lastTraffic: RoundTraffic | null = null;
 
@@ -121,8 +141,8 @@ export class Coordinator {
     this.startedAt ??= this.hooks.now();
     const plan = this.setup.method.plan(this.env, t);
     this.plan = plan;
-    // Every k-th round, and the last one the round limit allows, so the summary's final ‖∇f‖² is known.
-    this.evaluate = t % this.setup.config.evalEvery === 0 || t === this.setup.config.rounds - 1;
+    // Every k-th round, and the last one the round or bit limit allows, so the summary's final ‖∇f‖² is known.
+    this.evaluate = t % this.setup.config.evalEvery === 0 || t === this.setup.config.rounds - 1 || this.exhaustsBudget(plan);
     this.server.begin(plan);
     this.pendingUpdates.clear();
     this.pendingEvals.clear();
@@ -262,6 +282,7 @@ export class Coordinator {
     this.roundsDone++;
     this.plan = null;
     this.round++;
+    this.checkDivergence(t, gradNormSq);
     this.checkStop(gradNormSq);
     return record;
   }
@@ -295,6 +316,7 @@ export class Coordinator {
       },
       targets: this.targets.results,
       stopReason: this.stopReason ?? 'running',
+      divergence: this.divergence,
       final: {
         round: this.round,
         gradNormSq: last?.gradNormSq ?? null,
@@ -367,7 +389,41 @@ export class Coordinator {
     }
   }
 
+  /** Whether the bits of `plan`'s messages bring the mean over clients to the budget (this is the last round). */
+  private exhaustsBudget(plan: RoundPlan): boolean {
+    const budget = this.setup.config.budgetBits;
+    if (budget === null) return false;
+    let bits = this.ledger.totals.bitsUp;
+    plan.senders.forEach((rank, slot) => {
+      const ctx = contextOf(this.env, plan, rank, slot);
+      bits += plan.kind === 'compressed' ? this.env.compressor.bits(ctx) : this.env.dense.bits(ctx);
+    });
+    return bits / this.setup.n >= budget;
+  }
+
+  /** Stops a run whose iterate left the range messages can carry, or whose ‖∇f‖² exploded (not a protocol error). */
+  private checkDivergence(t: number, gradNormSq: number | null): void {
+    if (gradNormSq !== null && Number.isFinite(gradNormSq)) {
+      this.firstGradNormSq ??= gradNormSq;
+      if (gradNormSq <= DIVERGED_GROWTH * this.firstGradNormSq) this.lastFinite = { round: t, gradNormSq };
+    }
+    const x = this.server.x;
+    let maxAbs = 0;
+    for (let j = 0; j < x.length; j++) {
+      const a = Math.abs(x[j]!);
+      if (!(a <= maxAbs)) maxAbs = a; // NaN compares false: it is kept
+    }
+    const exploded = gradNormSq !== null && !(gradNormSq <= DIVERGED_GROWTH * (this.firstGradNormSq ?? gradNormSq));
+    if (!(maxAbs <= DIVERGED_X) || exploded) {
+      this.divergence = { round: t, lastFinite: this.lastFinite };
+      const why = exploded ? `‖∇f(x^${t})‖² = ${gradNormSq} exploded` : `round ${t}'s step left max|x_j| = ${maxAbs.toExponential(3)}`;
+      const last = this.lastFinite ? `; last finite ‖∇f‖² = ${this.lastFinite.gradNormSq.toExponential(3)} at round ${this.lastFinite.round}` : '';
+      this.stopReason = `diverged: ${why}${last}`;
+    }
+  }
+
   private checkStop(gradNormSq: number | null): void {
+    if (this.stopReason !== null) return;
     const c = this.setup.config;
     if (c.stopAtTarget && this.targets.allReached()) {
       this.stopReason = `target: ‖∇f‖² = ${gradNormSq?.toExponential(3)} reached at round ${this.round - 1}`;

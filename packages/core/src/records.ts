@@ -1,4 +1,5 @@
 import type { Ledger } from '@marina/protocol';
+import type { Divergence } from './coordinator.js';
 import type { RunConfig } from './config.js';
 import type { RoundKind } from './methods/types.js';
 import type { ShardFacts } from './problems/types.js';
@@ -69,7 +70,10 @@ export interface RunSummary {
   theory: Theory | null;
   totals: RunTotals;
   targets: TargetResult[];
+  /** How the run stopped: `target: …`, `rounds: …`, `budget: …`, `diverged: …` or `aborted: …`. */
   stopReason: string;
+  /** Where a diverged run diverged (stopReason `diverged: …`), else null. */
+  divergence: Divergence | null;
   final: { round: number; gradNormSq: number | null; loss: number | null; testLoss: number | null; testAccuracy: number | null; xHash: string };
 }
 
@@ -86,6 +90,7 @@ export function unresolvedSummary(config: RunConfig, runId: string, ledger: Ledg
     totals: { rounds: 0, bitsPerClient: 0, wireBytesUp: t.wireBytesUp, wireBytesDown: t.wireBytesDown, telemetryBytes: t.telemetryBytes, controlBytes: t.controlBytes, connectionBytes, seconds: 0 },
     targets: [],
     stopReason,
+    divergence: null,
     final: { round: 0, gradNormSq: null, loss: null, testLoss: null, testAccuracy: null, xHash: '' },
   };
 }

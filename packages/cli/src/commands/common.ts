@@ -21,7 +21,12 @@ export const progressMode = (a: Args): ProgressMode => (a['quiet'] ? 'quiet' : a
 export function report(a: Args, summary: RunSummary): void {
   if (a['json']) process.stdout.write(JSON.stringify(summary) + '\n');
   else process.stdout.write(describeRun(summary) + '\n');
+  // A diverged run is a result (summary written), told apart from success and from errors by its status.
+  if (summary.stopReason.startsWith('diverged')) process.exitCode = EXIT_DIVERGED;
 }
+
+/** Exit status of a run that diverged (0: finished; 1: aborted or failed; 2: bad input). */
+export const EXIT_DIVERGED = 3;
 
 /** A wrong flag value the user can fix (exit code 2). */
 export class UsageError extends Error {}
