@@ -15,25 +15,7 @@ import { marinaCost, minimiseOverP, type Theory } from './theory.js';
 // ---------------------------------------------------------------------------------------------------
 // Δ0 of the default quadratic
 
-/**
- * Thomas algorithm: solves the tridiagonal system sub[j]·x[j−1] + diag[j]·x[j] + sup[j]·x[j+1] = rhs[j]
- * (sub[0] and sup[d−1] are ignored). No pivoting: exact in exact arithmetic and stable for symmetric
- * positive definite or diagonally dominant matrices, which is what it is used for here.
- */
-export function solveTridiagonal(sub: ArrayLike<number>, diag: ArrayLike<number>, sup: ArrayLike<number>, rhs: ArrayLike<number>): Float64Array {
-  const d = diag.length;
-  if (sub.length !== d || sup.length !== d || rhs.length !== d) throw new RangeError(`solveTridiagonal: sub, diag, sup and rhs must all have length ${d}`);
-  const c = new Float64Array(d);
-  const x = new Float64Array(d);
-  for (let j = 0; j < d; j++) {
-    const m = diag[j]! - (j > 0 ? sub[j]! * c[j - 1]! : 0);
-    if (m === 0 || !Number.isFinite(m)) throw new RangeError(`solveTridiagonal: zero pivot at row ${j}`);
-    c[j] = j < d - 1 ? sup[j]! / m : 0;
-    x[j] = (rhs[j]! - (j > 0 ? sub[j]! * x[j - 1]! : 0)) / m;
-  }
-  for (let j = d - 2; j >= 0; j--) x[j]! -= c[j]! * x[j + 1]!;
-  return x;
-}
+export { solveTridiagonal } from './problems/linalg.js';
 
 /** f(x⁰), f* (or a lower bound on it), Δ0 and ‖∇f(x⁰)‖² of a run's problem: what a prediction to ε needs. */
 export interface Landscape {

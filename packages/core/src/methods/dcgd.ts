@@ -14,7 +14,11 @@ export const dcgd: MethodDef = {
   options: {},
   plan: (env, round) => ({ round, kind: 'compressed', coin: false, senders: allRanks(env.n) }),
   theory({ smoothness, constants, bQ }) {
-    const notes = smoothness.Lpm > 0 ? ['DCGD with heterogeneous clients reaches only a neighbourhood of a stationary point (SPEC A.5).'] : [];
+    const zeta = smoothness.dissimilarity ?? 0;
+    const notes =
+      smoothness.Lpm > 0 || zeta > 0
+        ? [`DCGD with heterogeneous clients${zeta > 0 ? ` (ζ² = ${zeta.toPrecision(4)} at x*)` : ''} reaches only a neighbourhood of a stationary point (SPEC A.5).`]
+        : [];
     // SPEC A.5 (homogeneous SGD analysis): γ = 1/(L(1 + A − B)).
     return { p: 0, pRule: 'dcgd: no coin', gammaTheory: 1 / (smoothness.Lminus * (1 + constants.A - constants.B)), expectedBitsPerRound: bQ, notes };
   },

@@ -150,3 +150,23 @@ export function fractionPositive(m: number, margin: (r: number) => number): numb
   for (let r = 0; r < m; r++) if (margin(r) > 0) right++;
   return right / m;
 }
+
+/**
+ * Thomas algorithm: solves the tridiagonal system sub[j]·x[j−1] + diag[j]·x[j] + sup[j]·x[j+1] = rhs[j]
+ * (sub[0] and sup[d−1] are ignored). No pivoting: exact in exact arithmetic and stable for symmetric
+ * positive definite or diagonally dominant matrices, which is what it is used for here.
+ */
+export function solveTridiagonal(sub: ArrayLike<number>, diag: ArrayLike<number>, sup: ArrayLike<number>, rhs: ArrayLike<number>): Float64Array {
+  const d = diag.length;
+  if (sub.length !== d || sup.length !== d || rhs.length !== d) throw new RangeError(`solveTridiagonal: sub, diag, sup and rhs must all have length ${d}`);
+  const c = new Float64Array(d);
+  const x = new Float64Array(d);
+  for (let j = 0; j < d; j++) {
+    const m = diag[j]! - (j > 0 ? sub[j]! * c[j - 1]! : 0);
+    if (m === 0 || !Number.isFinite(m)) throw new RangeError(`solveTridiagonal: zero pivot at row ${j}`);
+    c[j] = j < d - 1 ? sup[j]! / m : 0;
+    x[j] = (rhs[j]! - (j > 0 ? sub[j]! * x[j - 1]! : 0)) / m;
+  }
+  for (let j = d - 2; j >= 0; j--) x[j]! -= c[j]! * x[j + 1]!;
+  return x;
+}

@@ -242,3 +242,47 @@ describe('quadratic problem (SPEC D.1)', () => {
     expect(bf.Lpm).toBeLessThan(1e-14);
   });
 });
+
+describe('quadratic with heterogeneous linear terms (--linear-noise)', () => {
+  const base: QuadraticSpec = { clients: 6, dim: 12, noise: 0, lambda: 0.01, seed: 4 };
+
+  it('σ_b = 0 leaves ν and β exactly as before; σ_b > 0 changes β only, so L± stays 0 at s = 0', () => {
+    const plain = quadraticFamily(base);
+    const zero = quadraticFamily({ ...base, linearNoise: 0 });
+    expect(Array.from(zero.nu)).toEqual(Array.from(plain.nu));
+    expect(Array.from(zero.beta)).toEqual(Array.from(plain.beta));
+    const noisy = quadraticFamily({ ...base, linearNoise: 0.5 });
+    expect(Array.from(noisy.nu)).toEqual(Array.from(plain.nu));
+    expect(Array.from(noisy.beta)).not.toEqual(Array.from(plain.beta));
+    expect(noisy.smoothness().Lpm).toBe(0);
+    expect(plain.smoothness().dissimilarity).toBe(0);
+  });
+
+  for (const [noise, linearNoise] of [[0, 0.5], [0.3, 0.2]] as const) {
+    it(`ζ² = (1/n)Σ‖∇f_i(x*) − ∇f(x*)‖² is exact (s = ${noise}, σ_b = ${linearNoise}): equal to the clients' gradients at x* found by gradient descent`, () => {
+      const fam = quadraticFamily({ ...base, noise, linearNoise });
+      const shards = Array.from({ length: base.clients }, (_, i) => fam.shard(i));
+      const d = base.dim;
+      // x* by plain GD on f (strongly convex with μ = λ): (1 − λ/L)^k contraction, 20 000 steps reach 1e-15.
+      const x = fam.x0();
+      const g = new Float64Array(d);
+      const gi = new Float64Array(d);
+      const L = fam.smoothness().Lminus;
+      for (let k = 0; k < 20_000; k++) {
+        g.fill(0);
+        for (const s of shards) {
+          s.gradInto(gi, x);
+          for (let j = 0; j < d; j++) g[j]! += gi[j]! / base.clients;
+        }
+        for (let j = 0; j < d; j++) x[j]! -= g[j]! / L;
+      }
+      let zeta = 0;
+      for (const s of shards) {
+        s.gradInto(gi, x);
+        for (let j = 0; j < d; j++) zeta += (gi[j]! - g[j]!) ** 2 / base.clients;
+      }
+      expect(fam.smoothness().dissimilarity!).toBeGreaterThan(0);
+      expect(fam.smoothness().dissimilarity!).toBeCloseTo(zeta, 10);
+    });
+  }
+});

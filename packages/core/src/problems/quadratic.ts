@@ -1,5 +1,6 @@
 import { CounterRng } from '../rng.js';
 import { failOption, numberOption, type ConfigValues } from '../options.js';
+import { solveTridiagonal } from './linalg.js';
 import type { FiniteSum, Problem, ProblemDef, Smoothness } from './types.js';
 
 /**
@@ -18,6 +19,12 @@ export interface QuadraticSpec {
   noise: number;
   /** λ: smallest eigenvalue of the mean Hessian. */
   lambda: number;
+  /**
+   * σ_b: spread of the linear terms alone, β_i = s·ξ_b + σ_b·ξ'_b (default 0). With s = 0 the clients share
+   * their curvature (L± = 0) but not their minimisers (∇f_i(x*) ≠ 0): the case where DCGD stalls and MARINA
+   * does not (the CQ paper's "MARINA+CQ beats DCGD").
+   */
+  linearNoise?: number;
   seed: number;
   /**
    * Decision 22: when given, each f_i is also the mean of m = `samples` (even) components
@@ -44,12 +51,15 @@ const tridiagEigen = (k: number, d: number): number => 2 - 2 * Math.cos((k * Mat
 
 export function quadraticFamily(spec: QuadraticSpec): QuadraticFamily {
   const { clients: n, dim: d, noise: s, lambda } = spec;
+  const linearNoise = spec.linearNoise ?? 0;
   const nu = new Float64Array(n);
   const beta = new Float64Array(n);
   for (let j = 0; j < n; j++) {
     const rng = new CounterRng(spec.seed, 0, j, 'problem');
     nu[j] = 1 + s * rng.normal();
     beta[j] = s * rng.normal();
+    // A third draw of the same stream: σ_b = 0 leaves every earlier run bit for bit as it was.
+    if (linearNoise > 0) beta[j]! += linearNoise * rng.normal();
   }
   const nuMean = mean(nu);
   const muMin = tridiagEigen(1, d);
@@ -109,6 +119,40 @@ export function quadraticFamily(spec: QuadraticSpec): QuadraticFamily {
     };
   }
 
+  /**
+   * ζ² = (1/n)Σ‖∇f_i(x*) − ∇f(x*)‖², exactly: with c_i = (ν_i − ν̄)/4 and δ_i = b_i1 − b̄_1,
+   * ∇f_i(x*) − ∇f(x*) = c_i·T x* − δ_i·e_1, so ζ² = mean(c²)‖Tx*‖² − 2·mean(c·δ)(Tx*)_1 + mean(δ²), with x* from
+   * Ā x* = b̄ (Thomas algorithm, O(d)). Null when Ā is singular (λ = 0: no minimiser).
+   */
+  function dissimilarityAtOptimum(): number | null {
+    if (!(lambda > 0)) return null;
+    const a = nuMean / 4;
+    let bMean = 0;
+    for (let i = 0; i < n; i++) bMean += (nu[i]! / 4) * (beta[i]! - 1);
+    bMean /= n;
+    const rhs = new Float64Array(d);
+    rhs[0] = bMean;
+    const xs = solveTridiagonal(new Float64Array(d).fill(-a), new Float64Array(d).fill(2 * a + shift), new Float64Array(d).fill(-a), rhs);
+    let tNormSq = 0;
+    let t1 = 0;
+    for (let j = 0; j < d; j++) {
+      const tj = 2 * xs[j]! - (j > 0 ? xs[j - 1]! : 0) - (j < d - 1 ? xs[j + 1]! : 0);
+      tNormSq += tj * tj;
+      if (j === 0) t1 = tj;
+    }
+    let cc = 0;
+    let cd = 0;
+    let dd = 0;
+    for (let i = 0; i < n; i++) {
+      const c = (nu[i]! - nuMean) / 4;
+      const delta = (nu[i]! / 4) * (beta[i]! - 1) - bMean;
+      cc += c * c;
+      cd += c * delta;
+      dd += delta * delta;
+    }
+    return Math.max(0, (cc * tNormSq - 2 * cd * t1 + dd) / n);
+  }
+
   return {
     spec,
     nu,
@@ -148,6 +192,7 @@ export function quadraticFamily(spec: QuadraticSpec): QuadraticFamily {
       // average to 0 and square to 1, so (1/m)Σ_j of the squares is e_ik² + (σμ_k/4)², again convex in μ.
       const comp = (mu: number, m2: number) => m2 + ((sigma * mu) / 4) ** 2;
       return {
+        dissimilarity: dissimilarityAtOptimum(),
         Lminus: Math.max(Math.abs(lo.m1), Math.abs(hi.m1)),
         Lplus: Math.sqrt(Math.max(lo.m2, hi.m2)),
         Lpm: (muMax / 4) * Math.sqrt(varNu),
@@ -166,12 +211,24 @@ function mean(v: Float64Array): number {
 }
 
 /** SPEC D.1's quadratics with the run's options: everything is generated, so any party builds the family in O(n). */
+/** One family per configuration object: building it is O(n), and every rank's shard needs it (O(n²) otherwise). */
+const families = new WeakMap<ConfigValues, QuadraticFamily>();
+
 export function quadraticFamilyOf(config: ConfigValues, n: number): QuadraticFamily {
+  const known = families.get(config);
+  if (known && known.spec.clients === n) return known;
+  const family = buildFamily(config, n);
+  families.set(config, family);
+  return family;
+}
+
+function buildFamily(config: ConfigValues, n: number): QuadraticFamily {
   return quadraticFamily({
     clients: n,
     dim: numberOption(config, 'dim'),
     noise: numberOption(config, 'noise'),
     lambda: numberOption(config, 'lambda'),
+    linearNoise: numberOption(config, 'linearNoise'),
     seed: numberOption(config, 'seed'),
     // Decision 22: each f_i is also a finite sum of m components (used by VR-MARINA only).
     samples: numberOption(config, 'samples'),
@@ -187,6 +244,13 @@ export const quadratic: ProblemDef = {
   options: {
     dim: { type: 'int', default: 64, min: 1, max: 1 << 24, help: 'dimension d of the generated quadratic' },
     noise: { type: 'real', default: 0, min: 0, max: 100, help: 's of SPEC D.1: spread of client curvatures (0: identical clients, L± = 0)' },
+    linearNoise: {
+      type: 'real',
+      default: 0,
+      min: 0,
+      max: 100,
+      help: "σ_b: spread of the clients' linear terms alone (same curvature, L± = 0, but different minimisers: DCGD stalls, MARINA does not)",
+    },
     lambda: { type: 'real', default: 0.001, min: 0, max: 1e6, help: 'quadratic: smallest eigenvalue λ of the mean Hessian' },
     samples: {
       type: 'int',

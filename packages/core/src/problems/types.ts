@@ -43,6 +43,12 @@ export interface Smoothness {
   /** L_i of every client. */
   Li: number[];
   exact: { Lminus: boolean; Lplus: boolean; Lpm: boolean };
+  /**
+   * ζ² = (1/n)Σ‖∇f_i(x*) − ∇f(x*)‖²: how far the clients' gradients are from agreeing at the minimiser (exact
+   * for the quadratic; absent where unknown). Positive ζ² with L± = 0 is heterogeneity in the linear terms
+   * alone: MARINA converges, DCGD only to a neighbourhood of size ∝ γ·ω·ζ²/n.
+   */
+  dissimilarity?: number | null;
   /** Present when the clients' f_i are finite sums (decision 22). */
   components?: ComponentSmoothness;
 }
