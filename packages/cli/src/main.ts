@@ -9,6 +9,7 @@ import { UsageError } from './commands/common.js';
 import { compareCommand } from './commands/compare.js';
 import { localCommand } from './commands/local.js';
 import { mseCommand } from './commands/mse.js';
+import { reportCommand } from './commands/report.js';
 import { serverCommand } from './commands/server.js';
 import { shardCommand } from './commands/shard.js';
 import { simCommand } from './commands/sim.js';
@@ -17,7 +18,7 @@ import { environmentGuard } from './options.js';
 import { ClusterError } from './runs.js';
 
 /** Every command; the environment guard needs them all to tell a shared MARINA_* variable from a typo. */
-const commands = [localCommand, simCommand, serverCommand, clientCommand, compareCommand, benchCommand, theoryCommand, mseCommand, shardCommand];
+const commands = [localCommand, simCommand, serverCommand, clientCommand, compareCommand, benchCommand, theoryCommand, mseCommand, shardCommand, reportCommand];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('marina')
@@ -25,7 +26,7 @@ const cli = yargs(hideBin(process.argv))
   .middleware(environmentGuard(commands), true)
   .usage('$0 <command> [options]\n\nA parameter server for communication-compressed distributed optimization.')
   .command(commands)
-  .demandCommand(1, 'name a command: local, sim, server, client, compare, bench, theory, mse or shard')
+  .demandCommand(1, 'name a command: local, sim, server, client, compare, bench, theory, mse, shard or report')
   .strict()
   .recommendCommands()
   .wrap(Math.min(120, process.stdout.columns ?? 100))

@@ -84,7 +84,7 @@ export const RUN_OPTIONS: OptionSpecs = {
   problem: choice(() => Object.keys(problems), 'quadratic', 'problem (registry)'),
   method: choice(() => Object.keys(methods), 'marina', 'optimisation method (registry)'),
   compressor: choice(() => Object.keys(compressors), 'cq', 'compressor (registry)'),
-  clients: { type: 'int', default: 8, min: 1, max: 4096, help: 'number of clients n' },
+  clients: { type: 'int', default: 8, min: 1, max: 1 << 20, help: 'number of clients n (in-process and per process, memory is O(n·d): each client holds a few d-vectors)' },
   step: stepOption,
   p: pOption,
   rounds: { type: 'int', default: 5000, min: 1, max: 1e9, help: 'maximum number of rounds (round 0 included)' },

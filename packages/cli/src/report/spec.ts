@@ -1,0 +1,101 @@
+import type { TopLevelSpec } from 'vega-lite';
+import type { Point, Series } from './series.js';
+
+/** The three figures: ‖∇f(x^t)‖² against a cost of producing x^t. */
+export type FigureKind = 'bits' | 'wire' | 'rounds';
+
+export interface Figure {
+  kind: FigureKind;
+  /** File name in the report folder. */
+  file: string;
+  title: string;
+  /** The x axis title, with its unit and how the cost is counted. */
+  xTitle: string;
+  x: (p: Point) => number;
+}
+
+/** ‖∇f(xᵗ)‖² (the y axis of every figure, log scale as in the MARINA and CQ papers). */
+export const Y_TITLE = '‖∇f(xᵗ)‖²';
+
+export const FIGURES: readonly Figure[] = [
+  {
+    kind: 'bits',
+    file: 'grad-vs-bits.svg',
+    title: '‖∇f(xᵗ)‖² against algorithm bits sent per client',
+    xTitle: 'bits per client: algorithm bits up, Σ bitsUp/n over rounds 0..t−1 (the cost of xᵗ, as summary.json targets)',
+    x: (p) => p.bitsPerClient,
+  },
+  {
+    kind: 'wire',
+    file: 'grad-vs-wire.svg',
+    title: '‖∇f(xᵗ)‖² against WebSocket bytes sent per client',
+    xTitle: 'bytes per client: wire bytes up, Σ wireBytesUp/n over rounds 0..t−1 (the cost of xᵗ)',
+    x: (p) => p.wireBytesPerClient,
+  },
+  {
+    kind: 'rounds',
+    file: 'grad-vs-rounds.svg',
+    title: '‖∇f(xᵗ)‖² against rounds',
+    xTitle: 'round t',
+    x: (p) => p.round,
+  },
+];
+
+/** Positive x values spanning more than this many decades get a log x axis. */
+export const LOG_X_DECADES = 2;
+
+/**
+ * A log x axis when the positive costs span more than LOG_X_DECADES decades (long runs, or methods whose
+ * costs differ by orders of magnitude), linear otherwise. Rounds are always linear, as the papers draw them.
+ */
+export function xScaleType(figure: Figure, series: readonly Series[]): 'log' | 'linear' {
+  if (figure.kind === 'rounds') return 'linear';
+  let lo = Infinity;
+  let hi = 0;
+  for (const s of series) {
+    for (const p of s.points) {
+      const x = figure.x(p);
+      if (x > 0) {
+        lo = Math.min(lo, x);
+        hi = Math.max(hi, x);
+      }
+    }
+  }
+  return hi > 0 && Math.log10(hi / lo) > LOG_X_DECADES ? 'log' : 'linear';
+}
+
+/**
+ * The vega-lite spec of one figure: one line per series (colour and dash, one legend entry each, in series
+ * order), log y. On a log x axis the points at cost 0 (x⁰, before round 0 sent anything) are left out.
+ */
+export function figureSpec(figure: Figure, series: readonly Series[]): TopLevelSpec {
+  const xType = xScaleType(figure, series);
+  const values = series.flatMap((s) =>
+    s.points
+      .map((p) => ({ series: s.label, x: figure.x(p), y: p.gradNormSq, round: p.round }))
+      .filter((v) => xType === 'linear' || v.x > 0),
+  );
+  const labels = series.map((s) => s.label);
+  const legend = { orient: 'bottom' as const, direction: 'vertical' as const, labelLimit: 0, title: null };
+  return {
+    width: 640,
+    height: 360,
+    title: { text: figure.title, anchor: 'start' },
+    data: { values },
+    mark: { type: 'line', clip: true, strokeWidth: 1.5 },
+    encoding: {
+      x: {
+        field: 'x',
+        type: 'quantitative',
+        title: figure.xTitle,
+        scale: xType === 'log' ? { type: 'log' } : { type: 'linear', zero: true },
+        axis: { format: figure.kind === 'rounds' ? 'd' : '~s', titleLimit: 0 },
+      },
+      y: { field: 'y', type: 'quantitative', title: Y_TITLE, scale: { type: 'log' }, axis: { format: '.0e' } },
+      color: { field: 'series', type: 'nominal', scale: { domain: labels }, legend },
+      strokeDash: { field: 'series', type: 'nominal', scale: { domain: labels }, legend },
+      order: { field: 'round', type: 'quantitative' },
+    },
+    config: { font: 'sans-serif', axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 12 } },
+  };
+}
