@@ -58,7 +58,7 @@ describe('bad configuration files', () => {
   it('refuses an out-of-range value, naming the field, the range and the file', async () => {
     const path = file('range.yaml', 'clients: 0\ndim: 16\n');
     const err = await refused(['--config', path]);
-    expect(err).toContain('config field "clients" is 0; expected an integer in [1, 4096]');
+    expect(err).toContain('config field "clients" is 0; expected an integer in [1, 1048576]');
     expect(err).toContain(`from config file ${path}`);
   });
 
@@ -82,7 +82,7 @@ describe('bad configuration files', () => {
 describe('bad MARINA_* environment variables', () => {
   it('MARINA_CLIENTS=0: names the field, the range and the variable', async () => {
     const err = await refused([], { MARINA_CLIENTS: '0' });
-    expect(err).toContain('config field "clients" is "0"; expected an integer in [1, 4096] (from environment variable MARINA_CLIENTS)');
+    expect(err).toContain('config field "clients" is "0"; expected an integer in [1, 1048576] (from environment variable MARINA_CLIENTS)');
   });
 
   it('MARINA_BOGUS=1: a variable that names no option is refused by name', async () => {
@@ -98,8 +98,8 @@ describe('bad MARINA_* environment variables', () => {
   });
 
   it('a flag outranks the variable, and the message names the flag', async () => {
-    const err = await refused(['--clients', '5000'], { MARINA_CLIENTS: '3' });
-    expect(err).toContain('config field "clients" is "5000"; expected an integer in [1, 4096] (from flag --clients)');
+    const err = await refused(['--clients', '2000000'], { MARINA_CLIENTS: '3' });
+    expect(err).toContain('config field "clients" is "2000000"; expected an integer in [1, 1048576] (from flag --clients)');
   });
 });
 
