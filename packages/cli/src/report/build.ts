@@ -1,4 +1,4 @@
-import { relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { findRunFolders } from './find.js';
 import { renderHtml } from './html.js';
 import { loadRun } from './load.js';
@@ -45,4 +45,8 @@ export async function buildReport(folders: readonly string[]): Promise<Report> {
   return { files, series, warnings };
 }
 
-const shown = (dir: string): string => relative(process.cwd(), dir) || '.';
+/** A folder as the user would type it: relative to the working directory when below it, else absolute. */
+export function shown(dir: string): string {
+  const rel = relative(process.cwd(), dir);
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? dir : rel;
+}

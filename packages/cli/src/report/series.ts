@@ -1,5 +1,5 @@
-import { relative } from 'node:path';
 import type { LoadedRun } from './load.js';
+import { shown } from './paths.js';
 
 /** One evaluated iterate x^t of a run, with what producing it cost. */
 export interface Point {
@@ -73,7 +73,7 @@ export function seriesLabels(runs: readonly LoadedRun[]): string[] {
     const counts = new Map<string, number>();
     for (const i of members) counts.set(labels[i]!, (counts.get(labels[i]!) ?? 0) + 1);
     for (const i of members) {
-      if (counts.get(labels[i]!)! > 1) labels[i] = `${labels[i]} [${relative(process.cwd(), runs[i]!.dir) || '.'}]`;
+      if (counts.get(labels[i]!)! > 1) labels[i] = `${labels[i]} [${shown(runs[i]!.dir)}]`;
     }
   }
   return labels;

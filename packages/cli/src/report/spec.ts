@@ -41,6 +41,13 @@ export const FIGURES: readonly Figure[] = [
   },
 ];
 
+/**
+ * Labels only the powers of ten of a log axis ("1e-6", "1e0", "1e2"); the ticks between keep their grid lines.
+ * d3's own log labels ("2e-1", "5e-1" beside "1e-1") crowd the axis.
+ */
+const POWERS_OF_TEN_ONLY =
+  'abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-9 ? replace(format(datum.value, ".0e"), "e+", "e") : ""';
+
 /** Positive x values spanning more than this many decades get a log x axis. */
 export const LOG_X_DECADES = 2;
 
@@ -89,9 +96,17 @@ export function figureSpec(figure: Figure, series: readonly Series[]): TopLevelS
         type: 'quantitative',
         title: figure.xTitle,
         scale: xType === 'log' ? { type: 'log' } : { type: 'linear', zero: true },
-        axis: { format: figure.kind === 'rounds' ? 'd' : '~s', titleLimit: 0 },
+        // Each label formatted alone ('~s': 0, 400, 1.2k, 3M), not with the common prefix d3 gives a whole axis ("0k").
+        axis: { labelExpr: figure.kind === 'rounds' ? 'format(datum.value, "d")' : 'format(datum.value, "~s")', titleLimit: 0 },
       },
-      y: { field: 'y', type: 'quantitative', title: Y_TITLE, scale: { type: 'log' }, axis: { format: '.0e' } },
+      y: {
+        field: 'y',
+        type: 'quantitative',
+        title: Y_TITLE,
+        // nice: the domain ends on powers of ten, so there are always some to label.
+        scale: { type: 'log', nice: true },
+        axis: { labelExpr: POWERS_OF_TEN_ONLY, titleLimit: 0 },
+      },
       color: { field: 'series', type: 'nominal', scale: { domain: labels }, legend },
       strokeDash: { field: 'series', type: 'nominal', scale: { domain: labels }, legend },
       order: { field: 'round', type: 'quantitative' },
