@@ -1,7 +1,7 @@
-import { isAbsolute, relative } from 'node:path';
 import { findRunFolders } from './find.js';
 import { renderHtml } from './html.js';
 import { loadRun } from './load.js';
+import { shown } from './paths.js';
 import { renderSvg } from './render.js';
 import { buildSeries, type Series } from './series.js';
 import { FIGURES, figureSpec, xScaleType } from './spec.js';
@@ -43,10 +43,4 @@ export async function buildReport(folders: readonly string[]): Promise<Report> {
   ];
   files.set('index.html', renderHtml({ title: 'marina report', figures, table, runs: runsList, notes }));
   return { files, series, warnings };
-}
-
-/** A folder as the user would type it: relative to the working directory when below it, else absolute. */
-export function shown(dir: string): string {
-  const rel = relative(process.cwd(), dir);
-  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? dir : rel;
 }

@@ -16,7 +16,7 @@ export function reportTable(series: readonly Series[]): ReportTable {
   const targets = distinctTargets(series);
   const header = ['series', 'method', 'compressor', 'problem', 'n', 'd', 'p', 'γ', 'rounds'];
   for (const t of targets) {
-    const name = `${t.kind === 'relative' ? '‖∇f‖²/‖∇f(x⁰)‖²' : '‖∇f‖²'} ≤ ${t.value}`;
+    const name = t.kind === 'relative' ? `‖∇f‖² ≤ ${short(t.value)}·‖∇f(x⁰)‖²` : `‖∇f‖² ≤ ${short(t.value)}`;
     header.push(`round to ${name}`, `bits per client to ${name}`, `wire bytes up (all clients) to ${name}`);
   }
   header.push('final ‖∇f‖²', 'stop reason');
@@ -50,6 +50,9 @@ function distinctTargets(series: readonly Series[]): Pick<TargetResult, 'kind' |
 }
 
 const num = (x: number): string => x.toPrecision(4);
+
+/** A target value as typed: 1e-6, not 0.000001. */
+const short = (x: number): string => (x !== 0 && (x < 1e-3 || x >= 1e4) ? x.toExponential().replace('e+', 'e') : String(x));
 
 /** Bits or bytes: exact below 10⁶ (integers, or 2 decimals for fractional bit counts), else 4 significant digits. */
 function count(x: number | null): string {
