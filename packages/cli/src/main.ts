@@ -13,12 +13,13 @@ import { reportCommand } from './commands/report.js';
 import { serverCommand } from './commands/server.js';
 import { shardCommand } from './commands/shard.js';
 import { simCommand } from './commands/sim.js';
+import { sweepCommand } from './commands/sweep.js';
 import { theoryCommand } from './commands/theory.js';
 import { environmentGuard } from './options.js';
 import { ClusterError } from './runs.js';
 
 /** Every command; the environment guard needs them all to tell a shared MARINA_* variable from a typo. */
-const commands = [localCommand, simCommand, serverCommand, clientCommand, compareCommand, benchCommand, theoryCommand, mseCommand, shardCommand, reportCommand];
+const commands = [localCommand, simCommand, serverCommand, clientCommand, compareCommand, benchCommand, theoryCommand, mseCommand, shardCommand, sweepCommand, reportCommand];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('marina')
@@ -26,7 +27,7 @@ const cli = yargs(hideBin(process.argv))
   .middleware(environmentGuard(commands), true)
   .usage('$0 <command> [options]\n\nA parameter server for communication-compressed distributed optimization.')
   .command(commands)
-  .demandCommand(1, 'name a command: local, sim, server, client, compare, bench, theory, mse, shard or report')
+  .demandCommand(1, 'name a command: local, sim, server, client, compare, bench, theory, mse, shard, sweep or report')
   .strict()
   .recommendCommands()
   .wrap(Math.min(120, process.stdout.columns ?? 100))

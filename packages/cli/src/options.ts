@@ -82,9 +82,16 @@ export function loadConfigFile(path: string): Record<string, unknown> {
  * message names the field, the value, the allowed range and the place to fix it.
  */
 export function configFromArgv(argv: Record<string, unknown>, args: readonly string[] = hideBin(process.argv), env: NodeJS.ProcessEnv = process.env): RunConfig {
+  return resolveWithSource(givenFields(argv, args, env), argv, args, env);
+}
+
+/**
+ * The fields the user gave (config file, then MARINA_* variables and flags over it), unresolved: what a sweep
+ * varies its grid over, so an entry's own defaults apply to each grid point (`--lambda` of logreg vs autoencoder).
+ */
+export function givenFields(argv: Record<string, unknown>, args: readonly string[] = hideBin(process.argv), env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const path = typeof argv['config'] === 'string' ? argv['config'] : null;
-  const fromFile = path !== null ? loadConfigFile(path) : {};
-  const partial: Record<string, unknown> = { ...fromFile };
+  const partial: Record<string, unknown> = path !== null ? loadConfigFile(path) : {};
   const declared = declaredOptions();
   for (const field of declared.keys()) {
     if (argv[field] === undefined) continue;
@@ -93,6 +100,12 @@ export function configFromArgv(argv: Record<string, unknown>, args: readonly str
     const raw = isBool ? undefined : flagGiven(args, kebab(field)) ? flagValue(args, kebab(field)) : env[envName(field)];
     partial[field] = raw ?? argv[field];
   }
+  return partial;
+}
+
+/** `resolveConfig(partial)`, with a refused field's message naming where it came from (flag, variable or file). */
+export function resolveWithSource(partial: Record<string, unknown>, argv: Record<string, unknown>, args: readonly string[] = hideBin(process.argv), env: NodeJS.ProcessEnv = process.env): RunConfig {
+  const path = typeof argv['config'] === 'string' ? argv['config'] : null;
   try {
     return resolveConfig(partial);
   } catch (e) {
@@ -103,7 +116,7 @@ export function configFromArgv(argv: Record<string, unknown>, args: readonly str
       ? `flag --${kebab(field)}`
       : env[envName(field)] !== undefined
         ? `environment variable ${envName(field)}`
-        : field in fromFile
+        : path !== null
           ? `config file ${path}`
           : null;
     throw source ? new ProtocolError(err.code, `${err.message} (from ${source})`, err.data) : err;
