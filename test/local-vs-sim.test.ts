@@ -28,14 +28,16 @@ const n = 8;
 const common = ['--clients', String(n), '--dim', String(d), '--rounds', '300', '--seed', '11', '--quiet', '--force'];
 
 describe.each([
-  ['marina', 'cq'],
-  ['marina', 'iq'],
-  ['dcgd', 'cq'],
-  ['gd', 'identity'],
-])('%s + %s', (method, compressor) => {
+  ['marina', 'cq', []],
+  ['marina', 'iq', []],
+  ['dcgd', 'cq', []],
+  ['gd', 'identity', []],
+  // Decision 3's shared range: a norm (32 bits) up and R down before each compressed message of d bits.
+  ['marina', 'cq', ['--range', 'shared', '--noise', '1']],
+] as [string, string, string[]][])('%s + %s %j', (method, compressor, extra) => {
   it('local cluster of 8 processes equals the in-process run, round by round', async () => {
-    const flags = [...common, '--method', method, '--compressor', compressor, '--p', method === 'marina' ? '0.2' : 'auto'];
-    const { a, rowsA, rowsB, dir } = await localAndSim(`${method}-${compressor}`, flags);
+    const flags = [...common, '--method', method, '--compressor', compressor, '--p', method === 'marina' ? '0.2' : 'auto', ...extra];
+    const { a, rowsA, rowsB, dir } = await localAndSim(`${method}-${compressor}${extra.length ? '-shared' : ''}`, flags);
     expect(a.length).toBeGreaterThan(10);
     expect(rowsA).toEqual(rowsB);
 
@@ -84,6 +86,7 @@ describe.each([
   ['ef21', 'topk', []],
   ['vr-marina', 'cq', ['--batch', '2', '--p', '0.3']],
   ['pp-marina', 'cq', ['--participants', '2', '--p', '0.3']],
+  ['pp-marina', 'cq', ['--participants', '2', '--p', '0.3', '--range', 'shared']],
   ['marina', 'permk', ['--p', '0.3']],
   ['marina', 'drive', ['--p', '0.3']],
   ['marina', 'natural', ['--p', '0.3']],
@@ -104,7 +107,8 @@ describe.each([
       for (const r of compressed) {
         expect(r['senders']).toBe(2);
         expect(r['bitsUp']).toBe(2 * (32 + 40));
-        expect(r['wireBytesUp']).toBe(2 * (6 + 24 + Math.ceil((32 + 40) / 8)));
+        // Shared range: a norm message (24-byte header + 4 bytes) then the d bits (5 bytes), each in a 6-byte frame.
+        expect(r['wireBytesUp']).toBe(extra.includes('shared') ? 2 * (6 + 24 + 4 + 6 + 24 + 5) : 2 * (6 + 24 + Math.ceil((32 + 40) / 8)));
       }
       for (const r of a.filter((r) => r['kind'] !== 'compressed')) expect(r['senders']).toBe(4);
     }

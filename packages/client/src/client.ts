@@ -126,10 +126,10 @@ function session(opts: ClientOptions, cache: ShardCache, onWelcome: () => void):
         const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
         if (bytes.length === 0) throw new ProtocolError('MARINA_ERR_TRUNCATED', 'empty message from the server');
         const kind = bytes[0]!;
-        if (kind === Kind.RoundStart) {
-          if (!runner) throw new ProtocolError('MARINA_ERR_UNEXPECTED', 'RoundStart before welcome');
-          for (const reply of runner.onRoundStart(bytes)) ws.send(reply);
-          rounds++;
+        if (kind === Kind.RoundStart || kind === Kind.Range) {
+          if (!runner) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `${kindName(kind)} before welcome`);
+          for (const reply of runner.onMessage(bytes)) ws.send(reply);
+          if (kind === Kind.RoundStart) rounds++;
           return;
         }
         const h = readHeader(bytes, MAX_CONTROL_BYTES);

@@ -1,4 +1,4 @@
-import { decodeRoundStart, encodeEval, Kind, kindName, ProtocolError, readHeader } from '@marina/protocol';
+import { decodeRoundStart, decodeScalar, encodeEval, encodeScalar, Kind, kindName, ProtocolError, readHeader } from '@marina/protocol';
 import type { ClientHalf } from './methods/types.js';
 import type { Problem } from './problems/types.js';
 import type { RunConfig } from './config.js';
@@ -42,6 +42,25 @@ export class ClientRunner {
     this.maxPayload = 16 * d;
   }
 
+  /** A shared-range round's update, its payload written once R arrives (decision 3). */
+  private held: { round: number; msg: Uint8Array } | null = null;
+
+  /** Answers one message of a round from the server (untrusted bytes): a RoundStart, or a shared-range round's R. */
+  onMessage(msg: Uint8Array): Uint8Array[] {
+    if (msg.length > 0 && msg[0] === Kind.Range) return this.onRange(msg);
+    return this.onRoundStart(msg);
+  }
+
+  /** R of a shared-range round: the held vector is quantized against [−R, R] and its update sent. */
+  private onRange(msg: Uint8Array): Uint8Array[] {
+    const h = readHeader(msg, 4);
+    const held = this.held;
+    if (!held || held.round !== h.round) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `a shared range for round ${h.round}, when this client holds ${held ? `round ${held.round}'s update` : 'no update'}`);
+    this.env.compressor.sharedRange!.release(decodeScalar(h, msg));
+    this.held = null;
+    return [held.msg];
+  }
+
   /** Answers one RoundStart (untrusted bytes from the server). */
   onRoundStart(msg: Uint8Array): Uint8Array[] {
     const h = readHeader(msg, this.maxPayload);
@@ -65,7 +84,15 @@ export class ClientRunner {
       // clients) and its x is kept here. A half that answered round t−1 holds its own state (null).
       let xPrev: Float64Array | null = flags.previous ? this.xPrev : null;
       if (xPrev === null && h.round > 0 && this.answered !== h.round - 1 && seenLast === h.round - 1) xPrev = this.lastX;
-      out.push(this.half.respond(plan, slot, this.x, xPrev));
+      const update = this.half.respond(plan, slot, this.x, xPrev);
+      const shared = plan.kind === 'compressed' ? this.env.compressor.sharedRange : undefined;
+      if (shared) {
+        // Decision 3's shared range: the compressor held the vector; its norm goes first, the update after R.
+        this.held = { round: h.round, msg: update };
+        out.push(encodeScalar(Kind.Norm, h.round, this.rank, shared.heldNorm()));
+      } else {
+        out.push(update);
+      }
       this.answered = h.round;
     }
     if (flags.evaluate) {

@@ -1,4 +1,7 @@
-import { decodeEval, encodeRoundStart, type Header, Kind, kindName, Ledger, payloadOf, ProtocolError, readHeader, type RoundTraffic } from '@marina/protocol';
+import {
+  decodeEval, decodeScalar, encodeRoundStart, encodeScalar, type Header, Kind, kindName, Ledger, payloadOf, ProtocolError, readHeader, type RoundTraffic, SERVER_RANK,
+} from '@marina/protocol';
+import type { SharedRange } from './compressors/types.js';
 import { contextOf, type RoundPlan, type ServerHalf, type MethodEnv } from './methods/types.js';
 import type { RoundRecord, RunSummary } from './records.js';
 import { Targets } from './targets.js';
@@ -72,6 +75,11 @@ export class Coordinator {
   private readonly roundStarts = new Map<number, Uint8Array>();
   private pendingUpdates = new Map<number, Uint8Array>();
   private pendingEvals = new Map<number, Uint8Array>();
+  /** A shared-range round (decision 3): the senders' norms so far, R once all are in, and who is owed R. */
+  private shared: SharedRange | null = null;
+  private readonly norms = new Map<number, number>();
+  private rangeMsg: Uint8Array | null = null;
+  private rangeOwed: number[] = [];
   private nextUpdate = 0;
   private nextEval = 0;
   private lossSum = 0;
@@ -146,6 +154,10 @@ export class Coordinator {
     this.server.begin(plan);
     this.pendingUpdates.clear();
     this.pendingEvals.clear();
+    this.shared = plan.kind === 'compressed' ? (this.env.compressor.sharedRange ?? null) : null;
+    this.norms.clear();
+    this.rangeMsg = null;
+    this.rangeOwed = [];
     this.nextUpdate = 0;
     this.nextEval = 0;
     this.lossSum = 0;
@@ -194,7 +206,10 @@ export class Coordinator {
     const h = readHeader(msg, this.maxPayload);
     if (h.rank !== rank) throw new ProtocolError('MARINA_ERR_BAD_FIELD', `message from rank ${rank} claims rank ${h.rank}`);
     if (h.round !== this.round) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent ${kindName(h.kind)} for round ${h.round} during round ${this.round}`);
-    if (h.kind === Kind.Update) {
+    if (h.kind === Kind.Norm) {
+      this.acceptNorm(plan, rank, h, msg);
+    } else if (h.kind === Kind.Update) {
+      if (this.shared && this.rangeMsg === null) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent its update before round ${this.round}'s shared range`);
       if (!plan.senders.includes(rank)) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} was not asked for an update in round ${this.round}`);
       if (this.pendingUpdates.has(rank) || this.updateDone(rank)) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent two updates in round ${this.round}`);
       // Checked now, not at its turn: a wrong length is refused before it is queued, and blamed on its sender.
@@ -210,6 +225,44 @@ export class Coordinator {
     } else {
       throw new ProtocolError('MARINA_ERR_UNEXPECTED', `${kindName(h.kind)} is not expected from a client during a round`);
     }
+  }
+
+  /**
+   * Shared-range rounds: the ranks that are owed R now, with its message (the driver sends each and calls
+   * `markRangeSent`). R goes out once every sender's norm is in, and again to a replacement that re-sends
+   * the same norm.
+   */
+  takeRanges(): { rank: number; msg: Uint8Array }[] {
+    const out = this.rangeOwed.map((rank) => ({ rank, msg: this.rangeMsg! }));
+    this.rangeOwed = [];
+    return out;
+  }
+
+  /** Records R's downlink bytes to `rank` (algorithm traffic: R is part of how the round's messages decode). */
+  markRangeSent(rank: number, msg: Uint8Array): void {
+    this.ledger.down(rank, 'algorithm', msg.length);
+  }
+
+  /** A sender's norm (32 algorithm bits, decision 3's shared range); with all n in, R = their max. */
+  private acceptNorm(plan: RoundPlan, rank: number, h: Header, msg: Uint8Array): void {
+    if (!this.shared) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent a norm in round ${this.round}, which has no shared range`);
+    if (!plan.senders.includes(rank)) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} was not asked for an update in round ${this.round}`);
+    const norm = decodeScalar(h, msg);
+    const before = this.norms.get(rank);
+    if (before !== undefined) {
+      // A replacement recomputes the same vector, so the same norm: it is owed R again, not counted again.
+      if (before !== norm) throw new ProtocolError('MARINA_ERR_BAD_FIELD', `rank ${rank} sent norm ${norm} in round ${this.round}, after ${before}`);
+      if (this.rangeMsg && this.updateOwed(rank)) this.rangeOwed.push(rank);
+      return;
+    }
+    this.norms.set(rank, norm);
+    this.ledger.up(rank, 'algorithm', msg.length, 4, 32);
+    if (this.norms.size < plan.senders.length) return;
+    let R = 0;
+    for (const v of this.norms.values()) R = Math.max(R, v);
+    this.shared.set(R);
+    this.rangeMsg = encodeScalar(Kind.Range, this.round, SERVER_RANK, R);
+    this.rangeOwed = Array.from(plan.senders).filter((r) => this.updateOwed(r));
   }
 
   /** Drops whatever a rank queued this round (it was disconnected; a replacement will answer again). */

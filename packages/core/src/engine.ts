@@ -27,7 +27,12 @@ export function runInProcess(setup: RunSetup, problems: readonly Problem[], opts
     for (const rank of out.addressees) {
       const msg = coordinator.roundStartFor(rank);
       coordinator.markSent(rank, msg);
-      for (const reply of clients[rank]!.onRoundStart(msg)) coordinator.accept(rank, reply);
+      for (const reply of clients[rank]!.onMessage(msg)) coordinator.accept(rank, reply);
+    }
+    // A shared-range round (decision 3): R goes out once every norm is in, and the updates follow.
+    for (const { rank, msg } of coordinator.takeRanges()) {
+      coordinator.markRangeSent(rank, msg);
+      for (const reply of clients[rank]!.onMessage(msg)) coordinator.accept(rank, reply);
     }
     const record = coordinator.finishRound(); // not inside `onRound?.()`: optional calls skip their arguments
     records.push(record);

@@ -11,13 +11,17 @@ import { CounterRng, SHARED } from './rng.js';
  * known, the exact value. Each trial is one round (fresh shared and private randomness, decision 15).
  */
 
-export type MseInput = 'homogeneous' | 'heterogeneous';
+export type MseInput = 'homogeneous' | 'heterogeneous' | 'scaled';
 
 export interface MseSpec {
   d: number;
   n: number;
   trials: number;
-  /** homogeneous: a_i = a for every client; heterogeneous: a_i = a + spread·N(0, I). a ~ N(0, I). */
+  /**
+   * homogeneous: a_i = a for every client; heterogeneous: a_i = a + spread·N(0, I); scaled: a_i = ν_i·a with
+   * ν_i = 1 + spread·N(0, 1), what MARINA's gradient differences are on SPEC D.1's quadratics with s = spread
+   * (A_i = (ν_i/4)·T + c·I). a ~ N(0, I).
+   */
   input: MseInput;
   spread: number;
   seed: number;
@@ -77,6 +81,9 @@ export function mseInputs(d: number, n: number, input: MseInput, spread: number,
     if (input === 'heterogeneous') {
       const own = new CounterRng(seed, 0, i, 'mse-spread');
       for (let j = 0; j < d; j++) a[j]! += spread * own.normal();
+    } else if (input === 'scaled') {
+      const nu = 1 + spread * new CounterRng(seed, 0, i, 'mse-scale').normal();
+      for (let j = 0; j < d; j++) a[j]! *= nu;
     }
     out.push(a);
   }
@@ -102,14 +109,20 @@ export function compressorMse(name: string, inputs: Float64Array[], spec: MseSpe
   const server = createCompressor(name, options);
   const { meanSqNorm, spreadSq, mean } = norms(inputs);
   const sum = new Float64Array(d);
+  const payloads = inputs.map((_, i) => new Uint8Array(Math.ceil(client.payloadBits({ d, n, slot: i, rank: i, seed, round: 1 }) / 8)));
+  // The norms do not change between trials: R is the same every round.
+  const sharedR = inputs.reduce((R, a) => Math.max(R, float32Norm(a)), 0);
+  server.sharedRange?.set(sharedR);
   let e1 = 0;
   let e2 = 0;
   for (let t = 1; t <= trials; t++) {
     sum.fill(0);
     for (let i = 0; i < n; i++) {
       const ctx: CompressContext = { d, n, slot: i, rank: i, seed, round: t };
-      const payload = new Uint8Array(Math.ceil(client.payloadBits(ctx) / 8));
+      const payload = payloads[i]!;
       client.encode(inputs[i]!, ctx, payload);
+      // Decision 3's shared range: each client's vector is held, and quantized against R = the max norm.
+      client.sharedRange?.release(sharedR);
       server.decodeInto(sum, payload, ctx);
     }
     let err = 0;
@@ -158,9 +171,11 @@ export function exactMse(q: Compressor, inputs: Float64Array[], homogeneous: boo
   const { meanSqNorm } = norms(inputs);
   if (meanSqNorm === 0) return null;
   if (q.name === 'iq') {
+    // With decision 3's shared range every client quantizes against R = max_i r_i instead of its own r_i.
+    const shared = q.sharedRange ? inputs.reduce((R, a) => Math.max(R, float32Norm(a)), 0) : null;
     let total = 0;
     for (const a of inputs) {
-      const r = float32Norm(a);
+      const r = shared ?? float32Norm(a);
       if (r === 0) continue;
       let s = 0;
       for (let j = 0; j < a.length; j++) {
@@ -169,7 +184,7 @@ export function exactMse(q: Compressor, inputs: Float64Array[], homogeneous: boo
       }
       total += 4 * r * r * s;
     }
-    return { value: total / (n * n) / meanSqNorm, note: 'IQ exact: (1/n²)Σ_i 4r_i²Σ_j y_ij(1 − y_ij) (≈ (d − 1)/n), SPEC B.3' };
+    return { value: total / (n * n) / meanSqNorm, note: `IQ exact: (1/n²)Σ_i 4r_i²Σ_j y_ij(1 − y_ij) (≈ (d − 1)/n)${shared === null ? '' : ', r_i = R'}, SPEC B.3` };
   }
   if (q.name === 'cq' && homogeneous) {
     const a = inputs[0]!;
@@ -221,5 +236,5 @@ function checkSpec(spec: MseSpec): void {
   int('n', spec.n, 1);
   int('trials', spec.trials, 2);
   if (!(Number.isFinite(spec.spread) && spec.spread >= 0)) throw new RangeError(`mse: spread must be a number ≥ 0, got ${spec.spread}`);
-  if (spec.input !== 'homogeneous' && spec.input !== 'heterogeneous') throw new RangeError(`mse: input must be homogeneous or heterogeneous, got ${String(spec.input)}`);
+  if (!['homogeneous', 'heterogeneous', 'scaled'].includes(spec.input)) throw new RangeError(`mse: input must be homogeneous, heterogeneous or scaled, got ${String(spec.input)}`);
 }

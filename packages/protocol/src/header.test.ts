@@ -50,7 +50,9 @@ describe('header layout', () => {
     expect(kindName(0)).toBeUndefined();
     expect(kindName(7)).toBeUndefined();
     expect(kindName(15)).toBeUndefined();
-    expect(kindName(19)).toBeUndefined();
+    expect(kindName(19)).toBe('Norm');
+    expect(kindName(20)).toBe('Range');
+    expect(kindName(21)).toBeUndefined();
     expect(kindName(255)).toBeUndefined();
   });
 });
@@ -133,7 +135,7 @@ describe('readHeader', () => {
   });
 
   it('rejects an unknown kind', () => {
-    for (const kind of [0, 7, 15, 19, 255]) {
+    for (const kind of [0, 7, 15, 21, 255]) {
       const msg = golden();
       msg[0] = kind;
       const e = expectProtocolError(() => readHeader(msg, 1024), 'MARINA_ERR_BAD_KIND', `message kind ${kind} is unknown`);

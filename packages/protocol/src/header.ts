@@ -19,6 +19,10 @@ export const Kind = {
   RoundStart: 16,
   Update: 17,
   Eval: 18,
+  /** Client → server, shared-range rounds (decision 3): the float32 norm of the vector it will quantize. */
+  Norm: 19,
+  /** Server → client, shared-range rounds: R, the max of the senders' norms, to quantize against. */
+  Range: 20,
 } as const;
 export type KindName = keyof typeof Kind;
 export type KindValue = (typeof Kind)[KindName];

@@ -165,6 +165,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
       if (!conn.reported) return onReport(conn, bytes);
       if (phase !== 'running' || !coordinator) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `message of kind ${kindName(bytes[0] ?? -1) ?? bytes[0]} before the run started`);
       coordinator.accept(conn.rank, bytes);
+      sendRanges();
     } catch (caught) {
       let e = caught;
       if (!isProtocolError(e)) {
@@ -315,6 +316,16 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     const msg = coordinator.roundStartFor(rank);
     coordinator.markSent(rank, msg);
     send(conn, msg);
+  }
+
+  /** A shared-range round's R, to every rank owed it (decision 3). */
+  function sendRanges(): void {
+    for (const { rank, msg } of coordinator!.takeRanges()) {
+      const conn = byRank[rank];
+      if (!conn) continue; // vacant: the replacement re-sends its norm and is owed R then
+      coordinator!.markRangeSent(rank, msg);
+      send(conn, msg);
+    }
   }
 
   function startNextRound(): void {

@@ -32,8 +32,8 @@ export const mseCommand: CommandModule = {
       input: {
         type: 'string',
         default: 'homogeneous',
-        choices: ['homogeneous', 'heterogeneous'],
-        describe: 'a_i = a, or a_i = a + spread·N(0, I); a ~ N(0, I)',
+        choices: ['homogeneous', 'heterogeneous', 'scaled'],
+        describe: 'a_i = a; a_i = a + spread·N(0, I); or a_i = ν_i·a with ν_i = 1 + spread·N(0, 1) (MARINA\'s differences on SPEC D.1 with s = spread); a ~ N(0, I)',
         group: 'MSE:',
       },
       spread: { type: 'number', default: 1, describe: 'heterogeneous inputs: the spread s of a_i = a + s·N(0, I)', group: 'MSE:' },
@@ -48,6 +48,13 @@ export const mseCommand: CommandModule = {
       k: { type: 'string', describe: 'RandK/TopK: coordinates kept (default ⌊d/n⌋)', group: 'MSE:' },
       levels: { type: 'string', describe: 'dithering levels s (default 4)', group: 'MSE:' },
       norm: { type: 'string', describe: 'dithering norm: a number ≥ 1 or "inf" (default 2)', group: 'MSE:' },
+      range: {
+        type: 'string',
+        default: 'client',
+        choices: ['client', 'shared', 'both'],
+        describe: "IQ and CQ ranges (decision 3): each client's own ‖a_i‖, one shared R = max_i ‖a_i‖, or a row for each",
+        group: 'MSE:',
+      },
       json: { type: 'boolean', default: false, describe: 'print one JSON object', group: 'Output:' },
     }),
   handler: (a) => {
@@ -82,19 +89,20 @@ function mseFromArgs(a: Args): MseReport {
     throw new UsageError(`--trials is ${JSON.stringify(a['trials'])}; expected an integer ≥ 2`);
   const spread = Number(a['spread']);
   if (!(Number.isFinite(spread) && spread >= 0)) throw new UsageError(`--spread is ${JSON.stringify(a['spread'])}; expected a number ≥ 0`);
-  return measureMse(
-    {
-      d,
-      n: config.clients,
-      trials,
-      input: a['input'] as MseInput,
-      spread,
-      seed: config.seed,
-      convention: config.constants,
-      options,
-    },
-    names,
-  );
+  const spec = { d, n: config.clients, trials, input: a['input'] as MseInput, spread, seed: config.seed, convention: config.constants, options };
+  const range = String(a['range']);
+  const ranged = names.filter((name) => 'range' in compressors[name]!.options);
+  const client = range === 'shared' ? null : measureMse(spec, names);
+  const shared = range === 'client' || ranged.length === 0 ? null : measureMse({ ...spec, options: { ...options, range: 'shared' } }, ranged);
+  const label = (res: MseReport['results'][number], how: string) => ({ ...res, compressor: `${res.compressor} (${how} range)` });
+  // One row per compressor, and for IQ and CQ one per range, the shared one after the client one.
+  const results = names.flatMap((name) => {
+    const own = client?.results.find((r) => r.compressor === name);
+    const common = shared?.results.find((r) => r.compressor === name);
+    if (!common) return own ? [own] : [];
+    return [...(own ? [label(own, 'client')] : []), label(common, 'shared')];
+  });
+  return { ...(client ?? shared)!, spec, results };
 }
 
 function describeMse(r: MseReport): string {

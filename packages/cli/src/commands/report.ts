@@ -12,9 +12,9 @@ export const reportCommand: CommandModule = {
   describe: 'plots and a table of the runs below run or sweep folders: grad-vs-bits/-wire/-rounds.svg, table.md, index.html',
   builder: (y) =>
     y
-      .positional('folders', { type: 'string', array: true, describe: 'run folders, or folders holding runs (searched recursively; a sweep folder gives its sweep.json "kept" runs)', demandOption: true })
+      .positional('folders', { type: 'string', array: true, describe: 'run folders, or folders holding runs (searched recursively; a sweep folder gives its sweep.json "kept" runs)' })
       .options({
-        out: { type: 'string', demandOption: true, describe: 'folder for the report (created; its report files are overwritten)' },
+        out: { type: 'string', demandOption: true, describe: 'folder for the report (created; its report files are overwritten)', group: 'Output:' },
         json: { type: 'boolean', default: false, describe: 'print one JSON object: the files written and the series', group: 'Output:' },
       }),
   handler: async (a) => {

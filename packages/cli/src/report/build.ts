@@ -30,16 +30,15 @@ export async function buildReport(folders: readonly string[]): Promise<Report> {
     figures.push({
       svg,
       caption:
-        `${figure.file}: ${figure.xTitle} (${logX ? 'log scale; x⁰, at cost 0, is not drawn' : 'linear scale'}); ` +
-        'y: ‖∇f(xᵗ)‖² on a log scale, at every evaluated round.',
+        `${figure.file}. ${figure.caption} ${logX ? 'Log scale (the costs span more than two decades); x⁰, at cost 0, is not drawn.' : 'Linear scale.'} ` +
+        'y: ‖∇f(xᵗ)‖² at every evaluated round, log scale.',
     });
   }
   const table = reportTable(series);
   files.set('table.md', toMarkdown(table));
   const runsList = series.map((s) => ({ label: s.label, path: shown(s.run.dir), runId: s.run.summary.runId, mode: s.run.summary.mode, stopReason: s.run.summary.stopReason }));
   const notes = [
-    `${series.length} run${series.length === 1 ? '' : 's'}. Costs are those of the rounds 0..t−1 that produced xᵗ, as in summary.json's targets: ` +
-      'algorithm bits are the papers’ count (uplink only, a float is 32 bits), wire bytes are the uplink WebSocket frames, both divided by the number of clients n.',
+    `${series.length} run${series.length === 1 ? '' : 's'}, one line each. A point xᵗ is placed at what the rounds 0..t−1 that produced it cost, as summary.json’s targets count it.`,
   ];
   files.set('index.html', renderHtml({ title: 'marina report', figures, table, runs: runsList, notes }));
   return { files, series, warnings };

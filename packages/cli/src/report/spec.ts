@@ -4,6 +4,7 @@ import type { Point, Series } from './series.js';
 /** The three figures: ‖∇f(x^t)‖² against a cost of producing x^t. */
 export type FigureKind = 'bits' | 'wire' | 'rounds';
 
+/** One figure: where it goes, its titles, and which cost of a point is its x. */
 export interface Figure {
   kind: FigureKind;
   /** File name in the report folder. */
@@ -11,25 +12,32 @@ export interface Figure {
   title: string;
   /** The x axis title, with its unit and how the cost is counted. */
   xTitle: string;
+  /** How the x values are counted, in full, for the page. */
+  caption: string;
   x: (p: Point) => number;
 }
 
 /** ‖∇f(xᵗ)‖² (the y axis of every figure, log scale as in the MARINA and CQ papers). */
 export const Y_TITLE = '‖∇f(xᵗ)‖²';
 
+/** The report's figures, in page order. */
 export const FIGURES: readonly Figure[] = [
   {
     kind: 'bits',
     file: 'grad-vs-bits.svg',
     title: '‖∇f(xᵗ)‖² against algorithm bits sent per client',
-    xTitle: 'bits per client: algorithm bits up, Σ bitsUp/n over rounds 0..t−1 (the cost of xᵗ, as summary.json targets)',
+    xTitle: 'algorithm bits per client spent on rounds 0..t−1 (Σ bitsUp / n)',
+    caption:
+      'x: the algorithm bits (the papers’ count: uplink only, a float is 32 bits, round 0’s full gradients included) that all clients sent in the rounds 0..t−1 that produced xᵗ, divided by n: the convention of summary.json’s targets.',
     x: (p) => p.bitsPerClient,
   },
   {
     kind: 'wire',
     file: 'grad-vs-wire.svg',
     title: '‖∇f(xᵗ)‖² against WebSocket bytes sent per client',
-    xTitle: 'bytes per client: wire bytes up, Σ wireBytesUp/n over rounds 0..t−1 (the cost of xᵗ)',
+    xTitle: 'wire bytes per client sent on rounds 0..t−1 (Σ wireBytesUp / n)',
+    caption:
+      'x: the bytes of the uplink WebSocket frames (message headers and frame headers included, telemetry and control messages not) of the rounds 0..t−1 that produced xᵗ, over all sockets, divided by n.',
     x: (p) => p.wireBytesPerClient,
   },
   {
@@ -37,6 +45,7 @@ export const FIGURES: readonly Figure[] = [
     file: 'grad-vs-rounds.svg',
     title: '‖∇f(xᵗ)‖² against rounds',
     xTitle: 'round t',
+    caption: 'x: the round t whose gradients are taken at xᵗ (round 0 is the initial full-gradient round).',
     x: (p) => p.round,
   },
 ];

@@ -1,6 +1,6 @@
 import { CounterRng, SHARED } from '../rng.js';
 import type { Compressor } from './types.js';
-import { encodeWithSlots, rangeQuantizerWire } from './rangeQuantizer.js';
+import { rangeQuantizer, slotBits, type RangeMode } from './rangeQuantizer.js';
 
 /**
  * Correlated quantizer CQ (Suresh et al. 2022; CQ-MARINA Def. 7; SPEC B.4 and decision 4).
@@ -10,19 +10,18 @@ import { encodeWithSlots, rangeQuantizerWire } from './rangeQuantizer.js';
  * shared permutation of slots, γ_ij a private uniform jitter. Each U_ij is marginally U[0, 1) (unbiased);
  * across clients the slots are a permutation, so the rounding errors cancel. Cost O(d + n) per client.
  */
-export function createCq(): Compressor {
+export function createCq(options: { range?: RangeMode } = {}): Compressor {
   let slots = new Int32Array(0);
   let rho = new Int32Array(0);
   return {
-    ...rangeQuantizerWire('cq'),
-    correlated: true,
-    encode(a, ctx, out) {
+    ...rangeQuantizer('cq', options.range ?? 'client', (a, ctx, out, r) => {
       const { d, n } = ctx;
       if (slots.length < d) slots = new Int32Array(d);
       if (rho.length !== n) rho = new Int32Array(n);
       cqSlots(ctx.seed, ctx.round, n, ctx.slot, slots, d, rho);
-      encodeWithSlots(a, d, out, n, slots, new CounterRng(ctx.seed, ctx.round, ctx.rank, 'cq-jitter'));
-    },
+      slotBits(a, d, out, n, slots, new CounterRng(ctx.seed, ctx.round, ctx.rank, 'cq-jitter'), r);
+    }),
+    correlated: true,
     constants: (d, n, convention) => ({
       omega: d - 1,
       A: convention === 'paper' ? d / (4 * n * n) : d / (n * n),

@@ -20,6 +20,16 @@ const normOption: OptionSpec = {
   help: 'dithering norm p: a number ≥ 1 or "inf" (decision 16)',
 };
 
+/** `--range` of IQ and CQ (decision 3). */
+export const RANGE_OPTION: OptionSpecs = {
+  range: {
+    type: 'choice',
+    default: 'client',
+    choices: ['client', 'shared'],
+    help: "IQ/CQ range (decision 3): client, each message its own radius ‖a_i‖ (32 + d bits); shared, each client's norm (32 bits) first, then one R = max_i ‖a_i‖ from the server, then d bits (MARINA, DCGD, VR-/PP-MARINA)",
+  },
+};
+
 /** `--levels` and `--norm` of the dithering compressors (decision 16). */
 export const DITHERING_OPTIONS: OptionSpecs = {
   levels: { type: 'int', default: 4, min: 1, max: 1 << 15, help: 'dithering levels s (decision 16)' },
@@ -39,5 +49,6 @@ export function compressorOptions(config: ConfigValues, d: number, n: number): C
     k: k ?? Math.max(1, Math.floor(d / n)),
     levels: 'levels' in config ? numberOption(config, 'levels') : 4,
     norm: norm === 'inf' ? Infinity : Number(norm),
+    range: config['range'] === 'shared' ? 'shared' : 'client',
   };
 }

@@ -1,6 +1,6 @@
 import type { OptionSpecs } from '../options.js';
 import type { Compressor, CompressorOptions } from './types.js';
-import { DITHERING_OPTIONS, K_OPTION } from './options.js';
+import { DITHERING_OPTIONS, K_OPTION, RANGE_OPTION } from './options.js';
 import { createIdentity } from './identity.js';
 import { createIq } from './iq.js';
 import { createCq } from './cq.js';
@@ -24,8 +24,8 @@ export interface CompressorEntry {
 /** Name → constructor (STYLE lesson 11): the CLI's choices and help text are generated from these keys. */
 export const compressors: Record<string, CompressorEntry> = {
   identity: { description: 'no compression: dense float32 (32 bits per coordinate)', options: {}, create: createIdentity },
-  iq: { description: 'independent 1-bit quantizer with range ±‖a‖₂ (32 + d bits)', options: {}, create: createIq },
-  cq: { description: 'correlated 1-bit quantizer, shared randomness per round (32 + d bits)', options: {}, create: createCq },
+  iq: { description: 'independent 1-bit quantizer with range ±‖a‖₂ (32 + d bits)', options: RANGE_OPTION, create: createIq },
+  cq: { description: 'correlated 1-bit quantizer, shared randomness per round (32 + d bits)', options: RANGE_OPTION, create: createCq },
   permk: { description: 'correlated: senders split a shared random permutation of the coordinates, scaled by n (32·d/n bits)', options: {}, create: createPermk },
   randk: { description: 'K random coordinates scaled by d/K, indices from the shared seed (32K bits; --k, default ⌊d/n⌋)', options: K_OPTION, create: createRandk },
   topk: { description: 'biased, for EF21: the K largest magnitudes with their indices (32K + K·⌈log2 d⌉ bits; --k, default ⌊d/n⌋)', options: K_OPTION, create: createTopk },

@@ -49,6 +49,19 @@ export interface Compressor {
   constants(d: number, n: number, convention: ConstantsConvention): CompressorConstants;
   /** Expected number of nonzero coordinates per message (ζ_Q of MARINA's p = ζ_Q/d). */
   zeta(d: number, n: number): number;
+  /**
+   * Present on a range quantizer with decision 3's shared range: a compressed round then goes in two
+   * steps. The client's `encode` holds its vector; it sends `heldNorm()` (32 bits), gets R = the max of the
+   * senders' norms, and `release(R)` writes the held vector's d bits into the payload `encode` was given.
+   * The server `set(R)`s before decoding the round's messages.
+   */
+  readonly sharedRange?: SharedRange;
+}
+
+export interface SharedRange {
+  heldNorm(): number;
+  release(R: number): void;
+  set(R: number): void;
 }
 
 /** Per-compressor options, read from the run configuration by `compressorOptions` (compressors/options.ts). */
@@ -59,4 +72,6 @@ export interface CompressorOptions {
   levels: number;
   /** Dithering: the p-norm, a number ≥ 1 or Infinity (decision 16: default 2). */
   norm: number;
+  /** IQ/CQ: each client's own range, or one shared range per round (decision 3; default client). */
+  range?: 'client' | 'shared';
 }

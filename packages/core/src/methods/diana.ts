@@ -1,4 +1,4 @@
-import { nullableNumberOption } from '../options.js';
+import { failOption, nullableNumberOption } from '../options.js';
 import { allRanks, type MethodDef, paramOf } from './types.js';
 import { decodeOwnUpdate, encodeUpdate, summingServer } from './updates.js';
 
@@ -25,6 +25,9 @@ export const diana: MethodDef = {
     alpha: { type: 'real', default: null, nullable: true, unset: '1/(ω+1)', min: 0, max: 1, openMin: true, help: 'DIANA: shift step α (default 1/(ω+1))' },
   },
   plan: (env, round) => ({ round, kind: 'compressed', coin: false, senders: allRanks(env.n) }),
+  validate(config) {
+    if (config['range'] === 'shared') failOption('range', 'shared', 'client (DIANA and EF21 move their state by the message they decode themselves, right after encoding; a shared range is known only after every norm is in)');
+  },
   theory({ smoothness, constants, bQ, n, config, compressor }) {
     const omega = constants.omega;
     const given = nullableNumberOption(config, 'alpha');

@@ -1,3 +1,4 @@
+import { failOption } from '../options.js';
 import { ProtocolError } from '@marina/protocol';
 import type { Compressor, CompressorConstants } from '../compressors/types.js';
 import { allRanks, type MethodDef, paramOf } from './types.js';
@@ -25,6 +26,9 @@ export const ef21: MethodDef = {
   resumable: false,
   acceptsBiased: true,
   options: {},
+  validate(config) {
+    if (config['range'] === 'shared') failOption('range', 'shared', 'client (DIANA and EF21 move their state by the message they decode themselves, right after encoding; a shared range is known only after every norm is in)');
+  },
   plan: (env, round) => ({ round, kind: round === 0 ? 'init' : 'compressed', coin: round === 0, senders: allRanks(env.n) }),
   theory({ smoothness: s, compressor, constants, bQ, d, n }) {
     const { alpha, scale, rule } = ef21Contraction(compressor, constants, d, n);

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { allocUpdate, decodeEval, decodeRoundStart, encodeEval, encodeRoundStart, Flag, HEADER_BYTES, Kind, payloadOf, PROTOCOL_VERSION, readHeader, writeHeader } from '@marina/protocol';
+import {
+  allocMessage, allocUpdate, decodeEval, decodeRoundStart, decodeScalar, encodeEval, encodeRoundStart, encodeScalar, Flag, HEADER_BYTES, Kind, payloadOf, PROTOCOL_VERSION, readHeader,
+  SERVER_RANK, writeHeader,
+} from '@marina/protocol';
 import { editedHex, expectProtocolError, fromHex, lcg, toHex } from '@marina/protocol/testing';
 
 /** Seeded doubles of varied scale (1e-6 to 1e6, both signs), so round trips cover many exponents. */
@@ -106,7 +109,7 @@ describe('RoundStart', () => {
     expectProtocolError(() => receiveRoundStart(corrupt((v) => v.setUint8(1, 0)), 2), 'MARINA_ERR_BAD_VERSION', `protocol version 0 is not supported (expected ${PROTOCOL_VERSION})`);
     // A version-1 RoundStart (before the join phase) is refused, not read.
     expectProtocolError(() => receiveRoundStart(corrupt((v) => v.setUint8(1, 1)), 2), 'MARINA_ERR_BAD_VERSION', 'protocol version 1 is not supported (expected 2)');
-    expectProtocolError(() => receiveRoundStart(corrupt((v) => v.setUint8(0, 0x13)), 2), 'MARINA_ERR_BAD_KIND', 'message kind 19 is unknown');
+    expectProtocolError(() => receiveRoundStart(corrupt((v) => v.setUint8(0, 0x15)), 2), 'MARINA_ERR_BAD_KIND', 'message kind 21 is unknown');
     expectProtocolError(() => receiveRoundStart(corrupt((v) => v.setUint16(2, 0x45, true)), 2), 'MARINA_ERR_BAD_FIELD', 'RoundStart header sets reserved flag bits 0x40');
     // d in aux disagrees with the client's d.
     expectProtocolError(() => receiveRoundStart(corrupt((v) => v.setUint32(12, 3, true)), 2), 'MARINA_ERR_OUT_OF_RANGE', 'RoundStart carries d = 3 (128 bits), expected d = 2 (128 bits)');
@@ -210,5 +213,26 @@ describe('Eval', () => {
       expectProtocolError(() => receiveEval(encodeEval(0, 0, bad, Float64Array.of(1, 2)), 2), 'MARINA_ERR_NOT_FINITE', `Eval loss is ${bad}`);
       expectProtocolError(() => receiveEval(encodeEval(0, 0, 1, Float64Array.of(1, bad)), 2), 'MARINA_ERR_NOT_FINITE', `Eval gradient[1] is ${bad}`);
     }
+  });
+});
+
+describe('Norm and Range (decision 3: shared-range rounds)', () => {
+  it('carry one float32 ≥ 0: golden bytes, round trip, and every bad value refused with its code', () => {
+    const norm = encodeScalar(Kind.Norm, 7, 2, 1.5);
+    expect(toHex(norm)).toBe('13' + '02' + '0000' + '07000000' + '02000000' + '00000000' + '2000000000000000' + '0000c03f');
+    expect(decodeScalar(readHeader(norm, 4), norm)).toBe(1.5);
+    const range = encodeScalar(Kind.Range, 7, SERVER_RANK, 3);
+    expect(readHeader(range, 4).kind).toBe(Kind.Range);
+    expect(decodeScalar(readHeader(range, 4), range)).toBe(3);
+    const bad = (v: number) => {
+      const m = encodeScalar(Kind.Norm, 1, 0, 0);
+      new DataView(m.buffer, m.byteOffset + HEADER_BYTES, 4).setFloat32(0, v, true);
+      return () => decodeScalar(readHeader(m, 4), m);
+    };
+    expectProtocolError(bad(NaN), 'MARINA_ERR_NOT_FINITE', 'Norm is NaN');
+    expectProtocolError(bad(Infinity), 'MARINA_ERR_NOT_FINITE', 'Norm is Infinity');
+    expectProtocolError(bad(-1), 'MARINA_ERR_OUT_OF_RANGE', 'Norm is -1; a norm is ≥ 0');
+    const long = allocMessage({ kind: Kind.Norm, flags: 0, round: 1, rank: 0, aux: 0, payloadBits: 64 });
+    expectProtocolError(() => decodeScalar(readHeader(long, 8), long), 'MARINA_ERR_OUT_OF_RANGE', 'Norm carries 64 payload bits (aux 0); expected one float32 (32 bits, aux 0)');
   });
 });

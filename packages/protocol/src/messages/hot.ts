@@ -77,6 +77,26 @@ export function decodeEval(h: Header, msg: Uint8Array, gradOut: Float64Array): n
   return loss;
 }
 
+/**
+ * A shared-range round's scalar messages (decision 3): Norm (client → server, its vector's float32 norm) and
+ * Range (server → client, R). Both are one float32, finite and ≥ 0.
+ */
+export function encodeScalar(kind: typeof Kind.Norm | typeof Kind.Range, round: number, rank: number, value: number): Uint8Array {
+  const msg = allocMessage({ kind, flags: 0, round, rank, aux: 0, payloadBits: 32 });
+  new DataView(msg.buffer, msg.byteOffset + HEADER_BYTES, 4).setFloat32(0, value, true);
+  return msg;
+}
+
+/** Decodes a Norm or Range whose header was read: exactly one finite float32 ≥ 0. */
+export function decodeScalar(h: Header, msg: Uint8Array): number {
+  const what = h.kind === Kind.Norm ? 'Norm' : 'Range';
+  if (h.payloadBits !== 32 || h.aux !== 0) throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `${what} carries ${h.payloadBits} payload bits (aux ${h.aux}); expected one float32 (32 bits, aux 0)`);
+  const v = new DataView(msg.buffer, msg.byteOffset + HEADER_BYTES, 4).getFloat32(0, true);
+  if (!Number.isFinite(v)) throw new ProtocolError('MARINA_ERR_NOT_FINITE', `${what} is ${v}`);
+  if (v < 0) throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `${what} is ${v}; a norm is ≥ 0`);
+  return v;
+}
+
 /** Copies float64 values into an aligned array whatever the byte offset `ws` handed the message at. */
 function copyFloats(msg: Uint8Array, byteOffset: number, out: Float64Array): void {
   new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(msg.subarray(byteOffset, byteOffset + out.byteLength));
