@@ -32,6 +32,17 @@ describe('marina sweep', () => {
     expect(s['kept']).toHaveLength(2);
     expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toMatch(/kept \(best\)/);
     expect(r.stdout).toMatch(/quadratic\s+marina\s+cq/);
+
+    // The sweep's report: one series per kept (method, compressor), drawn from the kept runs only.
+    const out = join(dir, 'report');
+    const rep = await marina(['report', dir, '--out', out, '--json']);
+    expect(rep.code, rep.stderr).toBe(0);
+    const series = (JSON.parse(rep.stdout) as { series: { label: string; folder: string }[] }).series;
+    expect(series.map((x) => x.label).sort()).toEqual(['marina + cq on quadratic', 'marina + iq on quadratic']);
+    const svg = readFileSync(join(out, 'grad-vs-bits.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('marina + cq on quadratic');
+    expect(readFileSync(join(out, 'index.html'), 'utf8').match(/<svg/g)).toHaveLength(3);
   }, 150_000);
 
   it('resumes after a kill: the recorded runs are not run again, and the result equals an uninterrupted sweep', async () => {
