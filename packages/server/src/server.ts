@@ -16,6 +16,8 @@ import { RunFolder } from './runFolder.js';
 import { attachMetrics } from './metrics.js';
 import { attachDashboard } from './dashboard/routes.js';
 import { createHttpFront } from './http.js';
+import { RunLifecycle } from './lifecycle.js';
+import { RankTable, type Conn, type SocketStats } from './ranks.js';
 import type { RunView } from './view.js';
 
 export interface ServerOptions {
@@ -36,31 +38,6 @@ export interface ServerOptions {
   lingerSeconds: number;
   /** `--test-data`, read by the caller: the server evaluates test loss and accuracy at the iterate (telemetry). */
   testData?: Dataset | null;
-}
-
-/** One socket's byte counts: what the kernel socket counted, and how it splits. */
-export interface SocketStats {
-  rank: number;
-  remote: string;
-  bytesRead: number;
-  bytesWritten: number;
-  handshakeRead: number;
-  handshakeWritten: number;
-  /** Frame bytes of the messages this socket carried (ledger-accounted and rejected ones). */
-  framesRead: number;
-  framesWritten: number;
-}
-
-interface Conn {
-  ws: WebSocket;
-  socket: Socket;
-  rank: number;
-  /** Whether this client's shard report was accepted (it may take part in rounds once the run is resolved). */
-  reported: boolean;
-  /** Set once the server has rejected this connection: frames it still delivers while closing are ignored. */
-  rejected: boolean;
-  log: Logger;
-  stats: SocketStats;
 }
 
 /**
@@ -99,13 +76,9 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   // Opened once the port is ours, so a port in use leaves no half-made run folder behind.
   let folder: RunFolder | null = null;
   const n = config.clients;
-  const byRank: (Conn | null)[] = new Array(n).fill(null);
-  const allConns = new Set<Conn>();
-  const closedStats: SocketStats[] = [];
+  const ranks = new RankTable(n);
+  const life = new RunLifecycle();
   const events = new EventEmitter();
-  let phase: 'waiting' | 'running' | 'ending' | 'done' = 'waiting';
-  let roundTimer: NodeJS.Timeout | null = null;
-  let joinTimer: NodeJS.Timeout | null = null;
   let resolveDone!: (s: RunSummary & { sockets: SocketStats[] }) => void;
   const done = new Promise<RunSummary & { sockets: SocketStats[] }>((r) => (resolveDone = r));
 
@@ -116,12 +89,8 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   const http = front.http;
   front.route('/healthz', (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ ok: true, phase, round: coordinator?.currentRound ?? 0, connected: connectedCount() }));
+    res.end(JSON.stringify({ ok: true, phase: life.phase, round: coordinator?.currentRound ?? 0, connected: ranks.connected() }));
   });
-
-  function connectedCount(): number {
-    return byRank.filter((c) => c !== null).length;
-  }
 
   function send(conn: Conn, msg: Uint8Array): void {
     conn.stats.framesWritten += wsFrameBytes(msg.length, false);
@@ -140,7 +109,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
       log: logger.child({ remote }),
       stats: { rank: -1, remote, bytesRead: 0, bytesWritten: 0, handshakeRead: socket.bytesRead, handshakeWritten: socket.bytesWritten, framesRead: 0, framesWritten: 0 },
     };
-    allConns.add(conn);
+    ranks.open.add(conn);
     // Every socket gets an error listener: an unhandled 'error' would take the whole server down.
     ws.on('error', (err) => conn.log.warn({ err: err.message }, 'socket error'));
     ws.on('message', (data: Buffer, isBinary) => onMessage(conn, data, isBinary));
@@ -163,7 +132,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
         return;
       }
       if (!conn.reported) return onReport(conn, bytes);
-      if (phase !== 'running' || !coordinator) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `message of kind ${kindName(bytes[0] ?? -1) ?? bytes[0]} before the run started`);
+      if (life.phase !== 'running' || !coordinator) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `message of kind ${kindName(bytes[0] ?? -1) ?? bytes[0]} before the run started`);
       coordinator.accept(conn.rank, bytes);
       sendRanges();
     } catch (caught) {
@@ -174,7 +143,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
         e = new ProtocolError('MARINA_ERR_UNEXPECTED', `internal error while handling rank ${conn.rank}'s message: ${(e as Error).message}`);
       }
       const err = e as ProtocolError;
-      const culprit = typeof err.data?.['rank'] === 'number' ? byRank[err.data['rank'] as number] ?? conn : conn;
+      const culprit = typeof err.data?.['rank'] === 'number' ? ranks.holder(err.data['rank'] as number) ?? conn : conn;
       reject(culprit, err);
     } finally {
       progress();
@@ -188,7 +157,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
    */
   function progress(): void {
     try {
-      if (phase === 'waiting' && connectedCount() === n && byRank.every((c) => c?.reported)) {
+      if (life.phase === 'joining' && ranks.allReported()) {
         // Every rank has reported: resolve the run once (constants, p, γ, x⁰) and welcome every client with it.
         try {
           setup = resolveRun(config, facts as ShardFacts[]);
@@ -199,9 +168,9 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
         const test = opts.testData ? testEvaluator(setup, opts.testData, config.testData ?? 'test data') : null;
         coordinator = new Coordinator(setup, nodeHooks, ledger, test);
         events.emit('resolved', setup);
-        phase = 'running';
+        life.start();
         logger.info({ clients: n, d: setup.d, p: setup.theory.p, gamma: setup.theory.gamma }, 'every client reported its shard; run resolved, starting');
-        for (const conn of byRank) sendWelcome(conn!);
+        for (const conn of ranks.held()) sendWelcome(conn);
         startNextRound();
       }
       advance();
@@ -216,20 +185,14 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     if (h.kind !== Kind.Hello) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `expected hello as the first message, got ${kindName(h.kind)}`);
     const hello = decodeHello(payloadOf(bytes));
     ledger.up(-1, 'control', bytes.length);
-    if (phase === 'ending' || phase === 'done') throw new ProtocolError('MARINA_ERR_RUN_FULL', 'the run is over');
-    if (hello.rank !== null && hello.rank >= n) throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `hello asks for rank ${hello.rank}; the run has ranks 0..${n - 1}`);
-    if (hello.rank !== null && byRank[hello.rank]) throw new ProtocolError('MARINA_ERR_RUN_FULL', `rank ${hello.rank} is taken`);
-    const rank = hello.rank ?? byRank.indexOf(null);
-    if (rank < 0) throw new ProtocolError('MARINA_ERR_RUN_FULL', `all ${n} ranks are taken`);
-    conn.rank = rank;
-    conn.stats.rank = rank;
+    if (life.over) throw new ProtocolError('MARINA_ERR_RUN_FULL', 'the run is over');
+    const rank = ranks.take(conn, hello.rank);
     conn.log = conn.log.child({ rank });
-    byRank[rank] = conn;
     const assign = encodeAssign({ rank, clients: n, seed: config.seed, config: { ...config } });
     ledger.down(rank, 'control', assign.length);
     send(conn, assign);
     conn.log.info({ client: hello.client }, 'client joined; waiting for its shard report');
-    events.emit('clients', connectedCount());
+    events.emit('clients', ranks.connected());
   }
 
   /** The join phase's second step: a client's shard facts, checked against the run and the rank's first report. */
@@ -245,14 +208,11 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     facts[rank] ??= report;
     conn.reported = true;
     conn.log.info({ rows: report.rows, features: report.features, d: report.d, Li: report.Li, LiKind: report.LiKind }, 'shard reported');
-    if (phase === 'running' && coordinator) {
+    if (life.phase === 'running' && coordinator) {
       sendWelcome(conn);
       // A rank that was vacated mid-run: the replacement recomputes what it owes from x^{t−1} and x^t.
       coordinator.rejoined(rank);
-      if (connectedCount() === n && joinTimer) {
-        clearTimeout(joinTimer);
-        joinTimer = null;
-      }
+      if (ranks.connected() === n) life.disarm('join');
       if (coordinator.expects(rank)) {
         sendRoundStart(rank);
         armRoundTimer(); // the newcomer gets a full round timeout too
@@ -280,37 +240,30 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   }
 
   function vacate(conn: Conn): void {
-    if (conn.rank >= 0 && byRank[conn.rank] === conn) {
-      byRank[conn.rank] = null;
-      coordinator?.forget(conn.rank);
-      events.emit('clients', connectedCount());
-      if (phase === 'running' && !setup!.method.resumable) {
-        // DIANA's h_i or EF21's g_i left with the client: a replacement could not recompute them.
-        finish(`aborted: rank ${conn.rank} left, and ${config.method} keeps client state that a new client cannot recompute`);
-      } else if (phase === 'running' && !joinTimer) {
-        logger.warn({ rank: conn.rank, joinTimeoutMs: opts.joinTimeoutMs }, 'rank vacated; waiting for a client to take it');
-        joinTimer = setTimeout(() => {
-          joinTimer = null;
-          if (connectedCount() < n) finish(`aborted: rank(s) ${byRank.flatMap((c, i) => (c ? [] : [i])).join(', ')} vacant for ${opts.joinTimeoutMs} ms`);
-        }, opts.joinTimeoutMs);
-      }
+    if (!ranks.vacate(conn)) return;
+    coordinator?.forget(conn.rank);
+    events.emit('clients', ranks.connected());
+    if (life.phase !== 'running') return;
+    if (!setup!.method.resumable) {
+      // DIANA's h_i or EF21's g_i left with the client: a replacement could not recompute them.
+      finish(`aborted: rank ${conn.rank} left, and ${config.method} keeps client state that a new client cannot recompute`);
+    } else if (!life.armed('join')) {
+      logger.warn({ rank: conn.rank, joinTimeoutMs: opts.joinTimeoutMs }, 'rank vacated; waiting for a client to take it');
+      life.arm('join', opts.joinTimeoutMs, () => {
+        if (ranks.connected() < n) finish(`aborted: rank(s) ${ranks.vacant().join(', ')} vacant for ${opts.joinTimeoutMs} ms`);
+      });
     }
   }
 
   function onClose(conn: Conn, code: number, reason: string): void {
-    conn.stats.bytesRead = conn.socket.bytesRead;
-    conn.stats.bytesWritten = conn.socket.bytesWritten;
-    allConns.delete(conn);
-    closedStats.push(conn.stats);
-    if (phase === 'running' && conn.rank >= 0 && byRank[conn.rank] === conn) {
-      conn.log.warn({ code, reason }, 'client disconnected mid-run');
-    }
+    ranks.close(conn);
+    if (life.phase === 'running' && ranks.holder(conn.rank) === conn) conn.log.warn({ code, reason }, 'client disconnected mid-run');
     vacate(conn);
-    if (phase === 'ending' && allConns.size === 0) complete();
+    if (life.phase === 'ending' && ranks.open.size === 0) complete();
   }
 
   function sendRoundStart(rank: number): void {
-    const conn = byRank[rank];
+    const conn = ranks.holder(rank);
     // Vacant, or taken by a client still joining: it gets the RoundStart once welcomed.
     if (!conn || !conn.reported || !coordinator) return;
     const msg = coordinator.roundStartFor(rank);
@@ -321,7 +274,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   /** A shared-range round's R, to every rank owed it (decision 3). */
   function sendRanges(): void {
     for (const { rank, msg } of coordinator!.takeRanges()) {
-      const conn = byRank[rank];
+      const conn = ranks.holder(rank);
       if (!conn) continue; // vacant: the replacement re-sends its norm and is owed R then
       coordinator!.markRangeSent(rank, msg);
       send(conn, msg);
@@ -337,19 +290,18 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   }
 
   function armRoundTimer(): void {
-    if (roundTimer) clearTimeout(roundTimer);
-    roundTimer = setTimeout(() => {
+    life.arm('round', opts.roundTimeoutMs, () => {
       if (!coordinator) return;
       for (const rank of coordinator.waitingFor()) {
-        const conn = byRank[rank];
+        const conn = ranks.holder(rank);
         if (conn) reject(conn, new ProtocolError('MARINA_ERR_TIMEOUT', `rank ${rank} did not answer round ${coordinator.currentRound} within ${opts.roundTimeoutMs} ms`));
       }
-    }, opts.roundTimeoutMs);
+    });
   }
 
   /** Finishes every round that is complete and starts the next. */
   function advance(): void {
-    while (phase === 'running' && coordinator && coordinator.roundComplete()) {
+    while (life.phase === 'running' && coordinator && coordinator.roundComplete()) {
       const record: RoundRecord = coordinator.finishRound();
       folder?.appendRound(record);
       events.emit('round', record, coordinator.lastTraffic);
@@ -358,15 +310,11 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   }
 
   function finish(reason: string): void {
-    if (phase === 'ending' || phase === 'done') return;
-    endReason = reason;
+    if (!life.end(reason)) return;
     coordinator?.abort(reason);
-    phase = 'ending';
-    if (roundTimer) clearTimeout(roundTimer);
-    if (joinTimer) clearTimeout(joinTimer);
     const aborted = reason.startsWith('aborted');
     logger.info({ reason }, aborted ? 'run aborted' : 'run finished');
-    for (const conn of allConns) {
+    for (const conn of ranks.open) {
       if (conn.ws.readyState !== conn.ws.OPEN) continue;
       const bye = encodeBye({ reason: aborted ? 'aborted' : 'done', message: reason.replace(/^aborted: /, '') });
       ledger.down(conn.rank, 'control', bye.length);
@@ -374,19 +322,18 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     }
     // Clients close on bye; a client that does not is cut off after a grace period.
     setTimeout(() => {
-      for (const conn of allConns) conn.ws.terminate();
+      for (const conn of ranks.open) conn.ws.terminate();
     }, 5000).unref();
-    if (allConns.size === 0) complete();
+    if (ranks.open.size === 0) complete();
   }
 
   function complete(): void {
-    if (phase === 'done') return;
-    phase = 'done';
-    const sockets = closedStats;
+    if (!life.complete()) return;
+    const sockets = ranks.closed;
     const socketTotal = sockets.reduce((s, c) => s + c.bytesRead + c.bytesWritten, 0);
     const t = ledger.totals;
     const connectionBytes = socketTotal - (t.wireBytesUp + t.wireBytesDown + t.telemetryBytes + t.controlBytes);
-    const base = coordinator ? coordinator.summary(runId, 'network', connectionBytes) : unresolvedSummary(config, runId, ledger, connectionBytes, endReason);
+    const base = coordinator ? coordinator.summary(runId, 'network', connectionBytes) : unresolvedSummary(config, runId, ledger, connectionBytes, life.endReason ?? 'running');
     const summary = { ...base, sockets };
     folder?.writeSummary(summary);
     folder?.close();
@@ -404,7 +351,6 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     } else closeHttp();
   }
   let lingerTimer: NodeJS.Timeout | null = null;
-  let endReason = 'running';
   let lingerClose: (() => void) | null = null;
 
   await new Promise<void>((resolve, rejectListen) => {
@@ -421,9 +367,9 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   const port = typeof address === 'object' && address ? address.port : opts.port;
   logger.info({ port, host: opts.host, runId, clients: n, problem: config.problem, method: config.method, compressor: config.compressor }, 'server listening');
   if (opts.waitTimeoutMs > 0) {
-    setTimeout(() => {
-      if (phase === 'waiting') finish(`aborted: only ${connectedCount()} of ${n} clients joined within ${opts.waitTimeoutMs} ms`);
-    }, opts.waitTimeoutMs).unref();
+    life.arm('wait', opts.waitTimeoutMs, () => {
+      if (life.phase === 'joining') finish(`aborted: only ${ranks.connected()} of ${n} clients joined within ${opts.waitTimeoutMs} ms`);
+    }, true);
   }
 
   const server = Object.assign(events, {
@@ -438,12 +384,12 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     route: front.route,
     upgrade: front.upgrade,
     shutdown(reason: string) {
-      if (phase === 'done') {
+      if (life.phase === 'done') {
         if (lingerTimer) clearTimeout(lingerTimer);
         lingerClose?.();
       } else finish(`aborted: ${reason}`);
     },
-    connected: connectedCount,
+    connected: () => ranks.connected(),
   }) as MarinaServer;
   // A live property: the coordinator exists once the run is resolved (Object.assign would copy today's null).
   Object.defineProperty(server, 'coordinator', { get: () => coordinator });
