@@ -2,7 +2,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isProtocolError } from '@marina/protocol';
 import { ClientError } from '@marina/client';
-import { RunFolderError } from '@marina/server';
+import { RunFolderError, ServerStartError } from '@marina/server';
 import { benchCommand } from './commands/bench.js';
 import { clientCommand } from './commands/client.js';
 import { UsageError } from './commands/common.js';
@@ -10,6 +10,7 @@ import { compareCommand } from './commands/compare.js';
 import { localCommand } from './commands/local.js';
 import { mseCommand } from './commands/mse.js';
 import { reportCommand } from './commands/report.js';
+import { resultsCommand } from './commands/results.js';
 import { serverCommand } from './commands/server.js';
 import { shardCommand } from './commands/shard.js';
 import { simCommand } from './commands/sim.js';
@@ -19,7 +20,7 @@ import { environmentGuard } from './options.js';
 import { ClusterError } from './runs.js';
 
 /** Every command; the environment guard needs them all to tell a shared MARINA_* variable from a typo. */
-const commands = [localCommand, simCommand, serverCommand, clientCommand, compareCommand, benchCommand, theoryCommand, mseCommand, shardCommand, sweepCommand, reportCommand];
+const commands = [localCommand, simCommand, serverCommand, clientCommand, compareCommand, benchCommand, theoryCommand, mseCommand, shardCommand, sweepCommand, reportCommand, resultsCommand];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('marina')
@@ -27,7 +28,7 @@ const cli = yargs(hideBin(process.argv))
   .middleware(environmentGuard(commands), true)
   .usage('$0 <command> [options]\n\nA parameter server for communication-compressed distributed optimization.')
   .command(commands)
-  .demandCommand(1, 'name a command: local, sim, server, client, compare, bench, theory, mse, shard, sweep or report')
+  .demandCommand(1, 'name a command: local, sim, server, client, compare, bench, theory, mse, shard, sweep, report or results')
   .strict()
   .recommendCommands()
   .wrap(Math.min(120, process.stdout.columns ?? 100))
@@ -40,7 +41,7 @@ const cli = yargs(hideBin(process.argv))
 try {
   await cli.parseAsync();
 } catch (e) {
-  if (isProtocolError(e) || e instanceof UsageError || e instanceof RunFolderError) {
+  if (isProtocolError(e) || e instanceof UsageError || e instanceof RunFolderError || e instanceof ServerStartError) {
     const err = e as Error;
     process.stderr.write(`marina: ${err.message}\n`);
     process.exit(2);

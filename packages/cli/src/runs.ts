@@ -88,8 +88,9 @@ export async function runLocal(config: RunConfig, opts: LocalOptions): Promise<R
   });
   const url = `ws://127.0.0.1:${server.port}`;
   const children = Array.from({ length: config.clients }, (_, i) =>
-    spawn(process.execPath, [MARINA_BIN, 'client', '--server', url, '--log-level', opts.clientLogLevel, '--name', `local-${i}`], {
-      stdio: ['ignore', 'ignore', 'inherit'],
+    // stdin is a pipe this process holds: if it is killed, even by SIGKILL, the clients see it close and exit.
+    spawn(process.execPath, [MARINA_BIN, 'client', '--server', url, '--log-level', opts.clientLogLevel, '--name', `local-${i}`, '--exit-with-stdin'], {
+      stdio: ['pipe', 'ignore', 'inherit'],
     }),
   );
   let ended = false;

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RoundRecord, RunSummary } from '@marina/core';
 
@@ -20,6 +20,7 @@ export class RunFolder {
 
   /** Creates `dir`; refuses a non-empty one unless `force`. */
   static open(dir: string, force: boolean): RunFolder {
+    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new RunFolderError(`--out ${dir} is a file, not a folder: name a folder to create (or an empty one)`);
     if (existsSync(dir) && readdirSync(dir).length > 0 && !force) {
       throw new RunFolderError(`run folder ${dir} is not empty; choose another --out or pass --force`);
     }
@@ -28,7 +29,11 @@ export class RunFolder {
       return new RunFolder(dir);
     } catch (e) {
       // In a container this is usually a bind mount the image's user (uid 1000) cannot write.
-      throw new RunFolderError(`cannot write run folder ${dir}: ${(e as Error).message}`);
+      const code = (e as NodeJS.ErrnoException).code;
+      const fix = code === 'EACCES' || code === 'EPERM'
+        ? `; make it writable by this user (uid ${process.getuid?.() ?? '?'}), e.g. \`mkdir -p ${dir} && chown ${process.getuid?.() ?? 1000} ${dir}\` (in Docker the image's user is uid 1000)`
+        : '';
+      throw new RunFolderError(`cannot write run folder ${dir}: ${(e as Error).message}${fix}`);
     }
   }
 

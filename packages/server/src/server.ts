@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { networkInterfaces } from 'node:os';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -354,7 +355,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   let lingerClose: (() => void) | null = null;
 
   await new Promise<void>((resolve, rejectListen) => {
-    http.once('error', rejectListen);
+    http.once('error', (e: NodeJS.ErrnoException) => rejectListen(listenError(e, opts.host, opts.port)));
     http.listen(opts.port, opts.host, () => resolve());
   });
   try {
@@ -404,4 +405,20 @@ function dimensionBound(config: RunConfig): number {
   const problem = getProblem(config.problem);
   if (problem.data === 'none') return problem.dim(config, 0);
   return config.features !== null ? problem.dim(config, config.features) : 1 << 22;
+}
+
+/** The server cannot start for a reason the operator can fix (exit status 2, one line). */
+export class ServerStartError extends Error {
+  override name = 'ServerStartError';
+}
+
+/** A listen failure in the operator's words: which flag to change, and to what. */
+function listenError(e: NodeJS.ErrnoException, host: string, port: number): Error {
+  if (e.code === 'EADDRINUSE') return new ServerStartError(`port ${port} on ${host} is in use (another marina server?): choose another --port, or --port 0 for any free one`);
+  if (e.code === 'EACCES') return new ServerStartError(`port ${port} on ${host} needs privileges this user lacks: choose a --port above 1023`);
+  if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
+    const own = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
+    return new ServerStartError(`--host ${host} is not an address of this machine: use 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or one of ${own.join(', ')}`);
+  }
+  return new ServerStartError(`cannot listen on ${host}:${port}: ${e.message}`);
 }

@@ -17,11 +17,20 @@ export const clientCommand: CommandModule = {
       data: { type: 'string', describe: "this client's own data file (LIBSVM, plain or gzip; never sent): its shard, e.g. one of `marina shard`'s files (default: the run's --data at the same path, or generated)" },
       rank: { type: 'number', describe: "the rank to ask for: the rank whose shard --data holds (`marina shard` writes shard-RANK files); default any free rank" },
       'log-level': { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'] },
+      'exit-with-stdin': { type: 'boolean', default: false, hidden: true, describe: 'exit when standard input closes (marina local: its clients end with it, even after a SIGKILL)' },
     }),
   handler: async (a) => {
     const url = a.server as string;
     if (!/^wss?:\/\/[^/\s]+/.test(url)) throw new UsageError(`--server must look like ws://HOST:PORT, got "${url}"`);
     const logger = makeLogger(a['log-level'] as string, 'marina-client');
+    if (a['exit-with-stdin']) {
+      // The parent holds the other end of our stdin: when it dies (even by SIGKILL) the pipe closes.
+      process.stdin.on('end', () => {
+        logger.warn('the parent process is gone (stdin closed); exiting');
+        process.exit(1);
+      });
+      process.stdin.resume();
+    }
     const result = await runClient({
       url,
       logger,
