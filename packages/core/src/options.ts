@@ -35,8 +35,22 @@ export interface OptionSpec {
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
 export const failOption = (field: string, value: unknown, expected: string): never => {
-  throw new ProtocolError('MARINA_ERR_BAD_CONFIG', `config field "${field}" is ${JSON.stringify(value)}; expected ${expected}`, { field, value });
+  throw new ProtocolError('MARINA_ERR_BAD_CONFIG', `config field "${field}" is ${shown(value)}; expected ${expected}`, { field, value });
 };
+
+/**
+ * A value as a message shows it: JSON where it has one, cut to 200 characters. The value may come from a
+ * peer (an assign's configuration) as any msgpack value (a BigInt, an object), so this never throws.
+ */
+function shown(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === 'bigint' ? `${value}n` : (JSON.stringify(value) ?? String(typeof value));
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return text.length <= 200 ? text : `${text.slice(0, 200)}… (${text.length} characters)`;
+}
 
 const asNumber = (v: unknown): number => (typeof v === 'string' && v.trim() !== '' ? Number(v) : typeof v === 'number' ? v : NaN);
 
@@ -61,6 +75,8 @@ export function expectation(spec: OptionSpec): string {
 /** Parses and range-checks one untrusted value against its declaration (a flag, a file field, a welcome). */
 export function parseOption(field: string, spec: OptionSpec, v: unknown): OptionValue {
   if (spec.nullable && (v === null || v === 'null')) return null;
+  // Configurations also arrive from peers (an assign) as any msgpack value: only scalars are options.
+  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') failOption(field, v, expectation(spec));
   if (spec.parse) return spec.parse(v, field);
   switch (spec.type) {
     case 'int': {

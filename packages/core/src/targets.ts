@@ -36,6 +36,17 @@ export class Targets {
     }
   }
 
+  /** What a checkpoint keeps: every target's state and ‖∇f(x⁰)‖². */
+  snapshot(): { results: TargetResult[]; gradNormSq0: number | null } {
+    return { results: this.results.map((r) => ({ ...r })), gradNormSq0: this.gradNormSq0 };
+  }
+
+  restore(s: { results: TargetResult[]; gradNormSq0: number | null }): void {
+    if (s.results.length !== this.results.length) throw new RangeError('targets: the checkpoint has other targets than the run');
+    s.results.forEach((r, i) => Object.assign(this.results[i]!, r));
+    this.gradNormSq0 = s.gradNormSq0;
+  }
+
   /** Whether there are targets and every one has been reached. */
   allReached(): boolean {
     return this.results.length > 0 && this.results.every((t) => t.reached);

@@ -91,6 +91,18 @@ export class Ledger {
     else this.round[rank]!.wireBytesDown += wire;
   }
 
+  /** The totals so far (between rounds), for a checkpoint. */
+  snapshot(): { totals: TrafficTotals; bitsPerClient: number[] } {
+    return { totals: { ...this.totals }, bitsPerClient: Array.from(this.bitsPerClient) };
+  }
+
+  /** Restores a checkpoint's totals (a resumed run's ledger goes on from them). */
+  restore(s: { totals: TrafficTotals; bitsPerClient: number[] }): void {
+    if (s.bitsPerClient.length !== this.clients) throw new RangeError(`ledger: a checkpoint of ${s.bitsPerClient.length} clients for ${this.clients}`);
+    Object.assign(this.totals, s.totals);
+    this.bitsPerClient.set(s.bitsPerClient);
+  }
+
   /** Closes the current round and returns its traffic. */
   closeRound(): RoundTraffic {
     const perClient = this.round;

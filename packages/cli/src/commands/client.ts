@@ -31,16 +31,21 @@ export const clientCommand: CommandModule = {
       });
       process.stdin.resume();
     }
-    const result = await runClient({
-      url,
-      logger,
-      name: (a.name as string | undefined) ?? `${hostname()}/${process.pid}`,
-      retries: a.retries as number,
-      backoffMs: a.backoff as number,
-      data: (a.data as string | undefined) ?? null,
-      rank: a.rank === undefined ? null : rankOf(a.rank),
-    });
-    logger.info({ rank: result.rank, rounds: result.rounds }, 'run done');
+    try {
+      const result = await runClient({
+        url,
+        logger,
+        name: (a.name as string | undefined) ?? `${hostname()}/${process.pid}`,
+        retries: a.retries as number,
+        backoffMs: a.backoff as number,
+        data: (a.data as string | undefined) ?? null,
+        rank: a.rank === undefined ? null : rankOf(a.rank),
+      });
+      logger.info({ rank: result.rank, rounds: result.rounds }, 'run done');
+    } finally {
+      // The watched stdin would keep the process alive once the run is over.
+      if (a['exit-with-stdin']) process.stdin.destroy();
+    }
   },
 };
 

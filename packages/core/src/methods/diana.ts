@@ -66,6 +66,6 @@ export const diana: MethodDef = {
         x[j]! -= env.gamma * (h[j]! + m);
         h[j]! += alpha * m;
       }
-    });
+    }, { h });
   },
 };

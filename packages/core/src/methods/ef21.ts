@@ -66,7 +66,7 @@ export const ef21: MethodDef = {
       if (plan.kind === 'init') for (let j = 0; j < env.d; j++) g[j] = sum[j]! * inv;
       else for (let j = 0; j < env.d; j++) g[j]! += scale * (sum[j]! * inv);
       for (let j = 0; j < env.d; j++) x[j]! -= env.gamma * g[j]!;
-    });
+    }, { g });
   },
 };
 

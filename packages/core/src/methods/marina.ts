@@ -61,7 +61,7 @@ export const marina: MethodDef = {
       if (plan.kind === 'compressed') for (let j = 0; j < env.d; j++) g[j]! += sum[j]! * inv;
       else for (let j = 0; j < env.d; j++) g[j] = sum[j]! * inv;
       for (let j = 0; j < env.d; j++) x[j]! -= env.gamma * g[j]!;
-    });
+    }, { g });
   },
 };
 

@@ -63,6 +63,11 @@ export interface ClientHalf {
 export interface ServerHalf {
   /** x^t: the iterate broadcast in the current round. */
   readonly x: Float64Array;
+  /**
+   * The half's whole state between rounds, as plain vectors by name (x and, e.g., MARINA's g, DIANA's h): what a
+   * checkpoint writes and a resumed server copies back (ARCHITECTURE "Method state is explicit").
+   */
+  readonly vectors: Readonly<Record<string, Float64Array>>;
   begin(plan: RoundPlan): void;
   /**
    * Checks an update's header (dense or compressed as the plan expects, exact payload length) as it

@@ -52,11 +52,18 @@ export function acceptUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot
  * `compressed` rounds, dense on init and coin rounds). `step` forms g from the sum and moves x, in the
  * method's own arithmetic, which the helper leaves untouched so iterates stay bit for bit the same.
  */
-export function summingServer(env: MethodEnv, x0: Float64Array, step: (plan: RoundPlan, sum: Float64Array, x: Float64Array) => void): ServerHalf {
+export function summingServer(
+  env: MethodEnv,
+  x0: Float64Array,
+  step: (plan: RoundPlan, sum: Float64Array, x: Float64Array) => void,
+  state: Record<string, Float64Array> = {},
+): ServerHalf {
   const x = Float64Array.from(x0);
   const sum = new Float64Array(env.d);
   return {
     x,
+    // `state`: the vectors `step` keeps across rounds (g, h), named for checkpoints; the sum is per round.
+    vectors: { x, ...state },
     begin() {
       sum.fill(0);
     },

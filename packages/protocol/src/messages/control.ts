@@ -1,21 +1,40 @@
 import { Packr } from 'msgpackr';
 import { ProtocolError } from '../errors.js';
 import { allocMessage, Kind, payloadOf, SERVER_RANK } from '../header.js';
+import { NONCE_BYTES, PROOF_BYTES } from '../auth.js';
 
 /**
- * Control messages (hello, welcome, error, bye): a msgpack map after the fixed header. Never hand msgpackr a
- * typed array (ARCHITECTURE: msgpackr 2.1.3 corrupts Float32Array silently); control maps hold plain values.
+ * Control messages (challenge, hello, assign, report, welcome, error, bye): a msgpack map after the fixed header.
+ * Never hand msgpackr a typed array other than a Uint8Array (ARCHITECTURE: msgpackr 2.1.3 corrupts
+ * Float32Array silently); control maps hold plain values, and bytes (a nonce, a proof) as msgpack bin.
  */
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
 
 /** Largest control payload accepted from a peer (a welcome carries the whole run configuration). */
 export const MAX_CONTROL_BYTES = 64 * 1024;
 
+/**
+ * Server → client, the first message on every connection (README "Security"): a fresh nonce, and whether
+ * the run asks for its secret. Sent whether or not it does, so a client given a secret can refuse a server
+ * that asks for none, and every connection opens the same way.
+ */
+export interface Challenge {
+  /** NONCE_BYTES random bytes, for this connection only. */
+  nonce: Uint8Array;
+  /** Whether the hello must carry a proof of the run's secret (the server was given `--secret-file`). */
+  secret: boolean;
+}
+
 export interface Hello {
   /** Free-form client identification, e.g. "marina-client/0.1.0 host". */
   client: string;
   /** The rank this client asks for (its own shard file is that rank's), or null: any free rank. */
   rank: number | null;
+  /**
+   * HMAC-SHA256(secret, proofInput(challenge nonce, client)), PROOF_BYTES long; left out (not nil) when the
+   * client has no secret. Checked before a rank is given.
+   */
+  proof?: Uint8Array;
 }
 
 /**
@@ -72,7 +91,14 @@ function encodeControl(kind: number, rank: number, body: object): Uint8Array {
   return msg;
 }
 
-export const encodeHello = (h: Hello): Uint8Array => encodeControl(Kind.Hello, SERVER_RANK, h.rank === null ? { client: h.client } : { client: h.client, rank: h.rank });
+export const encodeChallenge = (c: Challenge): Uint8Array => encodeControl(Kind.Challenge, SERVER_RANK, { nonce: c.nonce, secret: c.secret });
+export const encodeHello = (h: Hello): Uint8Array =>
+  encodeControl(Kind.Hello, SERVER_RANK, {
+    client: h.client,
+    ...(h.rank === null ? {} : { rank: h.rank }),
+    // msgpackr writes a Uint8Array as msgpack bin (never hand it another typed array: ARCHITECTURE).
+    ...(h.proof === undefined ? {} : { proof: h.proof }),
+  });
 export const encodeAssign = (a: Assign): Uint8Array =>
   encodeControl(Kind.Assign, SERVER_RANK, { rank: a.rank, clients: a.clients, seed: a.seed, config: a.config });
 export const encodeReport = (r: Report, rank: number): Uint8Array =>
@@ -98,7 +124,9 @@ function decodeMap(payload: Uint8Array, what: string): Record<string, unknown> {
     if ((e as Error).message.startsWith('Data read, but end of buffer not reached')) {
       throw new ProtocolError('MARINA_ERR_TRAILING_BYTES', `${what} body has bytes after its msgpack map`);
     }
-    throw new ProtocolError('MARINA_ERR_BAD_FIELD', `${what} body is not valid msgpack: ${(e as Error).message}`);
+    // msgpackr's own message may quote the peer's bytes at any length (an invalid RegExp extension quotes the
+    // whole pattern): a peer must not choose how long our errors are (found by fuzzing).
+    throw new ProtocolError('MARINA_ERR_BAD_FIELD', `${what} body is not valid msgpack: ${clip((e as Error).message, 200)}`);
   }
   if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) {
     throw new ProtocolError('MARINA_ERR_BAD_FIELD', `${what} body must be a msgpack map`);
@@ -123,9 +151,27 @@ function uint(obj: Record<string, unknown>, key: string, what: string, min: numb
   return v;
 }
 
+/** A binary field of exactly `bytes` bytes, copied: a decoded bin is a view into the received message. */
+function bin(obj: Record<string, unknown>, key: string, what: string, bytes: number): Uint8Array {
+  const v = obj[key];
+  if (!(v instanceof Uint8Array)) throw new ProtocolError('MARINA_ERR_BAD_FIELD', `${what}.${key} must be binary, got ${v === null ? 'null' : typeof v}`);
+  if (v.length !== bytes) throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `${what}.${key} is ${v.length} bytes, ${bytes} expected`);
+  return new Uint8Array(v);
+}
+
+export function decodeChallenge(payload: Uint8Array): Challenge {
+  const m = decodeMap(payload, 'challenge');
+  const secret = m['secret'];
+  if (typeof secret !== 'boolean') throw new ProtocolError('MARINA_ERR_BAD_FIELD', `challenge.secret must be a boolean, got ${typeof secret}`);
+  return { nonce: bin(m, 'nonce', 'challenge', NONCE_BYTES), secret };
+}
+
 export function decodeHello(payload: Uint8Array): Hello {
   const m = decodeMap(payload, 'hello');
-  return { client: str(m, 'client', 'hello', 200), rank: m['rank'] === undefined ? null : uint(m, 'rank', 'hello', 0, (1 << 20) - 1) };
+  const hello: Hello = { client: str(m, 'client', 'hello', 200), rank: m['rank'] === undefined ? null : uint(m, 'rank', 'hello', 0, (1 << 20) - 1) };
+  // "No proof" is the key left out; an explicit nil is not accepted in its place (as for the rank).
+  if (m['proof'] !== undefined) hello.proof = bin(m, 'proof', 'hello', PROOF_BYTES);
+  return hello;
 }
 
 export function decodeAssign(payload: Uint8Array): Assign {
@@ -201,4 +247,9 @@ export function decodeBye(payload: Uint8Array): Bye {
   const reason = str(m, 'reason', 'bye', 20);
   if (!BYE_REASONS.has(reason)) throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `bye.reason must be one of done, aborted, shutdown; got ${reason}`);
   return { reason: reason as Bye['reason'], message: str(m, 'message', 'bye', 4000) };
+}
+
+/** `text` cut to `max` characters, marked when cut. */
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
 }
