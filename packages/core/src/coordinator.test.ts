@@ -5,6 +5,7 @@ import { resolveConfig } from './config.js';
 import { Coordinator } from './coordinator.js';
 import { runInProcess } from './engine.js';
 import { setupRun } from './setup.js';
+import type { RoundRecord } from './records.js';
 
 const hooks = { sha256: (b: Uint8Array) => createHash('sha256').update(b).digest('hex'), now: () => 0 };
 
@@ -73,5 +74,63 @@ describe('Coordinator: how a run ends', () => {
     const bits = records.reduce((s, r) => s + r.bitsUp, 0) / 8;
     expect(bits).toBeGreaterThanOrEqual(50_000);
     expect(bits - last.bitsUp / 8).toBeLessThan(50_000);
+  });
+});
+
+describe('Coordinator: checkpoint and restore', () => {
+  /** Drives `coordinator` with `clients` until `until` rounds are done (or the run ends); returns the records. */
+  function drive(coordinator: Coordinator, clients: ClientRunner[], until: number) {
+    const records = [];
+    while (coordinator.roundsDone < until) {
+      const out = coordinator.startRound();
+      if (!out) break;
+      for (const rank of out.addressees) {
+        const msg = coordinator.roundStartFor(rank);
+        coordinator.markSent(rank, msg);
+        for (const reply of clients[rank]!.onMessage(msg)) coordinator.accept(rank, reply);
+      }
+      for (const { rank, msg } of coordinator.takeRanges()) {
+        coordinator.markRangeSent(rank, msg);
+        for (const reply of clients[rank]!.onMessage(msg)) coordinator.accept(rank, reply);
+      }
+      records.push(coordinator.finishRound());
+    }
+    return records;
+  }
+
+  for (const cfg of [{ method: 'marina', p: '0.3' }, { method: 'dcgd' }, { method: 'pp-marina', participants: 2, p: '0.3' }, { method: 'marina', range: 'shared', noise: 1 }]) {
+    it(`a server restarted from a checkpoint with new clients goes on bit for bit (${JSON.stringify(cfg)})`, () => {
+      const config = resolveConfig({ clients: 3, dim: 16, rounds: 30, seed: 6, targetRel: null, ...cfg });
+      const fresh = () => {
+        const setup = setupRun(config);
+        return { setup, coordinator: new Coordinator(setup, hooks), clients: setup.problems.map((p, r) => new ClientRunner(config, setup.environment, p, r)) };
+      };
+      const whole = fresh();
+      const expected = drive(whole.coordinator, whole.clients, 30);
+
+      const first = fresh();
+      drive(first.coordinator, first.clients, 12);
+      const cp = first.coordinator.checkpoint();
+      const second = fresh();
+      second.coordinator.restore(cp);
+      const rest = drive(second.coordinator, second.clients, 30);
+      expect(rest.map((r) => r.round)).toEqual(expected.slice(12).map((r) => r.round));
+      const pick = (r: RoundRecord) => [r.xHash, r.kind, r.bitsUp, r.wireBytesUp, r.gradNormSq];
+      expect(rest.map(pick)).toEqual(expected.slice(12).map(pick));
+      // Downlink too, but for the first resumed round: its RoundStarts carry x^{t−1} to clients new to the server.
+      expect(rest.slice(1).map((r) => r.wireBytesDown)).toEqual(expected.slice(13).map((r) => r.wireBytesDown));
+      expect(rest[0]!.wireBytesDown).toBeGreaterThan(expected[12]!.wireBytesDown);
+      expect(second.coordinator.summary('b', 'sim', null).final.xHash).toBe(whole.coordinator.summary('a', 'sim', null).final.xHash);
+      expect(second.coordinator.ledger.totals.bitsUp).toBe(whole.coordinator.ledger.totals.bitsUp);
+    });
+  }
+
+  it('refuses a checkpoint while a round is open, and a restore after rounds ran', () => {
+    const setup = setupRun(resolveConfig({ clients: 2, dim: 8, rounds: 5 }));
+    const c = new Coordinator(setup, hooks);
+    const cp = c.checkpoint();
+    c.startRound();
+    expect(() => c.checkpoint()).toThrow('checkpoint: round 0 is open');
+    expect(() => c.restore(cp)).toThrow('restore: the coordinator has already run rounds');
   });
 });

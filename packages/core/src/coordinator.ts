@@ -39,6 +39,28 @@ export interface Divergence {
   lastFinite: { round: number; gradNormSq: number } | null;
 }
 
+/**
+ * The coordinator between two rounds, as plain values (ARCHITECTURE "Method state is explicit"): what a
+ * checkpoint holds so that a resumed server goes on exactly where this one stopped. Rounds are the unit: the
+ * round in flight when the server died is run again from its start.
+ */
+export interface CoordinatorCheckpoint {
+  /** The next round to run. */
+  round: number;
+  roundsDone: number;
+  /** Run time so far (seconds), so a resumed run's `seconds` go on from it. */
+  seconds: number;
+  /** The method's server half (x and its own vectors), by name. */
+  vectors: Record<string, Float64Array>;
+  /** x of the last finished round (sent to clients that did not see it). */
+  xPrev: Float64Array;
+  ledger: ReturnType<Ledger['snapshot']>;
+  targets: ReturnType<Targets['snapshot']>;
+  firstGradNormSq: number | null;
+  lastFinite: { round: number; gradNormSq: number } | null;
+  lastRecord: RoundRecord | null;
+}
+
 /** The largest payload a client may declare in a run of dimension d: an eval report, 2·64·d bits, plus slack. */
 export function maxPayloadBytes(d: number): number {
   return 16 * d + 64;
@@ -338,6 +360,50 @@ export class Coordinator {
     this.checkDivergence(t, gradNormSq);
     this.checkStop(gradNormSq);
     return record;
+  }
+
+  /** The state between rounds (throws while a round is open: the unit of a checkpoint is a whole round). */
+  checkpoint(): CoordinatorCheckpoint {
+    if (this.plan) throw new Error(`checkpoint: round ${this.round} is open`);
+    const vectors: Record<string, Float64Array> = {};
+    for (const [name, v] of Object.entries(this.server.vectors)) vectors[name] = Float64Array.from(v);
+    return {
+      round: this.round,
+      roundsDone: this.roundsDone,
+      seconds: this.elapsedSeconds(),
+      vectors,
+      xPrev: Float64Array.from(this.xPrev),
+      ledger: this.ledger.snapshot(),
+      targets: this.targets.snapshot(),
+      firstGradNormSq: this.firstGradNormSq,
+      lastFinite: this.lastFinite,
+      lastRecord: this.lastRecord,
+    };
+  }
+
+  /**
+   * Continues from a checkpoint of the same run (before the first round is started here): every vector, the
+   * ledger's totals, the targets and the clock. Every client is then new to this coordinator, so each is sent
+   * x^{t−1} with x^t and recomputes what it owes (MARINA's family; DIANA and EF21 cannot, see README).
+   */
+  restore(cp: CoordinatorCheckpoint): void {
+    if (this.plan || this.roundsDone > 0) throw new Error('restore: the coordinator has already run rounds');
+    for (const [name, v] of Object.entries(this.server.vectors)) {
+      const saved = cp.vectors[name];
+      if (!saved || saved.length !== v.length) throw new RangeError(`restore: the checkpoint has no vector "${name}" of length ${v.length}`);
+      v.set(saved);
+    }
+    if (cp.xPrev.length !== this.xPrev.length) throw new RangeError(`restore: x_prev has length ${cp.xPrev.length}, the run d = ${this.xPrev.length}`);
+    this.xPrev.set(cp.xPrev);
+    this.round = cp.round;
+    this.roundsDone = cp.roundsDone;
+    this.ledger.restore(cp.ledger);
+    this.targets.restore(cp.targets);
+    this.firstGradNormSq = cp.firstGradNormSq;
+    this.lastFinite = cp.lastFinite;
+    this.lastRecord = cp.lastRecord;
+    this.startedAt = this.hooks.now() - cp.seconds * 1000;
+    this.seen.fill(-1);
   }
 
   /** Ends the run early (a fault, a signal); the summary then says why. */
