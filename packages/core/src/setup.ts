@@ -114,7 +114,22 @@ export function resolveRun(config: RunConfig, facts: readonly ShardFacts[]): Run
     config,
   });
   const environment: RunEnvironment = { d, gamma: theory.gamma, p: theory.p, ...(theory.params ? { params: theory.params } : {}) };
-  return { config, problem, method, n, d, facts, smoothness, theory, x0: problem.x0(config, d), environment };
+  let x0: Float64Array | null = null;
+  return {
+    config,
+    problem,
+    method,
+    n,
+    d,
+    facts,
+    smoothness,
+    theory,
+    // Built when first read: `marina theory` answers for any d without an O(d) iterate.
+    get x0() {
+      return (x0 ??= problem.x0(config, d));
+    },
+    environment,
+  };
 }
 
 /**

@@ -42,6 +42,8 @@ export interface QuadraticFamily {
   /** The common diagonal shift c. */
   readonly shift: number;
   shard(rank: number): Problem;
+  /** L_i of client i, exactly, in O(1). */
+  lipschitz(rank: number): number;
   x0(): Float64Array;
   smoothness(): Smoothness;
 }
@@ -125,7 +127,8 @@ export function quadraticFamily(spec: QuadraticSpec): QuadraticFamily {
    * Ā x* = b̄ (Thomas algorithm, O(d)). Null when Ā is singular (λ = 0: no minimiser).
    */
   function dissimilarityAtOptimum(): number | null {
-    if (!(lambda > 0)) return null;
+    // O(d) memory for x*: left out (null) beyond 2^20 coordinates, where theory answers without building x.
+    if (!(lambda > 0) || d > 1 << 20) return null;
     const a = nuMean / 4;
     let bMean = 0;
     for (let i = 0; i < n; i++) bMean += (nu[i]! / 4) * (beta[i]! - 1);
@@ -153,9 +156,16 @@ export function quadraticFamily(spec: QuadraticSpec): QuadraticFamily {
     return Math.max(0, (cc * tNormSq - 2 * cd * t1 + dd) / n);
   }
 
+  /** L_i = ‖A_i‖₂: A_i's eigenvalues are ν_iμ_k/4 + c, extreme at μ_min or μ_max (O(1)). */
+  function lipschitz(i: number): number {
+    const v = nu[i]!;
+    return Math.max(Math.abs((v * muMin) / 4 + shift), Math.abs((v * muMax) / 4 + shift));
+  }
+
   return {
     spec,
     nu,
+    lipschitz,
     beta,
     shift,
     shard,
@@ -187,7 +197,7 @@ export function quadraticFamily(spec: QuadraticSpec): QuadraticFamily {
       let varNu = 0;
       for (let i = 0; i < n; i++) varNu += (nu[i]! - nuMean) ** 2;
       varNu /= n;
-      const Li = Array.from(nu, (v) => Math.max(Math.abs((v * muMin) / 4 + shift), Math.abs((v * muMax) / 4 + shift)));
+      const Li = Array.from(nu, (_, i) => lipschitz(i));
       // Components (decision 22): on mode k client i's component j has eigenvalue e_ik + σ·ε_j·μ_k/4; the ε_j
       // average to 0 and square to 1, so (1/m)Σ_j of the squares is e_ik² + (σμ_k/4)², again convex in μ.
       const comp = (mu: number, m2: number) => m2 + ((sigma * mu) / 4) ** 2;
@@ -269,7 +279,7 @@ export const quadratic: ProblemDef = {
   dim: (config) => numberOption(config, 'dim'),
   local(config, n, rank) {
     const family = quadraticFamilyOf(config, n);
-    return { problem: family.shard(rank), Li: family.smoothness().Li[rank]!, LiKind: 'exact' };
+    return { problem: family.shard(rank), Li: family.lipschitz(rank), LiKind: 'exact' };
   },
   smoothness: (config, facts) => quadraticFamilyOf(config, facts.length).smoothness(),
   x0: (_config, d) => {
