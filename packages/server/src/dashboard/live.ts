@@ -96,15 +96,19 @@ export class LiveFeed {
 
   private onRound(record: RoundRecord, traffic: RoundTraffic | null): void {
     this.phase = 'running';
-    const p = this.pending;
-    p.round.push(record.round);
-    p.gradNormSq.push(record.gradNormSq);
     if (record.testLoss !== null) this.test = { loss: record.testLoss, accuracy: record.testAccuracy };
     // Cost counted up to the round that produced x^t (rounds 0..t−1), as targets are (records.ts): the ledger
     // has closed round t already.
     const bitsBefore = (this.server.ledger.totals.bitsUp - record.bitsUp) / this.n;
-    p.bits.push(bitsBefore);
-    p.seconds.push(record.seconds);
+    // Points wait for the next flush only when someone watches: with no dashboard open the pending batch
+    // would grow by a point a round for the whole run (a newcomer gets the thinned history instead).
+    if (this.sockets.size > 0) {
+      const p = this.pending;
+      p.round.push(record.round);
+      p.gradNormSq.push(record.gradNormSq);
+      p.bits.push(bitsBefore);
+      p.seconds.push(record.seconds);
+    }
     this.remember(record, bitsBefore);
     if (traffic) for (let i = 0; i < this.n; i++) this.uplink[i]! += traffic.perClient[i]!.wireBytesUp;
   }
