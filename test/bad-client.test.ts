@@ -131,9 +131,10 @@ describe('a bad client', () => {
     const rejection = await evil;
     expect(rejection.error?.code).toBe('MARINA_ERR_TOO_LARGE');
     expect(rejection.closeCode).toBe(4007);
-    // It took part in the join phase and was cut off only for its garbage: assign, welcome, then a round.
+    // It took part in the join phase and was cut off only for its garbage: (the challenge every connection opens
+    // with,) assign, welcome, then a round.
     expect(rejection.rank).toBe(0);
-    expect(rejection.kinds.slice(0, 3)).toEqual([Kind.Assign, Kind.Welcome, Kind.RoundStart]);
+    expect(rejection.kinds.slice(0, 4)).toEqual([Kind.Challenge, Kind.Assign, Kind.Welcome, Kind.RoundStart]);
     expect(rejection.kinds.at(-1)).toBe(Kind.Error);
     honest.push(client(server.port)); // takes the vacated rank and recomputes what it owes from x^{t−1}, x^t
     expect(await Promise.all(honest)).toEqual([0, 0, 0]);
@@ -157,7 +158,7 @@ describe('a bad client', () => {
     expect(rejection.error?.message).toBe("rank 0: its model has d = 33, the run's d = 32");
     expect(rejection.closeCode).toBe(4016);
     // Refused in the join phase: it never got a welcome or a round.
-    expect(rejection.kinds).toEqual([Kind.Assign, Kind.Error]);
+    expect(rejection.kinds).toEqual([Kind.Challenge, Kind.Assign, Kind.Error]);
     honest.push(client(server.port)); // takes the vacated rank 0
     expect(await Promise.all(honest)).toEqual([0, 0, 0]);
     const exited = await server.exited;

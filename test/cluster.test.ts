@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -184,6 +185,51 @@ describe.skipIf(skipReason !== null)('docker-compose cluster: server + 4 clients
     checkWire(`compose (${CLIENTS} clients, d = ${CONFIG.dim}, ${a.length} rounds), server eth0`, parseProcNetDev(proc, 'eth0'), socketBytes, duplicateSegments(parseMib(proc)));
     console.log(`cluster test run took ${secs()}`);
   }, 900_000);
+
+  it('with docker-compose.secret.yml: clients prove the compose secret, a client container without it is refused (exit 4); equal to marina sim', async () => {
+    await dc(['down', '-v', '--remove-orphans', '--timeout', '5'], 180_000);
+    // As README "Security" says to make it: 64 hex digits, readable by uid 1000 (the image's node user).
+    const secretFile = join(dir, 'marina.secret');
+    writeFileSync(secretFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o644 });
+    chmodSync(secretFile, 0o644);
+    // The run lingers, so the intruder below meets a server whatever the timing (after the run it is refused all the same).
+    const extra = { SECRET_FILE: secretFile, RUN_NAME: 'secret', MARINA_LINGER: '8' };
+    const secretFiles = ['-f', 'docker-compose.yml', '-f', 'docker-compose.secret.yml'];
+    const dcs = (args: string[], timeoutMs: number) =>
+      run(compose![0]!, [...compose!.slice(1), '-p', PROJECT, ...secretFiles, ...args], { cwd: ROOT, env: { ...env, ...extra }, timeoutMs });
+    const config = await dcs(['config'], 60_000);
+    expect(config.code, config.stderr).toBe(0);
+    const services = (parseYaml(config.stdout) as { services: Record<string, Record<string, any>> }).services;
+    for (const s of ['server', 'client']) {
+      expect(services[s]!['environment']['MARINA_SECRET_FILE']).toBe('/run/secrets/marina');
+      expect(JSON.stringify(services[s]!['secrets'])).toContain('marina');
+    }
+    expect(String(services['server']!['environment']['MARINA_INSECURE'])).toBe('false');
+
+    const up = await dcs(['up', '-d', '--no-build', '--scale', `client=${CLIENTS}`], 300_000);
+    expect(up.code, up.stderr).toBe(0);
+    const all = (await docker(['ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`])).stdout.trim().split('\n').filter(Boolean);
+    expect(all).toHaveLength(CLIENTS + 1);
+    // An intruder on the compose network, without the secret: refused before it gets a rank.
+    const network = (await docker(['inspect', '--format', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}', all[0]!])).stdout.trim().split(' ')[0]!;
+    const intruder = await run('docker', ['run', '--rm', '--network', network, IMAGE, 'client', '--server', 'ws://server:7070', '--retries', '30', '--log-level', 'silent'], { env, timeoutMs: 120_000 });
+    expect(intruder.code, intruder.stderr).toBe(4);
+    expect(intruder.stderr).toMatch(/^marina client: MARINA_ERR_AUTH: this run requires its secret/);
+    const codes = (await docker(['wait', ...all], 300_000)).stdout.trim().split('\n').map(Number);
+    const logs = tail((await dcs(['logs', '--no-color'], 60_000)).stdout, 60);
+    expect(codes, logs).toEqual(all.map(() => 0));
+    // The server announced a secret and the dashboard token; it never printed the secret.
+    expect(logs).toMatch(/"secret":true/);
+    expect(logs).toMatch(/"token":"[0-9a-f]{64}"/);
+    const sim = await run(process.execPath, [MARINA, 'sim', '--config', join(configDir, 'run.yaml'), '--clients', String(CLIENTS), '--out', join(dir, 'sim-secret'), '--quiet'], { env: cleanEnv(), timeoutMs: 120_000 });
+    expect(sim.code, sim.stderr).toBe(0);
+    const { a, rowsA, rowsB } = sameRunRows(join(runsDir, 'secret'), join(dir, 'sim-secret'));
+    expect(a.length).toBeGreaterThan(10);
+    expect(rowsA).toEqual(rowsB);
+    // Four ranked sockets (the clients) and the intruder's, unranked.
+    const sockets = readSummary(join(runsDir, 'secret'))['sockets'] as { rank: number }[];
+    expect(sockets.filter((s) => s.rank >= 0).map((s) => s.rank).sort()).toEqual([0, 1, 2, 3]);
+  }, 600_000);
 
   it.skipIf(!existsSync(join(sharedData, 'a9a.gz')))('logreg on a9a mounted read-only: each client container reads its rank\'s part; equal to marina sim', async () => {
     await dc(['down', '-v', '--remove-orphans', '--timeout', '5'], 180_000);

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MARINA, readSummary, sameRunRows, tempDir } from './helpers/cli.js';
 import { cleanEnv, killGroup, probe, run, runOk, tail } from './helpers/exec.js';
@@ -9,7 +11,7 @@ import { addCounters, checkWire, duplicateSegments, ledgerSocketBytes, parseMib,
  * Clients on separate hosts, without Docker: network namespaces as hosts on one LAN. The server's namespace
  * holds a bridge with 10.77.0.1/24; each client namespace is joined to it by a veth pair and has its own address
  * 10.77.0.(10 + i). `marina server` runs in the server's namespace, `marina client --server ws://10.77.0.1:7070`
- * in each client's, for a full MARINA + CQ run. The run equals `marina sim` round by round; the ledger adds up to
+ * in each client's, all with one `--secret-file`, for a full MARINA + CQ run. The run equals `marina sim` round by round; the ledger adds up to
  * the server's socket bytes, and those to the veth counters on both sides of every link up to Ethernet/IP/TCP
  * headers. Needs root (CAP_NET_ADMIN) and iproute2; skipped otherwise, saying why.
  */
@@ -107,6 +109,9 @@ describe.skipIf(skipReason !== null)('clients on separate hosts (network namespa
     const t0 = performance.now();
     const dir = tempDir('netns');
     const out = join(dir, 'server');
+    // Hosts on a LAN: the server listens on its LAN address, which takes the run's secret (README "Security").
+    const secret = join(dir, 'secret');
+    writeFileSync(secret, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
     const ports = Array.from({ length: CLIENTS }, (_, i) => `port${i}`);
     const before = {
       server: await Promise.all(ports.map((p) => counters(SERVER_NS, p))),
@@ -115,7 +120,7 @@ describe.skipIf(skipReason !== null)('clients on separate hosts (network namespa
 
     let listening!: () => void;
     const isListening = new Promise<void>((r) => (listening = r));
-    const server = marinaIn(SERVER_NS, ['server', '--port', String(PORT), '--host', '10.77.0.1', '--out', out, '--quiet', '--log-level', 'info', ...FLAGS], (text) => {
+    const server = marinaIn(SERVER_NS, ['server', '--port', String(PORT), '--host', '10.77.0.1', '--secret-file', secret, '--out', out, '--quiet', '--log-level', 'info', ...FLAGS], (text) => {
       if (text.includes('"msg":"server listening"')) listening();
     });
     const bounded = <T>(what: string, p: Promise<T>, ms: number) =>
@@ -123,7 +128,7 @@ describe.skipIf(skipReason !== null)('clients on separate hosts (network namespa
     await bounded('server start', Promise.race([isListening, server.exited.then((r) => Promise.reject(new Error(`server exited ${r.code}\n${tail(r.stderr)}`)))]), 30_000);
 
     const clients = Array.from({ length: CLIENTS }, (_, i) =>
-      marinaIn(clientNs(i), ['client', '--server', `ws://10.77.0.1:${PORT}`, '--name', `host-${i}`, '--retries', '20', '--log-level', 'warn']),
+      marinaIn(clientNs(i), ['client', '--server', `ws://10.77.0.1:${PORT}`, '--secret-file', secret, '--name', `host-${i}`, '--retries', '20', '--log-level', 'warn']),
     );
     const results = await bounded('the run', Promise.all([server.exited, ...clients.map((c) => c.exited)]), 180_000);
     for (const r of results) expect(r.code, tail(r.stderr)).toBe(0);

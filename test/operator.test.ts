@@ -18,9 +18,11 @@ describe('clean failures for the operator', () => {
     } finally {
       busy.close();
     }
-    const host = await marina(['server', '--port', '0', '--host', '203.0.113.7']);
+    // Without a secret a non-loopback --host is refused before listening (test/security.test.ts); --insecure lets
+    // it through to the listen, which fails on an address that is not this machine's.
+    const host = await marina(['server', '--port', '0', '--host', '203.0.113.7', '--insecure']);
     expect(host.code).toBe(2);
-    expect(host.stderr).toMatch(/^marina: --host 203\.0\.113\.7 is not an address of this machine: use 127\.0\.0\.1 \(this machine only\), 0\.0\.0\.0 \(every interface\) or one of .*127\.0\.0\.1/);
+    expect(host.stderr).toMatch(/^marina: --host 203\.0\.113\.7 is not an address of this machine: use 127\.0\.0\.1 \(this machine only\), 0\.0\.0\.0 \(every interface; with --secret-file, or --insecure\) or one of .*127\.0\.0\.1/);
     expect(host.stderr.trim().split('\n')).toHaveLength(1);
     const file = join(tempDir('operator'), 'a-file');
     writeFileSync(file, 'x');

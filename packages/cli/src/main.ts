@@ -18,6 +18,7 @@ import { sweepCommand } from './commands/sweep.js';
 import { theoryCommand } from './commands/theory.js';
 import { environmentGuard } from './options.js';
 import { ClusterError } from './runs.js';
+import { clientExitStatus } from './security.js';
 
 /** Every command; the environment guard needs them all to tell a shared MARINA_* variable from a typo. */
 const commands = [localCommand, simCommand, serverCommand, clientCommand, compareCommand, benchCommand, theoryCommand, mseCommand, shardCommand, sweepCommand, reportCommand, resultsCommand];
@@ -51,9 +52,10 @@ try {
     process.exit(1);
   }
   if (e instanceof ClientError) {
-    // The run failed for a reason the server or the network gave: one line, not a stack trace.
+    // The run failed for a reason the server or the network gave: one line, not a stack trace, and a status
+    // that tells authentication, TLS and protocol mismatches apart from other failures (README "Security").
     process.stderr.write(`marina client: ${e.code}: ${e.message}\n`);
-    process.exit(1);
+    process.exit(clientExitStatus(e.code));
   }
   process.stderr.write(`marina: ${(e as Error).stack ?? String(e)}\n`);
   process.exit(1);

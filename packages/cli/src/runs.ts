@@ -60,6 +60,10 @@ export interface LocalOptions {
   clientLogLevel: string;
   roundTimeoutMs: number;
   label?: string;
+  /** The run's secret and the file it came from, which each client process is given (`--secret-file`). */
+  secret?: { bytes: Uint8Array; file: string } | null;
+  /** Serve TLS with this certificate and key; clients dial wss://localhost and trust `caFile`. */
+  tls?: { cert: Buffer; key: Buffer; caFile: string } | null;
 }
 
 /**
@@ -79,6 +83,8 @@ export async function runLocal(config: RunConfig, opts: LocalOptions): Promise<R
     joinTimeoutMs: 30_000,
     waitTimeoutMs: 60_000,
     lingerSeconds: 0,
+    secret: opts.secret?.bytes ?? null,
+    tls: opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : null,
   });
   const progress = makeProgress(opts.label ?? 'local', config.rounds, opts.progress);
   let bits = 0;
@@ -86,10 +92,12 @@ export async function runLocal(config: RunConfig, opts: LocalOptions): Promise<R
     bits += r.bitsUp / config.clients;
     progress.update(r, bits);
   });
-  const url = `ws://127.0.0.1:${server.port}`;
+  // A certificate names a host, not 127.0.0.1: with TLS the clients dial localhost (the server listens on 127.0.0.1).
+  const url = opts.tls ? `wss://localhost:${server.port}` : `ws://127.0.0.1:${server.port}`;
+  const security = [...(opts.secret ? ['--secret-file', opts.secret.file] : []), ...(opts.tls ? ['--ca', opts.tls.caFile] : [])];
   const children = Array.from({ length: config.clients }, (_, i) =>
     // stdin is a pipe this process holds: if it is killed, even by SIGKILL, the clients see it close and exit.
-    spawn(process.execPath, [MARINA_BIN, 'client', '--server', url, '--log-level', opts.clientLogLevel, '--name', `local-${i}`, '--exit-with-stdin'], {
+    spawn(process.execPath, [MARINA_BIN, 'client', '--server', url, ...security, '--log-level', opts.clientLogLevel, '--name', `local-${i}`, '--exit-with-stdin'], {
       stdio: ['pipe', 'ignore', 'inherit'],
     }),
   );

@@ -1,15 +1,17 @@
+import { createHmac } from 'node:crypto';
+import { createSecureContext, getCACertificates, rootCertificates, type SecureContext } from 'node:tls';
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
-  decodeAssign, decodeBye, decodeError, decodeWelcome, encodeHello, encodeReport, Kind, kindName, MAX_CONTROL_BYTES, payloadOf,
-  ProtocolError, readHeader,
+  decodeAssign, decodeBye, decodeChallenge, decodeError, decodeWelcome, encodeHello, encodeReport, Kind, kindName, MAX_CONTROL_BYTES, payloadOf,
+  proofInput, ProtocolError, readHeader,
 } from '@marina/protocol';
 import { ClientRunner, clientShard, resolveConfig, type ClientShard, type RunConfig } from '@marina/core';
 import { loadClientData, nodeSha256 } from '@marina/data';
 
 
 export interface ClientOptions {
-  /** ws://host:port of the server. */
+  /** ws://host:port of the server, or wss://host:port for TLS. */
   url: string;
   logger: Logger;
   /** Free-form identification sent in the hello. */
@@ -22,6 +24,13 @@ export interface ClientOptions {
   data: string | null;
   /** The rank to ask for (the rank the own file is the shard of), or null: any free rank. */
   rank: number | null;
+  /**
+   * The run's secret (the bytes of `--secret-file`), or null. With it the client answers the server's challenge
+   * with HMAC-SHA256(secret, nonce ‖ version ‖ name), and refuses a server that asks for none.
+   */
+  secret?: Uint8Array | null;
+  /** PEM certificate(s) to trust for wss:// (`--ca`), besides Node's default and the system's CA stores. */
+  ca?: string | Buffer | null;
 }
 
 export interface ClientResult {
@@ -30,7 +39,12 @@ export interface ClientResult {
   bye: { reason: string; message: string };
 }
 
-/** Raised when the server ends the run with an error or an aborted bye, or the connection fails for good. */
+/**
+ * Raised when the server ends the run with an error or an aborted bye, or the connection fails for good. `code`
+ * is the server's (MARINA_ERR_AUTH: the secret was refused), or the client's own: MARINA_ERR_TLS (the server's
+ * certificate is not trusted, or the TLS handshake failed), MARINA_ERR_SCHEME (ws:// against a TLS server, or
+ * wss:// against a plain one), MARINA_ERR_CONNECT, MARINA_ERR_ABORTED.
+ */
 export class ClientError extends Error {
   constructor(readonly code: string, message: string) {
     super(message);
@@ -49,10 +63,11 @@ export async function runClient(opts: ClientOptions): Promise<ClientResult> {
   let attempt = 0;
   // The shard survives reconnects: a client that gets its rank back does not read its data again.
   const cache: ShardCache = { key: null, shard: null };
+  const secureContext = opts.url.startsWith('wss:') ? trustedContext(opts.ca ?? null) : null;
   for (;;) {
     attempt++;
     try {
-      return await session(opts, cache, () => {
+      return await session(opts, secureContext, cache, () => {
         // Welcomed: a later loss of the connection starts a fresh series of attempts.
         attempt = 0;
         delay = opts.backoffMs;
@@ -92,9 +107,42 @@ async function shardOf(opts: ClientOptions, config: RunConfig, rank: number, cac
   return shard;
 }
 
-function session(opts: ClientOptions, cache: ShardCache, onWelcome: () => void): Promise<ClientResult> {
+/**
+ * What a wss:// client trusts: Node's default CA store (its bundled roots and NODE_EXTRA_CA_CERTS), the
+ * system's, and `--ca`. Built once: every reconnect reuses it.
+ */
+function trustedContext(ca: string | Buffer | null): SecureContext {
+  let store: string[];
+  try {
+    store = [...getCACertificates('default'), ...getCACertificates('system')];
+  } catch {
+    store = [...rootCertificates]; // a Node without getCACertificates, or no readable system store
+  }
+  return createSecureContext({ ca: ca === null ? store : [...store, ca] });
+}
+
+/** OpenSSL's words for a TLS client that got plain text back: the server does not speak TLS. */
+const NOT_TLS = /wrong version number|packet length too long|http request|unknown protocol/i;
+
+/** A connection error that retrying cannot fix: a certificate not trusted, or the wrong scheme. Null for the rest. */
+function tlsFailure(url: string, err: Error & { code?: string }): ClientError | null {
+  const code = err.code ?? '';
+  const ssl = code === 'EPROTO' || code.startsWith('ERR_SSL_');
+  if (ssl && NOT_TLS.test(err.message)) {
+    return new ClientError('MARINA_ERR_SCHEME', `${url} does not speak TLS (the server was started without --tls-cert): use ${url.replace(/^wss:/, 'ws:')}`);
+  }
+  if (ssl || code.startsWith('ERR_TLS_') || /CERT|ISSUER|SELF_SIGNED|SIGNATURE|HOSTNAME|INVALID_CA|PATH_LENGTH|INVALID_PURPOSE/.test(code)) {
+    const reason = err.message.split('\n')[0]!.replace(/; if the root CA is installed locally.*$/, '');
+    return new ClientError('MARINA_ERR_TLS', `cannot trust ${url}: ${reason} (${code}); give --ca FILE with the CA that signed the server's certificate`);
+  }
+  return null;
+}
+
+function session(opts: ClientOptions, secureContext: SecureContext | null, cache: ShardCache, onWelcome: () => void): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(opts.url, { perMessageDeflate: false, maxPayload: 0 });
+    const ws = new WebSocket(opts.url, { perMessageDeflate: false, maxPayload: 0, ...(secureContext ? { secureContext } : {}) });
+    const secret = opts.secret ?? null;
+    let challenged = false;
     let log = opts.logger;
     let runner: ClientRunner | null = null;
     let joined: { config: RunConfig; shard: ClientShard } | null = null;
@@ -115,8 +163,21 @@ function session(opts: ClientOptions, cache: ShardCache, onWelcome: () => void):
       }
     };
 
-    ws.on('error', (err) => settle(() => reject(new ConnectError(`${runner ? 'lost' : 'cannot reach'} ${opts.url}: ${err.message}`, runner !== null))));
-    ws.on('open', () => ws.send(encodeHello({ client: opts.name, rank: opts.rank })));
+    ws.on('error', (err) => settle(() => reject(tlsFailure(opts.url, err) ?? new ConnectError(`${runner ? 'lost' : 'cannot reach'} ${opts.url}: ${err.message}`, runner !== null))));
+    // An HTTP answer instead of the upgrade: a TLS port answers plain text so (http.ts); anything else is retried.
+    ws.on('unexpected-response', (_req, res) => {
+      const tlsOnly = res.headers['x-marina-error'] === 'tls-required';
+      settle(() =>
+        reject(
+          tlsOnly
+            ? new ClientError('MARINA_ERR_SCHEME', `${opts.url} speaks TLS only (the server was started with --tls-cert): use ${opts.url.replace(/^ws:/, 'wss:')}`)
+            : new ConnectError(`cannot reach ${opts.url}: unexpected server response ${res.statusCode}`, runner !== null),
+        ),
+      );
+      ws.terminate();
+    });
+    // Without a secret the hello goes at once; with one it waits for the challenge's nonce.
+    ws.on('open', () => secret === null && ws.send(encodeHello({ client: opts.name, rank: opts.rank })));
     ws.on('close', (code, reason) => {
       const why = `server closed the connection ${runner ? 'without a bye' : 'before welcoming us'} (${code} ${reason.toString()})`;
       settle(() => reject(new ConnectError(why, runner !== null)));
@@ -134,7 +195,18 @@ function session(opts: ClientOptions, cache: ShardCache, onWelcome: () => void):
         }
         const h = readHeader(bytes, MAX_CONTROL_BYTES);
         const payload = payloadOf(bytes);
-        if (h.kind === Kind.Assign) {
+        if (h.kind === Kind.Challenge) {
+          if (challenged || rank >= 0) throw new ProtocolError('MARINA_ERR_UNEXPECTED', 'a challenge after the first message of the connection');
+          challenged = true;
+          const challenge = decodeChallenge(payload);
+          if (secret === null) return; // the hello went on open; a server that wants the secret refuses it
+          if (!challenge.secret) {
+            // The secret authenticates clients to the server; a server that does not ask lets anyone take a rank.
+            throw new ClientError('MARINA_ERR_AUTH', `${opts.url} does not ask for a secret (started without --secret-file), but this client was given one: refusing to join a run anyone may join`);
+          }
+          const proof = createHmac('sha256', secret).update(proofInput(challenge.nonce, opts.name)).digest();
+          ws.send(encodeHello({ client: opts.name, rank: opts.rank, proof }));
+        } else if (h.kind === Kind.Assign) {
           if (rank >= 0) throw new ProtocolError('MARINA_ERR_UNEXPECTED', 'a second assign on one connection');
           const assign = decodeAssign(payload);
           const config = resolveConfig(assign.config);
@@ -174,9 +246,12 @@ function session(opts: ClientOptions, cache: ShardCache, onWelcome: () => void):
         } else {
           throw new ProtocolError('MARINA_ERR_UNEXPECTED', `unexpected ${kindName(h.kind)} from the server`);
         }
-      } catch (e) {
-        log.error({ err: (e as Error).message }, 'cannot handle a message from the server');
-        fail(e as Error);
+      } catch (caught) {
+        let e = caught as Error;
+        // A server of another protocol version: told apart from other bad bytes (its own exit status).
+        if (e instanceof ProtocolError && e.code === 'MARINA_ERR_BAD_VERSION') e = new ClientError(e.code, `the server speaks another protocol: ${e.message}`);
+        log.error({ err: e.message }, 'cannot handle a message from the server');
+        fail(e);
       }
     });
   });

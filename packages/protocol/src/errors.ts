@@ -21,6 +21,11 @@ export const ProtocolErrors = {
   MARINA_ERR_BAD_DATA: 4015,
   /** A client's shard does not fit the run: another feature count, an empty shard, another shard on rejoin. */
   MARINA_ERR_BAD_SHARD: 4016,
+  /**
+   * The hello does not prove knowledge of the run's secret (`--secret-file`): no proof where the server asks
+   * for one, or a proof that is not HMAC-SHA256(secret, the challenge's nonce ‖ version ‖ client name).
+   */
+  MARINA_ERR_AUTH: 4017,
 } as const;
 
 export type ProtocolErrorCode = keyof typeof ProtocolErrors;

@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import {
-  type Assign, type Bye, decodeAssign, decodeBye, decodeError, decodeEval, decodeHello, decodeReport, decodeRoundStart, decodeScalar, decodeWelcome, encodeAssign,
-  encodeBye, encodeError, encodeEval, encodeHello, encodeReport, encodeRoundStart, encodeScalar, encodeWelcome, type ErrorMessage, Flag, type Header, HEADER_BYTES,
+  type Assign, type Bye, type Challenge, decodeAssign, decodeBye, decodeChallenge, decodeError, decodeEval, decodeHello, decodeReport, decodeRoundStart, decodeScalar, decodeWelcome, encodeAssign,
+  encodeBye, encodeChallenge, encodeError, encodeEval, encodeHello, encodeReport, encodeRoundStart, encodeScalar, encodeWelcome, type ErrorMessage, Flag, type Header, HEADER_BYTES,
   type Hello, isProtocolError, Kind, MAX_CONTROL_BYTES, payloadOf, PROTOCOL_VERSION, ProtocolErrors, readHeader, type Report, SERVER_RANK, type Welcome, writeHeader,
 } from '@marina/protocol';
 import { toHex } from '@marina/protocol/testing';
@@ -86,8 +86,11 @@ function validHeader(h: Header, msg: Uint8Array, limit: number): void {
   expect(msg.byteLength).toBe(HEADER_BYTES + Math.ceil(h.payloadBits / 8));
 }
 
+const isBytes = (x: unknown, n: number): boolean => x instanceof Uint8Array && Object.getPrototypeOf(x) === Uint8Array.prototype && x.length === n;
+
 const valid = {
-  hello: (v: Hello) => expect(isStr(v.client, 200) && (v.rank === null || isInt(v.rank, 0, 2 ** 20 - 1))).toBe(true),
+  challenge: (v: Challenge) => expect(isBytes(v.nonce, 32) && typeof v.secret === 'boolean').toBe(true),
+  hello: (v: Hello) => expect(isStr(v.client, 200) && (v.rank === null || isInt(v.rank, 0, 2 ** 20 - 1)) && (v.proof === undefined || isBytes(v.proof, 32))).toBe(true),
   assign: (v: Assign) => expect(isInt(v.clients, 1, 2 ** 20) && isInt(v.rank, 0, v.clients - 1) && isInt(v.seed, 0, 0xffffffff) && isPlain(v.config)).toBe(true),
   report: (v: Report) =>
     expect(
@@ -110,6 +113,7 @@ interface ControlCase {
 }
 
 const CONTROL: ControlCase[] = [
+  { name: 'challenge', kind: Kind.Challenge, decode: (p) => checked(decodeChallenge(p), valid.challenge) },
   { name: 'hello', kind: Kind.Hello, decode: (p) => checked(decodeHello(p), valid.hello) },
   { name: 'assign', kind: Kind.Assign, decode: (p) => checked(decodeAssign(p), valid.assign) },
   { name: 'report', kind: Kind.Report, decode: (p) => checked(decodeReport(p), valid.report) },
@@ -244,7 +248,11 @@ const jsonish: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
 
 const HEX = '0123456789abcdef';
 const arb = {
-  hello: fc.record({ client: text(200), rank: fc.option(fc.integer({ min: 0, max: 2 ** 20 - 1 }), { nil: null }) }) as fc.Arbitrary<Hello>,
+  challenge: fc.record({ nonce: fc.uint8Array({ minLength: 32, maxLength: 32 }), secret: fc.boolean() }) as fc.Arbitrary<Challenge>,
+  hello: fc.record(
+    { client: text(200), rank: fc.option(fc.integer({ min: 0, max: 2 ** 20 - 1 }), { nil: null }), proof: fc.uint8Array({ minLength: 32, maxLength: 32 }) },
+    { requiredKeys: ['client', 'rank'] },
+  ) as fc.Arbitrary<Hello>,
   assign: fc
     .integer({ min: 1, max: 2 ** 20 })
     .chain((clients) =>
@@ -266,6 +274,7 @@ const u32 = fc.integer({ min: 0, max: 0xffffffff });
 
 /** A valid control message of one kind with its value: what `encode` wrote, what `decode` must give back. */
 const controlMessages = {
+  challenge: arb.challenge.map((v) => ({ v, msg: encodeChallenge(v), rank: SERVER_RANK })),
   hello: arb.hello.map((v) => ({ v, msg: encodeHello(v), rank: SERVER_RANK })),
   assign: arb.assign.map((v) => ({ v, msg: encodeAssign(v), rank: SERVER_RANK })),
   report: fc.tuple(arb.report, u32).map(([v, rank]) => ({ v, msg: encodeReport(v, rank), rank })),
@@ -296,7 +305,8 @@ const anyMessage: fc.Arbitrary<{ d: number; msg: Uint8Array }> = fc.oneof(
 
 /** The fields each control body has (a structured body draws from these, plus strangers). */
 const FIELDS: Record<keyof typeof valid, string[]> = {
-  hello: ['client', 'rank'],
+  challenge: ['nonce', 'secret'],
+  hello: ['client', 'rank', 'proof'],
   assign: ['rank', 'clients', 'seed', 'config'],
   report: ['rows', 'features', 'd', 'Li', 'LiKind', 'fingerprint'],
   welcome: ['d', 'gamma', 'p', 'params'],
@@ -564,7 +574,7 @@ describe('fuzz: readHeader', () => {
   });
 });
 
-describe('fuzz: control decoders (hello, assign, report, welcome, error, bye)', () => {
+describe('fuzz: control decoders (challenge, hello, assign, report, welcome, error, bye)', () => {
   /** One valid message of each kind: decoded after each piece of garbage, it must still decode the same. */
   const reference = CONTROL.map((c) => {
     const msg = fc.sample(controlMessages[c.name] as fc.Arbitrary<{ msg: Uint8Array }>, { seed: SEED, numRuns: 1 })[0]!.msg;

@@ -47,8 +47,10 @@ describe('header layout', () => {
     // The join phase of version 2: Assign (server → client) and Report (client → server).
     expect(kindName(5)).toBe('Assign');
     expect(kindName(6)).toBe('Report');
+    // Every connection opens with the server's Challenge (README "Security").
+    expect(kindName(7)).toBe('Challenge');
     expect(kindName(0)).toBeUndefined();
-    expect(kindName(7)).toBeUndefined();
+    expect(kindName(8)).toBeUndefined();
     expect(kindName(15)).toBeUndefined();
     expect(kindName(19)).toBe('Norm');
     expect(kindName(20)).toBe('Range');
@@ -135,7 +137,7 @@ describe('readHeader', () => {
   });
 
   it('rejects an unknown kind', () => {
-    for (const kind of [0, 7, 15, 21, 255]) {
+    for (const kind of [0, 8, 15, 21, 255]) {
       const msg = golden();
       msg[0] = kind;
       const e = expectProtocolError(() => readHeader(msg, 1024), 'MARINA_ERR_BAD_KIND', `message kind ${kind} is unknown`);

@@ -16,6 +16,11 @@ export const Kind = {
   Assign: 5,
   /** Client → server: what its shard gives the theory (rows, features, d, L_i, fingerprint). */
   Report: 6,
+  /**
+   * Server → client, the first message on every connection: a fresh random nonce, and whether the run asks
+   * for its secret; the client's hello then carries HMAC-SHA256(secret, nonce ‖ version ‖ client name).
+   */
+  Challenge: 7,
   RoundStart: 16,
   Update: 17,
   Eval: 18,

@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './header.js';
+export * from './auth.js';
 export * from './bitpack.js';
 export * from './ledger.js';
 export * from './messages/control.js';

@@ -8,6 +8,7 @@ function conn(): Conn {
   return {
     ws: {} as Conn['ws'],
     socket: { bytesRead: 10, bytesWritten: 20 } as Conn['socket'],
+    nonce: new Uint8Array(32),
     rank: -1,
     reported: false,
     rejected: false,

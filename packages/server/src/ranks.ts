@@ -20,6 +20,8 @@ export interface SocketStats {
 export interface Conn {
   ws: WebSocket;
   socket: Socket;
+  /** This connection's challenge nonce (NONCE_BYTES random bytes): a hello's proof is checked against it. */
+  nonce: Uint8Array;
   rank: number;
   /** Whether this client's shard report was accepted (it may take part in rounds once the run is resolved). */
   reported: boolean;

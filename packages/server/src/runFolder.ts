@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RoundRecord, RunSummary } from '@marina/core';
 
@@ -14,8 +14,34 @@ export class RunFolderError extends Error {
 export class RunFolder {
   private readonly roundsFd: number;
 
-  private constructor(readonly dir: string) {
-    this.roundsFd = openSync(join(dir, 'rounds.jsonl'), 'w');
+  private constructor(readonly dir: string, flags: 'w' | 'a' = 'w') {
+    this.roundsFd = openSync(join(dir, 'rounds.jsonl'), flags);
+  }
+
+  /**
+   * Reopens a run folder to resume it at `round`: rounds.jsonl keeps its lines of rounds before `round` (written
+   * again atomically, so a line the crash cut in half is gone) and grows from there; summary.json of the
+   * previous attempt, if any, is removed (the resumed run writes its own).
+   */
+  static resume(dir: string, round: number): RunFolder {
+    const path = join(dir, 'rounds.jsonl');
+    const lines = existsSync(path) ? readFileSync(path, 'utf8').split('\n') : [];
+    const kept: string[] = [];
+    for (const line of lines) {
+      if (line.trim() === '') continue;
+      let r: { round?: unknown };
+      try {
+        r = JSON.parse(line) as { round?: unknown };
+      } catch {
+        break; // the half-written last line of a crash
+      }
+      if (typeof r.round !== 'number' || r.round >= round) break;
+      kept.push(line);
+    }
+    if (kept.length !== round) throw new RunFolderError(`${path} holds ${kept.length} complete rounds, the checkpoint ${round}: the folder is not this checkpoint's run`);
+    writeTextAtomic(path, kept.map((l) => l + '\n').join(''));
+    rmSync(join(dir, 'summary.json'), { force: true });
+    return new RunFolder(dir, 'a');
   }
 
   /** Creates `dir`; refuses a non-empty one unless `force`. */
@@ -52,11 +78,16 @@ export class RunFolder {
 }
 
 /** Writes JSON to `path` atomically: a temporary file, fsync, then rename over the target. */
-export function writeJsonAtomic(path: string, value: unknown): void {
+export function writeJsonAtomic(path: string, value: unknown, replacer?: (key: string, value: unknown) => unknown): void {
+  writeTextAtomic(path, JSON.stringify(value, replacer as never, 2) + '\n');
+}
+
+/** Writes `text` to `path` atomically: a temporary file, fsync, then rename over the target. */
+export function writeTextAtomic(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, JSON.stringify(value, null, 2) + '\n');
+    writeSync(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

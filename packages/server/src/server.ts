@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { networkInterfaces } from 'node:os';
 import type { IncomingMessage } from 'node:http';
@@ -5,8 +6,8 @@ import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
-  decodeHello, decodeReport, encodeAssign, encodeBye, encodeError, encodeWelcome, isProtocolError, Kind, kindName, Ledger,
-  MAX_CONTROL_BYTES, payloadOf, ProtocolError, readHeader, wsFrameBytes,
+  decodeHello, decodeReport, encodeAssign, encodeBye, encodeChallenge, encodeError, encodeWelcome, type Hello, isProtocolError, Kind, kindName, Ledger,
+  MAX_CONTROL_BYTES, NONCE_BYTES, payloadOf, ProtocolError, readHeader, wsFrameBytes,
 } from '@marina/protocol';
 import {
   checkFacts, Coordinator, getProblem, maxPayloadBytes, resolveRun, type RoundRecord, type RunConfig, type RunSetup, type RunSummary,
@@ -19,6 +20,7 @@ import { attachDashboard } from './dashboard/routes.js';
 import { createHttpFront } from './http.js';
 import { RunLifecycle } from './lifecycle.js';
 import { RankTable, type Conn, type SocketStats } from './ranks.js';
+import { bindingRefusal, dashboardToken, expectedProof, isLoopback, proofMatches } from './security.js';
 import type { RunView } from './view.js';
 
 export interface ServerOptions {
@@ -39,6 +41,15 @@ export interface ServerOptions {
   lingerSeconds: number;
   /** `--test-data`, read by the caller: the server evaluates test loss and accuracy at the iterate (telemetry). */
   testData?: Dataset | null;
+  /**
+   * The run's secret (the bytes of `--secret-file`), or null: every hello must then prove it (challenge and
+   * response), and the dashboard and /metrics ask for the token derived from it (README "Security").
+   */
+  secret?: Uint8Array | null;
+  /** Allow a non-loopback `host` without a secret (`--insecure`): anyone who reaches the port may join. */
+  insecure?: boolean;
+  /** PEM certificate chain and key (`--tls-cert`, `--tls-key`): HTTPS and wss:// on the one port. */
+  tls?: { cert: string | Buffer; key: string | Buffer } | null;
 }
 
 /**
@@ -66,8 +77,12 @@ export interface MarinaServer extends RunView, EventEmitter {
  */
 export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   const { config, logger } = opts;
+  const secret = opts.secret ?? null;
   // Configuration errors that need no client (a biased compressor with MARINA, …) are refused before listening.
   validateRun(config);
+  const refusal = bindingRefusal(opts.host, secret, opts.insecure ?? false);
+  if (refusal) throw new ServerStartError(refusal);
+  const token = secret ? dashboardToken(secret) : null;
   const ledger = new Ledger(config.clients);
   let setup: RunSetup | null = null;
   let coordinator: Coordinator | null = null;
@@ -86,12 +101,18 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   // A maximum message size from d: the largest honest client message is an eval report (8(d+1) bytes), or a
   // control message. Where d is known only once clients report (data problems without --features), a bound.
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: Math.max(24 + maxPayloadBytes(dimensionBound(config)), MAX_CONTROL_BYTES + 24) });
-  const front = createHttpFront((req, socket, head) => wss.handleUpgrade(req, socket as Socket, head, (ws) => onConnection(ws, req)));
-  const http = front.http;
-  front.route('/healthz', (_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ ok: true, phase: life.phase, round: coordinator?.currentRound ?? 0, connected: ranks.connected() }));
+  const front = createHttpFront((req, socket, head) => wss.handleUpgrade(req, socket as Socket, head, (ws) => onConnection(ws, req)), {
+    tls: opts.tls ?? null,
+    token,
+    onTlsError: (err, remote) => logger.warn({ remote, code: err.code, err: err.message }, 'TLS handshake failed (does the client trust this certificate? does it speak TLS?)'),
   });
+  const http = front.listener;
+  // Open to health checks; with a secret, only a holder of the dashboard token sees more than ok and phase.
+  front.route('/healthz', (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const state = { ok: true, phase: life.phase };
+    res.end(JSON.stringify(front.authorized(req) ? { ...state, round: coordinator?.currentRound ?? 0, connected: ranks.connected() } : state));
+  }, 'open');
 
   function send(conn: Conn, msg: Uint8Array): void {
     conn.stats.framesWritten += wsFrameBytes(msg.length, false);
@@ -104,6 +125,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     const conn: Conn = {
       ws,
       socket,
+      nonce: randomBytes(NONCE_BYTES),
       rank: -1,
       reported: false,
       rejected: false,
@@ -116,6 +138,10 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     ws.on('message', (data: Buffer, isBinary) => onMessage(conn, data, isBinary));
     ws.on('close', (code, reason) => onClose(conn, code, reason.toString()));
     conn.log.debug('connected');
+    // The first message of every connection: this connection's nonce, which a hello must MAC with the secret.
+    const challenge = encodeChallenge({ nonce: conn.nonce, secret: secret !== null });
+    ledger.down(-1, 'control', challenge.length);
+    send(conn, challenge);
   }
 
   function onMessage(conn: Conn, data: Buffer, isBinary: boolean): void {
@@ -186,6 +212,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     if (h.kind !== Kind.Hello) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `expected hello as the first message, got ${kindName(h.kind)}`);
     const hello = decodeHello(payloadOf(bytes));
     ledger.up(-1, 'control', bytes.length);
+    if (secret) authenticate(conn, hello, secret);
     if (life.over) throw new ProtocolError('MARINA_ERR_RUN_FULL', 'the run is over');
     const rank = ranks.take(conn, hello.rank);
     conn.log = conn.log.child({ rank });
@@ -194,6 +221,17 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     send(conn, assign);
     conn.log.info({ client: hello.client }, 'client joined; waiting for its shard report');
     events.emit('clients', ranks.connected());
+  }
+
+  /** Before any rank is given: the hello's proof must be HMAC-SHA256(secret, this connection's nonce ‖ version ‖ name). */
+  function authenticate(conn: Conn, hello: Hello, key: Uint8Array): void {
+    if (hello.proof === undefined) {
+      throw new ProtocolError('MARINA_ERR_AUTH', 'this run requires its secret: the hello carries no proof; give the client the server\'s secret file (--secret-file or MARINA_SECRET_FILE)');
+    }
+    if (!proofMatches(expectedProof(key, conn.nonce, hello.client), hello.proof)) {
+      throw new ProtocolError('MARINA_ERR_AUTH', 'the hello\'s proof does not match this run\'s secret: the client\'s --secret-file is not the server\'s');
+    }
+    conn.log.debug({ client: hello.client }, 'client proved the secret');
   }
 
   /** The join phase's second step: a client's shard facts, checked against the run and the rank's first report. */
@@ -341,8 +379,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     events.emit('end', summary);
     const closeHttp = () => {
       wss.close();
-      http.close();
-      http.closeAllConnections();
+      front.close();
       resolveDone(summary);
     };
     if (opts.lingerSeconds > 0) {
@@ -361,12 +398,20 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   try {
     folder = opts.out ? RunFolder.open(opts.out, opts.force) : null;
   } catch (e) {
-    http.close();
+    front.close();
     throw e;
   }
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
-  logger.info({ port, host: opts.host, runId, clients: n, problem: config.problem, method: config.method, compressor: config.compressor }, 'server listening');
+  const security = { tls: front.scheme === 'https', secret: secret !== null };
+  logger.info({ port, host: opts.host, ...security, runId, clients: n, problem: config.problem, method: config.method, compressor: config.compressor }, 'server listening');
+  if (token) {
+    logger.info({ token, dashboard: `${front.scheme}://HOST:${port}/?token=${token}` }, 'clients must prove the run\'s secret; the dashboard, /live and /metrics need this read-only token');
+  } else if (isLoopback(opts.host)) {
+    logger.info({ host: opts.host }, `no --secret-file: listening on ${opts.host} only (this machine); clients on other machines need --secret-file (or --insecure)`);
+  } else {
+    logger.warn({ host: opts.host }, `--insecure: listening on ${opts.host} without a secret; anyone who reaches port ${port} can join the run`);
+  }
   if (opts.waitTimeoutMs > 0) {
     life.arm('wait', opts.waitTimeoutMs, () => {
       if (life.phase === 'joining') finish(`aborted: only ${ranks.connected()} of ${n} clients joined within ${opts.waitTimeoutMs} ms`);
@@ -418,7 +463,7 @@ function listenError(e: NodeJS.ErrnoException, host: string, port: number): Erro
   if (e.code === 'EACCES') return new ServerStartError(`port ${port} on ${host} needs privileges this user lacks: choose a --port above 1023`);
   if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
     const own = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
-    return new ServerStartError(`--host ${host} is not an address of this machine: use 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or one of ${own.join(', ')}`);
+    return new ServerStartError(`--host ${host} is not an address of this machine: use 127.0.0.1 (this machine only), 0.0.0.0 (every interface; with --secret-file, or --insecure) or one of ${own.join(', ')}`);
   }
   return new ServerStartError(`cannot listen on ${host}:${port}: ${e.message}`);
 }

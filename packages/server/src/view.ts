@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Ledger } from '@marina/protocol';
 import type { RunConfig, RunSetup } from '@marina/core';
-import type { RouteHandler, UpgradeHandler } from './http.js';
+import type { Access, RouteHandler, UpgradeHandler } from './http.js';
 
 /**
  * What the dashboard and /metrics read of a running server: a narrow view, so they depend on this
@@ -19,8 +19,11 @@ export interface RunView extends EventEmitter {
   resolved(): RunSetup | null;
   /** Settles once the run has ended and every client socket closed. */
   readonly done: Promise<unknown>;
-  /** Extra HTTP routes (the dashboard and metrics attach here). */
-  route(path: string, handler: RouteHandler): void;
-  /** Takes WebSocket upgrades on `path` away from the protocol (the dashboard's live feed). */
-  upgrade(path: string, handler: UpgradeHandler): void;
+  /**
+   * Extra HTTP routes (the dashboard and metrics attach here). With a secret, a route asks for the dashboard
+   * token unless its access is `open` (README "Security").
+   */
+  route(path: string, handler: RouteHandler, access?: Access): void;
+  /** Takes WebSocket upgrades on `path` away from the protocol (the dashboard's live feed); token-guarded likewise. */
+  upgrade(path: string, handler: UpgradeHandler, access?: Access): void;
 }

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { configFromArgv, withRunOptions } from '../options.js';
 import { makeLogger } from '../logger.js';
 import { runLocal } from '../runs.js';
+import { caOption, readCa, readSecret, readServerTls, secretOption, serverTlsOptions } from '../security.js';
 import { outputOptions, progressMode, report } from './common.js';
 
 /** `marina local`. */
@@ -9,13 +10,19 @@ export const localCommand: CommandModule = {
   command: 'local',
   describe: 'run a server and n client processes on this machine',
   builder: (y) =>
-    outputOptions(withRunOptions(y)).option('round-timeout', {
-      type: 'number',
-      default: 60_000,
-      describe: 'ms a client may take to answer a round',
+    outputOptions(withRunOptions(y)).options({
+      'round-timeout': { type: 'number', default: 60_000, describe: 'ms a client may take to answer a round' },
+      ...secretOption,
+      ...serverTlsOptions,
+      ca: { ...caOption['ca'], describe: `${caOption['ca']!.describe} (default with --tls-cert: the certificate itself, for a self-signed one)` },
     }),
   handler: async (a) => {
     const config = configFromArgv(a);
+    const secretFile = a['secret-file'] as string | undefined;
+    const secret = readSecret(secretFile);
+    const tls = readServerTls(a['tls-cert'] as string | undefined, a['tls-key'] as string | undefined);
+    const caFile = (a.ca as string | undefined) ?? (tls ? (a['tls-cert'] as string) : undefined);
+    if (tls) readCa(caFile);
     const summary = await runLocal(config, {
       out: (a.out as string | undefined) ?? null,
       force: a.force as boolean,
@@ -23,6 +30,9 @@ export const localCommand: CommandModule = {
       progress: progressMode(a),
       clientLogLevel: a['log-level'] as string,
       roundTimeoutMs: a['round-timeout'] as number,
+      // Its clients get the same secret file, and with TLS dial wss://localhost trusting caFile.
+      secret: secret && secretFile !== undefined ? { bytes: secret, file: secretFile } : null,
+      tls: tls && caFile !== undefined ? { ...tls, caFile } : null,
     });
     report(a, summary);
   },

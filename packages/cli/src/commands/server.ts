@@ -4,6 +4,7 @@ import { startServer } from '@marina/server';
 import { configFromArgv, withRunOptions } from '../options.js';
 import { makeLogger } from '../logger.js';
 import { makeProgress, type Progress } from '../progress.js';
+import { readSecret, readServerTls, secretOption, serverTlsOptions } from '../security.js';
 import { outputOptions, progressMode, report } from './common.js';
 
 /** `marina server`. */
@@ -13,7 +14,14 @@ export const serverCommand: CommandModule = {
   builder: (y) =>
     outputOptions(withRunOptions(y)).options({
       port: { type: 'number', default: 7070, describe: 'port for WebSocket and HTTP (0: any free port)' },
-      host: { type: 'string', default: '0.0.0.0', describe: 'address to listen on' },
+      host: {
+        type: 'string',
+        describe: 'address to listen on; without --secret-file only a loopback address is allowed, unless --insecure',
+        defaultDescription: '127.0.0.1 without --secret-file, 0.0.0.0 with one',
+      },
+      insecure: { type: 'boolean', default: false, describe: 'allow a non-loopback --host without --secret-file: anyone who reaches the port can join the run', group: 'Security:' },
+      ...secretOption,
+      ...serverTlsOptions,
       'round-timeout': { type: 'number', default: 60_000, describe: 'ms a client may take to answer a round' },
       'join-timeout': { type: 'number', default: 60_000, describe: 'ms a vacated rank may wait for a client before the run aborts' },
       'wait-timeout': { type: 'number', default: 0, describe: 'ms to wait for all n clients to join before giving up (0: no limit)' },
@@ -21,6 +29,8 @@ export const serverCommand: CommandModule = {
     }),
   handler: async (a) => {
     const config = configFromArgv(a);
+    const secret = readSecret(a['secret-file'] as string | undefined);
+    const tls = readServerTls(a['tls-cert'] as string | undefined, a['tls-key'] as string | undefined);
     // A server's default is info (who joined, when the run ends); --quiet keeps warnings only, and an
     // explicit --log-level wins over both.
     const given = a['log-level'] as string;
@@ -30,7 +40,11 @@ export const serverCommand: CommandModule = {
       config,
       testData: config.testData ? await loadTestData(config, config.testData) : null,
       port: a.port as number,
-      host: a.host as string,
+      // Without a secret only this machine may connect; with one, every interface (README "Security").
+      host: (a.host as string | undefined) ?? (secret ? '0.0.0.0' : '127.0.0.1'),
+      secret,
+      insecure: a.insecure as boolean,
+      tls,
       out: (a.out as string | undefined) ?? null,
       force: a.force as boolean,
       logger,

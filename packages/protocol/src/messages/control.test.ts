@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import {
-  type Assign, type Bye, decodeAssign, decodeBye, decodeError, decodeHello, decodeReport, decodeWelcome, encodeAssign, encodeBye, encodeError, encodeHello,
-  encodeReport, encodeWelcome, type ErrorMessage, type Hello, Kind, MAX_CONTROL_BYTES, payloadOf, type ProtocolErrorCode, readHeader, type Report, type Welcome,
+  type Assign, type Bye, type Challenge, decodeAssign, decodeBye, decodeChallenge, decodeError, decodeHello, decodeReport, decodeWelcome, encodeAssign, encodeBye,
+  encodeChallenge, encodeError, encodeHello, encodeReport, encodeWelcome, type ErrorMessage, type Hello, Kind, MAX_CONTROL_BYTES, payloadOf, type ProtocolErrorCode,
+  readHeader, type Report, type Welcome,
 } from '@marina/protocol';
 import { editedHex, expectProtocolError, fromHex, toHex } from '@marina/protocol/testing';
 
@@ -21,6 +22,9 @@ const header = (kind: string, rank: string, payloadBits: string): string =>
 
 /** A fingerprint (hex SHA-256) using every hex digit. */
 const FINGERPRINT = '0123456789abcdef'.repeat(4);
+
+/** 32 distinct bytes starting at `first`: a nonce or a proof whose every byte shows in the golden hex. */
+const bytes32 = (first: number): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => first + i);
 
 interface Case<T> {
   /** The name the decoder uses in its messages ("hello body ends inside…"). */
@@ -54,6 +58,27 @@ const helloRank: Case<Hello> = {
   decode: decodeHello,
   // 20-byte body: fixmap(2) { client: "a", rank: uint32 0x000fffff (the largest rank) }.
   golden: header('01', 'ffffffff', 'a000000000000000') + '82' + 'a6' + ascii('client') + 'a1' + ascii('a') + 'a4' + ascii('rank') + 'ce000fffff',
+};
+
+const helloProof: Case<Hello> = {
+  what: 'hello',
+  title: 'hello message with a proof of the secret',
+  kind: Kind.Hello,
+  value: { client: 'a', rank: null, proof: bytes32(0xa0) },
+  encode: encodeHello,
+  decode: decodeHello,
+  // 50-byte body: fixmap(2) { client: "a", proof: bin8(32) a0..bf }; the HMAC travels as raw bytes, not hex.
+  golden: header('01', 'ffffffff', '9001000000000000') + '82' + 'a6' + ascii('client') + 'a1' + ascii('a') + 'a5' + ascii('proof') + 'c420' + toHex(bytes32(0xa0)),
+};
+
+const challenge: Case<Challenge> = {
+  what: 'challenge',
+  kind: Kind.Challenge,
+  value: { nonce: bytes32(0x00), secret: true },
+  encode: encodeChallenge,
+  decode: decodeChallenge,
+  // 49-byte body: fixmap(2) { nonce: bin8(32) 00..1f, secret: true }.
+  golden: header('07', 'ffffffff', '8801000000000000') + '82' + 'a5' + ascii('nonce') + 'c420' + toHex(bytes32(0x00)) + 'a6' + ascii('secret') + 'c3',
 };
 
 const assign: Case<Assign> = {
@@ -127,7 +152,7 @@ const bye: Case<Bye> = {
   golden: header('04', 'ffffffff', 'b000000000000000') + '82' + 'a6' + ascii('reason') + 'a4' + ascii('done') + 'a7' + ascii('message') + 'a0',
 };
 
-const cases = [hello, helloRank, assign, report, welcome, error, bye] as Case<unknown>[];
+const cases = [challenge, hello, helloRank, helloProof, assign, report, welcome, error, bye] as Case<unknown>[];
 
 for (const c of cases) {
   describe(c.title ?? `${c.what} message`, () => {
@@ -233,6 +258,60 @@ describe('control field validation (exact messages)', () => {
       [{ client: 7, rank: -1 }, 'MARINA_ERR_BAD_FIELD', 'hello.client must be a string, got number'],
     ];
     for (const [v, code, message] of bad) expectProtocolError(() => decodeHello(body(v)), code, message);
+  });
+
+  it('hello with a proof', () => {
+    const proof = bytes32(1);
+    expect(decodeHello(body({ client: 'x', rank: 3, proof }))).toEqual({ client: 'x', rank: 3, proof });
+    // A view at an offset encodes only its own bytes.
+    const wide = new Uint8Array(40).fill(9);
+    wide.set(proof, 5);
+    expect(toHex(encodeHello({ client: 'x', rank: null, proof: wide.subarray(5, 37) }))).toBe(toHex(encodeHello({ client: 'x', rank: null, proof })));
+    const bad: [Record<string, unknown>, ProtocolErrorCode, string][] = [
+      [{ client: 'x', proof: proof.subarray(0, 31) }, 'MARINA_ERR_OUT_OF_RANGE', 'hello.proof is 31 bytes, 32 expected'],
+      [{ client: 'x', proof: new Uint8Array(33) }, 'MARINA_ERR_OUT_OF_RANGE', 'hello.proof is 33 bytes, 32 expected'],
+      [{ client: 'x', proof: new Uint8Array(0) }, 'MARINA_ERR_OUT_OF_RANGE', 'hello.proof is 0 bytes, 32 expected'],
+      // Hex text is not the binary field, even of the right length in characters or bytes.
+      [{ client: 'x', proof: toHex(proof) }, 'MARINA_ERR_BAD_FIELD', 'hello.proof must be binary, got string'],
+      [{ client: 'x', proof: 'p'.repeat(32) }, 'MARINA_ERR_BAD_FIELD', 'hello.proof must be binary, got string'],
+      [{ client: 'x', proof: Array.from(proof) }, 'MARINA_ERR_BAD_FIELD', 'hello.proof must be binary, got object'],
+      [{ client: 'x', proof: 7 }, 'MARINA_ERR_BAD_FIELD', 'hello.proof must be binary, got number'],
+      // "No proof" is the key left out; an explicit nil is not accepted in its place.
+      [{ client: 'x', proof: null }, 'MARINA_ERR_BAD_FIELD', 'hello.proof must be binary, got null'],
+      // Client and rank are checked first.
+      [{ client: 'x', rank: -1, proof: 7 }, 'MARINA_ERR_OUT_OF_RANGE', 'hello.rank must be an integer in [0, 1048575], got -1'],
+    ];
+    for (const [v, code, message] of bad) expectProtocolError(() => decodeHello(body(v)), code, message);
+  });
+
+  it('challenge', () => {
+    const nonce = bytes32(0x40);
+    for (const secret of [true, false]) expect(decodeChallenge(body({ nonce, secret }))).toEqual({ nonce, secret });
+    const bad: [Record<string, unknown>, ProtocolErrorCode, string][] = [
+      [{ nonce: nonce.subarray(1), secret: true }, 'MARINA_ERR_OUT_OF_RANGE', 'challenge.nonce is 31 bytes, 32 expected'],
+      [{ nonce: new Uint8Array(64), secret: true }, 'MARINA_ERR_OUT_OF_RANGE', 'challenge.nonce is 64 bytes, 32 expected'],
+      [{ nonce: toHex(nonce), secret: true }, 'MARINA_ERR_BAD_FIELD', 'challenge.nonce must be binary, got string'],
+      [{ nonce: null, secret: true }, 'MARINA_ERR_BAD_FIELD', 'challenge.nonce must be binary, got null'],
+      [{ secret: true }, 'MARINA_ERR_BAD_FIELD', 'challenge.nonce must be binary, got undefined'],
+      [{ nonce: { length: 32 }, secret: true }, 'MARINA_ERR_BAD_FIELD', 'challenge.nonce must be binary, got object'],
+      [{ nonce, secret: 1 }, 'MARINA_ERR_BAD_FIELD', 'challenge.secret must be a boolean, got number'],
+      [{ nonce, secret: 'true' }, 'MARINA_ERR_BAD_FIELD', 'challenge.secret must be a boolean, got string'],
+      [{ nonce, secret: null }, 'MARINA_ERR_BAD_FIELD', 'challenge.secret must be a boolean, got object'],
+      [{ nonce }, 'MARINA_ERR_BAD_FIELD', 'challenge.secret must be a boolean, got undefined'],
+    ];
+    for (const [v, code, message] of bad) expectProtocolError(() => decodeChallenge(body(v)), code, message);
+  });
+
+  it('challenge and hello copy their bytes out of the received message', () => {
+    const msg = encodeChallenge({ nonce: bytes32(0), secret: false });
+    const c = decodeChallenge(payloadOf(msg));
+    msg.fill(0xff);
+    expect(c.nonce).toEqual(bytes32(0));
+    expect(Object.getPrototypeOf(c.nonce)).toBe(Uint8Array.prototype);
+    const hello = encodeHello({ client: 'x', rank: null, proof: bytes32(7) });
+    const h = decodeHello(payloadOf(hello));
+    hello.fill(0);
+    expect(h.proof).toEqual(bytes32(7));
   });
 
   it('assign', () => {
@@ -452,6 +531,24 @@ describe('corrupted fields inside the golden bodies (exact messages)', () => {
     // The params fixmap(2) marker turned into a fixarray(4) of the same four values: still one msgpack map, but params is no map.
     const params = valueAt(welcome.golden, key('params'));
     expectProtocolError(() => receiveEdited(welcome, (v) => v.setUint8(params, 0x94)), 'MARINA_ERR_BAD_FIELD', 'welcome.params must be a map');
+  });
+
+  it('challenge: nonce and secret', () => {
+    // The secret's true (0xc3) turned into nil, then into 1.
+    const secret = valueAt(challenge.golden, key('secret'));
+    expectProtocolError(() => receiveEdited(challenge, (v) => v.setUint8(secret, 0xc0)), 'MARINA_ERR_BAD_FIELD', 'challenge.secret must be a boolean, got object');
+    expectProtocolError(() => receiveEdited(challenge, (v) => v.setUint8(secret, 0x01)), 'MARINA_ERR_BAD_FIELD', 'challenge.secret must be a boolean, got number');
+    // The nonce's bin8 marker turned into str8 of the same 32 bytes: text, not binary.
+    const nonce = valueAt(challenge.golden, key('nonce'));
+    expectProtocolError(() => receiveEdited(challenge, (v) => v.setUint8(nonce, 0xd9)), 'MARINA_ERR_BAD_FIELD', 'challenge.nonce must be binary, got string');
+  });
+
+  it('hello: a proof of another length is refused, and so is one cut short', () => {
+    const proof = valueAt(helloProof.golden, key('proof'));
+    // bin8 length 32 → 31: one byte is left over after the map.
+    expectProtocolError(() => receiveEdited(helloProof, (v) => v.setUint8(proof + 1, 31)), 'MARINA_ERR_TRAILING_BYTES', 'hello body has bytes after its msgpack map');
+    // bin8 length 32 → 33: the value runs past the body.
+    expectProtocolError(() => receiveEdited(helloProof, (v) => v.setUint8(proof + 1, 33)), 'MARINA_ERR_TRUNCATED', 'hello body ends inside its msgpack value');
   });
 
   it('hello and assign: rank out of range', () => {

@@ -37,7 +37,9 @@ export function attachDashboard(server: RunView): void {
   const page = (res: ServerResponse) => serve(res, 'text/html; charset=utf-8', DASHBOARD_PAGE, 'no-cache');
   server.route('/', (_req, res) => page(res));
   server.route('/index.html', (_req, res) => page(res));
-  server.route('/dashboard/app.js', (_req, res) => serve(res, 'text/javascript; charset=utf-8', DASHBOARD_SCRIPT, 'no-cache'));
+  // The script and uPlot are the package's own code, the same for every run: open, so the page needs the token
+  // only in its own address (and passes it on to /live). The page and /live show the run: token-guarded.
+  server.route('/dashboard/app.js', (_req, res) => serve(res, 'text/javascript; charset=utf-8', DASHBOARD_SCRIPT, 'no-cache'), 'open');
   const require = createRequire(import.meta.url);
   for (const [path, asset] of Object.entries(ASSETS)) {
     let body: Buffer | null = null;
@@ -50,11 +52,12 @@ export function attachDashboard(server: RunView): void {
         return;
       }
       serve(res, asset.type, body, 'max-age=3600');
-    });
+    }, 'open');
   }
 }
 
 function serve(res: ServerResponse, type: string, body: string | Buffer, cache: string): void {
-  res.writeHead(200, { 'content-type': type, 'cache-control': cache, 'x-content-type-options': 'nosniff' });
+  // no-referrer: a page opened as /?token=… must not hand its address (the token) to anything it loads.
+  res.writeHead(200, { 'content-type': type, 'cache-control': cache, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' });
   res.end(body);
 }

@@ -202,7 +202,9 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
   }
 
   function connect() {
-    var ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/live');
+    // A server with a secret asks /live for the token the page was opened with (/?token=…).
+    var token = new URLSearchParams(location.search).get('token');
+    var ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/live' + (token ? '?token=' + encodeURIComponent(token) : ''));
     ws.onmessage = function (e) { onMessage(JSON.parse(e.data)); };
     ws.onclose = function () {
       if (finished) {
