@@ -19,6 +19,30 @@ export function gaussian(d: number, seed: number, scale = 1, round = 0): Float64
   return Float64Array.from({ length: d }, () => scale * rng.normal());
 }
 
+/** A d-vector with the given (index, value) entries and zeros elsewhere (indices ≥ d are dropped). */
+export function sparse(d: number, entries: readonly (readonly [number, number])[]): Float64Array {
+  const a = new Float64Array(d);
+  for (const [i, v] of entries) if (i < d) a[i] = v;
+  return a;
+}
+
+/**
+ * The inputs every unbiased compressor's MSE and unbiasedness are checked on (SPEC B.9's correction: a
+ * compressor that is unbiased on Gaussian inputs may not be on sparse or structured ones): a Gaussian
+ * vector, e_1, a 4-sparse vector (1, −2, 0.5, 3 at positions 0, 1, ⌊d/2⌋, d − 1; d ≥ 4), (3, 1, 0, …) and
+ * the constant vector of ones.
+ */
+export function testInputs(d: number, seed = 1): [string, Float64Array][] {
+  const out: [string, Float64Array][] = [
+    ['gaussian', gaussian(d, seed)],
+    ['e_1', sparse(d, [[0, 1]])],
+  ];
+  if (d >= 4) out.push(['4-sparse', sparse(d, [[0, 1], [1, -2], [d >> 1, 0.5], [d - 1, 3]])]);
+  if (d >= 2) out.push(['(3, 1, 0, …)', sparse(d, [[0, 3], [1, 1]])]);
+  out.push(['constant', new Float64Array(d).fill(1)]);
+  return out;
+}
+
 /** Encodes `a` into a fresh buffer of exactly ceil(payloadBits/8) bytes. */
 export function encodeMessage(q: Compressor, a: Float64Array, ctx: CompressContext): Uint8Array {
   const out = new Uint8Array(Math.ceil(q.payloadBits(ctx) / 8));
