@@ -61,9 +61,8 @@ describe('measureMse over the registry', () => {
   });
 
   it.each(['homogeneous', 'heterogeneous'] as const)('%s inputs: every unbiased compressor respects its AB bound (up to Z·SE)', (input) => {
-    // CQ's bound covers homogeneous inputs only. d = 64 is a power of two: DRIVE's ω = π/2 − 1 is its
-    // large-d value (SPEC B.9), and at small padded d it is not a bound (d = 5, n = 12: 0.117 measured
-    // against 0.048), so small d is left to the compressors whose constants are exact (PermK below).
+    // CQ's bound covers homogeneous inputs only. DRIVE's declared ω bounds its variance at every d' (a Haar
+    // rotation for d' ≤ 64, SPEC B.9's correction; drive.test.ts measures it on sparse inputs too).
     const r = measureMse({ ...base, d: 64, n: 8, trials: 400, input, spread: 0.5 }, names);
     for (const res of r.results) {
       if (res.compressor === 'cq' && input === 'heterogeneous') continue;
