@@ -2,7 +2,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isProtocolError } from '@marina/protocol';
 import { ClientError } from '@marina/client';
-import { RunFolderError, ServerStartError } from '@marina/server';
+import { CheckpointError, RunFolderError, ServerStartError } from '@marina/server';
 import { benchCommand } from './commands/bench.js';
 import { clientCommand } from './commands/client.js';
 import { UsageError } from './commands/common.js';
@@ -42,7 +42,7 @@ const cli = yargs(hideBin(process.argv))
 try {
   await cli.parseAsync();
 } catch (e) {
-  if (isProtocolError(e) || e instanceof UsageError || e instanceof RunFolderError || e instanceof ServerStartError) {
+  if (isProtocolError(e) || e instanceof UsageError || e instanceof RunFolderError || e instanceof ServerStartError || e instanceof CheckpointError) {
     const err = e as Error;
     process.stderr.write(`marina: ${err.message}\n`);
     process.exit(2);

@@ -238,6 +238,8 @@ function session(opts: ClientOptions, secureContext: SecureContext | null, cache
           log.info({ reason: bye.reason, rounds }, 'server said bye');
           ws.close(1000);
           if (bye.reason === 'done') settle(() => resolve({ rank, rounds, bye }));
+          // Stopped with a checkpoint: a resumed server will take this client back, so it keeps trying.
+          else if (bye.reason === 'shutdown') settle(() => reject(new ConnectError(`the server stopped (${bye.message}); waiting for it to resume`, true)));
           else settle(() => reject(new ClientError('MARINA_ERR_ABORTED', `run ${bye.reason}: ${bye.message}`)));
         } else if (h.kind === Kind.Error) {
           const err = decodeError(payload);

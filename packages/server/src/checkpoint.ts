@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CoordinatorCheckpoint, RunConfig, ShardFacts } from '@marina/core';
 import { writeJsonAtomic } from './runFolder.js';
@@ -56,4 +56,9 @@ export function readCheckpoint(dir: string): CheckpointFile {
     if (!(v instanceof Float64Array) || v.length !== c.xPrev.length) throw new CheckpointError(`${path}: vector "${name}" is malformed`);
   }
   return f as CheckpointFile;
+}
+
+/** A finished run needs no checkpoint: removed, so `--resume` on it says there is nothing to resume. */
+export function removeCheckpoint(dir: string): void {
+  rmSync(join(dir, CHECKPOINT_NAME), { force: true });
 }

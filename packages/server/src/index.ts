@@ -5,3 +5,4 @@ export * from './view.js';
 export type { SocketStats } from './ranks.js';
 export { dashboardToken, isLoopback } from './security.js';
 export type { Access } from './http.js';
+export * from './checkpoint.js';

@@ -52,6 +52,8 @@ export class RunFolder {
     }
     try {
       mkdirSync(dir, { recursive: true });
+      // --force reuses the folder for a new run: the previous run's files go, so none is left beside the new ones.
+      for (const name of ['summary.json', 'checkpoint.json']) rmSync(join(dir, name), { force: true });
       return new RunFolder(dir);
     } catch (e) {
       // In a container this is usually a bind mount the image's user (uid 1000) cannot write.

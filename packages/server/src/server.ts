@@ -11,7 +11,7 @@ import {
 } from '@marina/protocol';
 import {
   checkFacts, Coordinator, getProblem, maxPayloadBytes, resolveRun, type RoundRecord, type RunConfig, type RunSetup, type RunSummary,
-  type ShardFacts, testEvaluator, unresolvedSummary, validateRun, type Dataset,
+  type CoordinatorCheckpoint, getMethod, type ShardFacts, testEvaluator, unresolvedSummary, validateRun, type Dataset,
 } from '@marina/core';
 import { nodeHooks, runIdOf } from './hash.js';
 import { RunFolder } from './runFolder.js';
@@ -19,6 +19,7 @@ import { attachMetrics } from './metrics.js';
 import { attachDashboard } from './dashboard/routes.js';
 import { createHttpFront } from './http.js';
 import { RunLifecycle } from './lifecycle.js';
+import { CheckpointError, removeCheckpoint, writeCheckpoint, type CheckpointFile } from './checkpoint.js';
 import { RankTable, type Conn, type SocketStats } from './ranks.js';
 import { bindingRefusal, dashboardToken, expectedProof, isLoopback, proofMatches } from './security.js';
 import type { RunView } from './view.js';
@@ -48,6 +49,10 @@ export interface ServerOptions {
   secret?: Uint8Array | null;
   /** Allow a non-loopback `host` without a secret (`--insecure`): anyone who reaches the port may join. */
   insecure?: boolean;
+  /** Write checkpoint.json every this many rounds (0: only when stopped by a signal). */
+  checkpointEvery?: number;
+  /** Continue the run of this checkpoint (its folder is `out`): config, reports and coordinator state. */
+  resume?: CheckpointFile | null;
   /** PEM certificate chain and key (`--tls-cert`, `--tls-key`): HTTPS and wss:// on the one port. */
   tls?: { cert: string | Buffer; key: string | Buffer } | null;
 }
@@ -87,7 +92,12 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   let setup: RunSetup | null = null;
   let coordinator: Coordinator | null = null;
   /** The first accepted report of each rank: a client that takes the rank later must bring the same shard. */
-  const facts: (ShardFacts | null)[] = new Array(config.clients).fill(null);
+  const facts: (ShardFacts | null)[] = opts.resume ? [...opts.resume.facts] : new Array(config.clients).fill(null);
+  if (opts.resume && !setupMethodResumable(config)) {
+    throw new CheckpointError(`${config.method} keeps client state (DIANA's h_i, EF21's g_i) that lives in the clients: a resumed server cannot restore it`);
+  }
+  /** The state at the end of the last finished round: what a checkpoint writes (a round in flight is run again). */
+  let lastCheckpoint: CoordinatorCheckpoint | null = null;
   const runId = runIdOf(config);
   // Opened once the port is ours, so a port in use leaves no half-made run folder behind.
   let folder: RunFolder | null = null;
@@ -194,6 +204,10 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
         }
         const test = opts.testData ? testEvaluator(setup, opts.testData, config.testData ?? 'test data') : null;
         coordinator = new Coordinator(setup, nodeHooks, ledger, test);
+        if (opts.resume) {
+          coordinator.restore(opts.resume.coordinator);
+          logger.info({ round: coordinator.currentRound }, 'resumed from the checkpoint');
+        }
         events.emit('resolved', setup);
         life.start();
         logger.info({ clients: n, d: setup.d, p: setup.theory.p, gamma: setup.theory.gamma }, 'every client reported its shard; run resolved, starting');
@@ -343,19 +357,35 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     while (life.phase === 'running' && coordinator && coordinator.roundComplete()) {
       const record: RoundRecord = coordinator.finishRound();
       folder?.appendRound(record);
+      // DIANA's and EF21's client state lives in the clients: their runs are not checkpointed (nothing could resume them).
+      if (folder && setup!.method.resumable) {
+        lastCheckpoint = coordinator.checkpoint();
+        const every = opts.checkpointEvery ?? 0;
+        if (every > 0 && coordinator.roundsDone % every === 0) saveCheckpoint();
+      }
       events.emit('round', record, coordinator.lastTraffic);
       startNextRound();
     }
   }
 
-  function finish(reason: string): void {
+  /** checkpoint.json (atomic) of the last finished round. */
+  function saveCheckpoint(): boolean {
+    if (!folder || !lastCheckpoint) return false;
+    writeCheckpoint(folder.dir, { format: 'marina-checkpoint/1', runId, config, facts: facts as ShardFacts[], coordinator: lastCheckpoint });
+    return true;
+  }
+
+  function finish(reason: string, resumable = false): void {
     if (!life.end(reason)) return;
     coordinator?.abort(reason);
     const aborted = reason.startsWith('aborted');
-    logger.info({ reason }, aborted ? 'run aborted' : 'run finished');
+    // Stopped by a signal with a checkpoint written: clients are told to come back (a resumed server takes them).
+    const shutdown = resumable && setupMethodResumable(config) && saveCheckpoint();
+    if (!aborted && folder) removeCheckpoint(folder.dir);
+    logger.info({ reason, checkpoint: shutdown }, aborted ? (shutdown ? 'run stopped; resume it with --resume' : 'run aborted') : 'run finished');
     for (const conn of ranks.open) {
       if (conn.ws.readyState !== conn.ws.OPEN) continue;
-      const bye = encodeBye({ reason: aborted ? 'aborted' : 'done', message: reason.replace(/^aborted: /, '') });
+      const bye = encodeBye({ reason: aborted ? (shutdown ? 'shutdown' : 'aborted') : 'done', message: reason.replace(/^aborted: /, '') });
       ledger.down(conn.rank, 'control', bye.length);
       send(conn, bye);
     }
@@ -396,7 +426,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     http.listen(opts.port, opts.host, () => resolve());
   });
   try {
-    folder = opts.out ? RunFolder.open(opts.out, opts.force) : null;
+    folder = opts.resume && opts.out ? RunFolder.resume(opts.out, opts.resume.coordinator.round) : opts.out ? RunFolder.open(opts.out, opts.force) : null;
   } catch (e) {
     front.close();
     throw e;
@@ -433,7 +463,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
       if (life.phase === 'done') {
         if (lingerTimer) clearTimeout(lingerTimer);
         lingerClose?.();
-      } else finish(`aborted: ${reason}`);
+      } else finish(`aborted: ${reason}`, true);
     },
     connected: () => ranks.connected(),
   }) as MarinaServer;
@@ -466,4 +496,9 @@ function listenError(e: NodeJS.ErrnoException, host: string, port: number): Erro
     return new ServerStartError(`--host ${host} is not an address of this machine: use 127.0.0.1 (this machine only), 0.0.0.0 (every interface; with --secret-file, or --insecure) or one of ${own.join(', ')}`);
   }
   return new ServerStartError(`cannot listen on ${host}:${port}: ${e.message}`);
+}
+
+/** Whether the method's clients can be replaced from the iterates alone (what a resumed server needs). */
+function setupMethodResumable(config: RunConfig): boolean {
+  return getMethod(config.method).resumable;
 }

@@ -1,11 +1,11 @@
 import type { CommandModule } from 'yargs';
 import { loadTestData } from '@marina/data';
-import { startServer } from '@marina/server';
-import { configFromArgv, withRunOptions } from '../options.js';
+import { readCheckpoint, startServer, type CheckpointFile } from '@marina/server';
+import { configFromArgv, givenFields, withRunOptions } from '../options.js';
 import { makeLogger } from '../logger.js';
 import { makeProgress, type Progress } from '../progress.js';
 import { readSecret, readServerTls, secretOption, serverTlsOptions } from '../security.js';
-import { outputOptions, progressMode, report } from './common.js';
+import { outputOptions, progressMode, report, UsageError, type Args } from './common.js';
 
 /** `marina server`. */
 export const serverCommand: CommandModule = {
@@ -26,9 +26,12 @@ export const serverCommand: CommandModule = {
       'join-timeout': { type: 'number', default: 60_000, describe: 'ms a vacated rank may wait for a client before the run aborts' },
       'wait-timeout': { type: 'number', default: 0, describe: 'ms to wait for all n clients to join before giving up (0: no limit)' },
       linger: { type: 'number', default: 0, describe: 'seconds to keep serving HTTP after the run ends' },
+      'checkpoint-every': { type: 'number', default: 50, describe: 'write checkpoint.json in the run folder every this many rounds (0: only when stopped by SIGTERM/SIGINT)' },
+      resume: { type: 'string', describe: 'continue the run of this folder from its checkpoint.json (configuration from the checkpoint; clients reconnect by themselves)' },
     }),
   handler: async (a) => {
-    const config = configFromArgv(a);
+    const resume = a['resume'] === undefined ? null : resumeFrom(a);
+    const config = resume ? resume.config : configFromArgv(a);
     const secret = readSecret(a['secret-file'] as string | undefined);
     const tls = readServerTls(a['tls-cert'] as string | undefined, a['tls-key'] as string | undefined);
     // A server's default is info (who joined, when the run ends); --quiet keeps warnings only, and an
@@ -45,8 +48,10 @@ export const serverCommand: CommandModule = {
       secret,
       insecure: a.insecure as boolean,
       tls,
-      out: (a.out as string | undefined) ?? null,
+      out: resume ? String(a['resume']) : ((a.out as string | undefined) ?? null),
       force: a.force as boolean,
+      resume,
+      checkpointEvery: checkpointEvery(a['checkpoint-every']),
       logger,
       roundTimeoutMs: a['round-timeout'] as number,
       joinTimeoutMs: a['join-timeout'] as number,
@@ -73,3 +78,20 @@ export const serverCommand: CommandModule = {
     process.off('SIGTERM', stop);
   },
 };
+
+/**
+ * `--resume FOLDER`: the checkpoint's run, refusing run flags beside it (the configuration is the checkpoint's,
+ * so a resumed run is the same run) and `--out` (the folder is the one resumed).
+ */
+function resumeFrom(a: Args): CheckpointFile {
+  const given = Object.keys(givenFields(a));
+  if (given.length > 0) throw new UsageError(`--resume takes the run's configuration from its checkpoint; drop ${given.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
+  if (a['out'] !== undefined) throw new UsageError('--resume continues in the folder it names; drop --out');
+  return readCheckpoint(String(a['resume']));
+}
+
+function checkpointEvery(v: unknown): number {
+  const x = Number(v);
+  if (!(Number.isInteger(x) && x >= 0 && x <= 1e9)) throw new UsageError(`--checkpoint-every is ${JSON.stringify(v)}; expected an integer ≥ 0`);
+  return x;
+}
