@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { ClientRunner } from './clientRunner.js';
 import { resolveConfig } from './config.js';
 import { Coordinator } from './coordinator.js';
-import { runInProcess } from './engine.js';
+import { playRound, runInProcess } from './engine.js';
 import { setupRun } from './setup.js';
 import type { RoundRecord } from './records.js';
 
@@ -80,20 +80,11 @@ describe('Coordinator: how a run ends', () => {
 describe('Coordinator: checkpoint and restore', () => {
   /** Drives `coordinator` with `clients` until `until` rounds are done (or the run ends); returns the records. */
   function drive(coordinator: Coordinator, clients: ClientRunner[], until: number) {
-    const records = [];
+    const records: RoundRecord[] = [];
     while (coordinator.roundsDone < until) {
-      const out = coordinator.startRound();
-      if (!out) break;
-      for (const rank of out.addressees) {
-        const msg = coordinator.roundStartFor(rank);
-        coordinator.markSent(rank, msg);
-        for (const reply of clients[rank]!.onMessage(msg)) coordinator.accept(rank, reply);
-      }
-      for (const { rank, msg } of coordinator.takeRanges()) {
-        coordinator.markRangeSent(rank, msg);
-        for (const reply of clients[rank]!.onMessage(msg)) coordinator.accept(rank, reply);
-      }
-      records.push(coordinator.finishRound());
+      const record = playRound(coordinator, clients);
+      if (!record) break;
+      records.push(record);
     }
     return records;
   }

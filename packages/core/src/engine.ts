@@ -14,6 +14,26 @@ export interface EngineOptions extends CoordinatorHooks {
 }
 
 /**
+ * One round between `coordinator` and in-process `clients` (index = rank): every RoundStart, every reply,
+ * R of a shared-range round (decision 3) once every norm is in, and the updates after it. Null when the run is
+ * over (`coordinator.stopReason` says why).
+ */
+export function playRound(coordinator: Coordinator, clients: readonly ClientRunner[]): RoundRecord | null {
+  const out = coordinator.startRound();
+  if (!out) return null;
+  for (const rank of out.addressees) {
+    const msg = coordinator.roundStartFor(rank);
+    coordinator.markSent(rank, msg);
+    for (const reply of clients[rank]!.onMessage(msg)) coordinator.accept(rank, reply);
+  }
+  for (const { rank, msg } of coordinator.takeRanges()) {
+    coordinator.markRangeSent(rank, msg);
+    for (const reply of clients[rank]!.onMessage(msg)) coordinator.accept(rank, reply);
+  }
+  return coordinator.finishRound();
+}
+
+/**
  * The in-process engine: the same coordinator and client runners as a networked run, exchanging the same
  * bytes without sockets, so both give the same iterates bit for bit. Wire bytes are those the frames of
  * these messages would take; there are no control messages or handshakes.
@@ -23,18 +43,7 @@ export function runInProcess(setup: RunSetup, problems: readonly Problem[], opts
   const records: RoundRecord[] = [];
   if (problems.length !== setup.n) throw new RangeError(`runInProcess: ${problems.length} client problems for ${setup.n} clients`);
   const clients = problems.map((problem, rank) => new ClientRunner(setup.config, setup.environment, problem, rank, setup.envFactory?.()));
-  for (let out = coordinator.startRound(); out !== null; out = coordinator.startRound()) {
-    for (const rank of out.addressees) {
-      const msg = coordinator.roundStartFor(rank);
-      coordinator.markSent(rank, msg);
-      for (const reply of clients[rank]!.onMessage(msg)) coordinator.accept(rank, reply);
-    }
-    // A shared-range round (decision 3): R goes out once every norm is in, and the updates follow.
-    for (const { rank, msg } of coordinator.takeRanges()) {
-      coordinator.markRangeSent(rank, msg);
-      for (const reply of clients[rank]!.onMessage(msg)) coordinator.accept(rank, reply);
-    }
-    const record = coordinator.finishRound(); // not inside `onRound?.()`: optional calls skip their arguments
+  for (let record = playRound(coordinator, clients); record !== null; record = playRound(coordinator, clients)) {
     records.push(record);
     opts.onRound?.(record);
   }
