@@ -1,3 +1,4 @@
+import { parseIntList } from '../sweep/grid.js';
 import type { Measured, Verdict } from './verdict.js';
 
 /**
@@ -120,6 +121,18 @@ export function seriesOf(m: ExperimentMeasure, panel: string, role: string): Mea
 /** Flags of the sweep grid: `--steps a..b --seeds … --keep …`. */
 export function sweepFlags(steps: string, seeds: string, keep: 'best' | 'largest-converging'): string[] {
   return ['--steps', steps, '--seeds', seeds, '--keep', keep];
+}
+
+/** How many runs (sweep points) or theory calls an experiment makes: its cost in processes. */
+export function runCount(e: ExperimentPlan): number {
+  const flag = (flags: string[], name: string) => {
+    const i = flags.indexOf(name);
+    return i >= 0 ? parseIntList(name.slice(2), flags[i + 1]!).length : 1;
+  };
+  const runs = e.panels.reduce((a, p) => a + p.series.length * flag(p.sweep, '--steps') * flag(p.sweep, '--seeds'), 0);
+  if (!e.theory) return runs;
+  const pairs = new Set([...e.theory.dims.flatMap((d) => e.theory!.clients.map((n) => `${d} ${n}`)), ...e.theory.diagonal.map((d) => `${d} ${d}`)]);
+  return runs + 2 * pairs.size;
 }
 
 /** A size as typed: 1.5e5, 4e6, 1e8. */

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { dataPaths } from './data.js';
 import type { SeriesResult } from './measure.js';
 import type { ExperimentPlan, PagePlan } from './plan.js';
-import { anchor, renderIndex, renderPage, seriesTable, type RunFacts } from './render.js';
+import { anchor, renderIndex, renderPage, seriesTable, theoryFigureName, type RunFacts } from './render.js';
+import { runCount } from './plan.js';
 import { plans, select } from './results.js';
 import type { ExperimentResult, PageResult } from './run.js';
 
-const facts: RunFacts = { mode: 'quick', command: 'marina results --out docs/results', date: '2026-01-02T03:04:05Z', machine: '2 × Test CPU (linux 6), 4 GB', node: '24.0.0', jobs: 2, seconds: 123 };
+const facts: RunFacts = { mode: 'quick', command: 'marina results --out docs/results', date: '2026-01-02T03:04:05Z', machine: '2 × Test CPU (linux 6), 4 GB', node: '24.0.0', jobs: 2, seconds: 123, load: [0.5, 4.5], cores: 2 };
 
 function seriesResult(name: string, extra: Partial<SeriesResult> = {}): SeriesResult {
   return {
@@ -94,7 +95,12 @@ describe('results pages', () => {
     expect(md).toContain('not run (skipped: /data/a9a.gz is absent');
     expect(md).toContain('2 × Test CPU (linux 6), 4 GB, Node.js 24.0.0');
     expect(md).toContain('| cq-marina | Quadratics | d = 256 | d = 1024 |');
-    expect(md).toContain('123 s in all');
+    expect(md).toContain('123 s in all (1-minute load average 0.5 at the start, 4.5 at the end: above the 2 cores, so other work');
+  });
+
+  it('names the theory heatmaps for their alt text', () => {
+    expect(theoryFigureName('cq-marina/d-theory/ratio-paper.svg')).toBe('C_ind/C_cor at the optimal p, paper constants');
+    expect(theoryFigureName('x/ifIQ-default.svg')).toBe('IF_IQ = C_GD/C_ind, default constants');
   });
 
   it('anchors follow GitHub: lower case, punctuation dropped, spaces to hyphens', () => {
@@ -115,6 +121,8 @@ describe('results pages', () => {
         for (const p of e.panels) expect(new Set(p.series.map((s) => s.role)).size).toBe(p.series.length);
       }
     }
+    // Quick: 40 runs for (a) (2 noise levels × 5 series × 4 steps × 1 seed); the theory grid 2 × (8·7 + 6) calls.
+    expect(plans({ mode: 'quick', data, work: '/tmp/w' })[0]!.experiments.map(runCount)).toEqual([40, 18, 40, 124]);
     const quick = plans({ mode: 'quick', data, work: '/tmp/w' }).flatMap((p) => p.experiments.map((e) => e.size));
     const full = plans({ mode: 'full', data, work: '/tmp/w' }).flatMap((p) => p.experiments.map((e) => e.size));
     // Only the theory maps (cheap) are the same in both modes.

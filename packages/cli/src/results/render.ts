@@ -1,6 +1,7 @@
 import type { SeriesResult } from './measure.js';
 import type { Mode, TheoryCell } from './plan.js';
 import type { ExperimentResult, PageResult, PanelResult } from './run.js';
+import { LEVELS } from './curves.js';
 import { FAR, PAR, sci, WIN } from './verdict.js';
 
 /**
@@ -19,6 +20,9 @@ export interface RunFacts {
   node: string;
   jobs: number;
   seconds: number;
+  /** The 1-minute load average when the run started and when it ended (other work on the machine slows wall times). */
+  load: [number, number];
+  cores: number;
 }
 
 const FIGURE_NAMES: Record<string, string> = {
@@ -94,7 +98,7 @@ export function seriesTable(series: readonly SeriesResult[], keep: string, loss:
 
 function theorySection(e: ExperimentResult): string[] {
   const out = ['### Maps over (d, n)', ''];
-  for (const f of e.figures) out.push(`![${f.split('/').pop()}](${f})`, '');
+  for (const f of e.figures) out.push(`![${theoryFigureName(f)}](${f})`, '');
   const diag = [...new Set(e.theory.filter((c) => c.d === c.n).map((c) => c.d))].sort((a, b) => a - b);
   const at = (d: number, conv: TheoryCell['convention']) => e.theory.find((c) => c.d === d && c.n === d && c.convention === conv);
   out.push('Along d = n (the "7.29" statement is the paper constants\' limit; SPEC C):', '');
@@ -109,6 +113,14 @@ function theorySection(e: ExperimentResult): string[] {
   return out;
 }
 
+/** "C_ind/C_cor, paper constants" for …/ratio-paper.svg (the names theoryGrid.ts gives its heatmaps). */
+export function theoryFigureName(file: string): string {
+  const m = /(ratio|ifIQ|ifCQ)-(paper|default)\.svg$/.exec(file);
+  if (!m) return file.split('/').pop() ?? file;
+  const what = { ratio: 'C_ind/C_cor at the optimal p', ifIQ: 'IF_IQ = C_GD/C_ind', ifCQ: 'IF_CQ = C_GD/C_cor' }[m[1] as 'ratio' | 'ifIQ' | 'ifCQ'];
+  return `${what}, ${m[2]} constants`;
+}
+
 /** The index: the pages and their verdicts, the command, sizes of both modes, the machine and wall times. */
 export function renderIndex(pages: readonly PageResult[], facts: RunFacts, sizes: readonly { page: string; experiment: string; quick: string; full: string }[]): string {
   const out = ['# Reproductions', ''];
@@ -116,8 +128,8 @@ export function renderIndex(pages: readonly PageResult[], facts: RunFacts, sizes
     `Each page below puts a paper's experiments beside its claims, with a verdict computed from the measured numbers (reproduced / differs / not reproduced). ${thresholds()}`,
     '',
   );
-  out.push('Regenerate with:', '', '```sh', 'npm run results        # npm run build && node packages/cli/bin/marina.js results --out docs/results', 'npx marina results --out docs/results --full    # the papers\' sizes (hours)', '```', '');
-  out.push(`This copy: \`${facts.command}\`, ${facts.mode} mode, ${facts.date}, ${facts.machine}, Node.js ${facts.node}, ${facts.jobs} runs at a time; ${facts.seconds.toFixed(0)} s in all. The raw run folders were written to a work folder and are not kept here; each figure folder holds the \`marina report\` outputs (SVG figures and table.md).`, '');
+  out.push('Regenerate with:', '', '```sh', 'npm run results        # npm run build && node packages/cli/bin/marina.js results --out docs/results', 'npx marina results --out docs/results --full    # the papers\' sizes: about 1 300 runs, many hours on 2 cores (not run for this copy)', '```', '');
+  out.push(`This copy: \`${facts.command}\`, ${facts.mode} mode, ${facts.date}, ${facts.machine}, Node.js ${facts.node}, ${facts.jobs} runs at a time; ${facts.seconds.toFixed(0)} s in all (1-minute load average ${facts.load[0].toFixed(1)} at the start, ${facts.load[1].toFixed(1)} at the end${Math.max(...facts.load) > facts.cores + 0.5 ? `: above the ${facts.cores} cores, so other work on the machine was slowing these wall times` : ''}). The raw run folders were written to a work folder and are not kept here; each figure folder holds the \`marina report\` outputs (SVG figures and table.md).`, '');
   out.push('| page | experiment | verdict | wall time |', '| --- | --- | --- | --- |');
   for (const page of pages) {
     for (const e of page.experiments) {
@@ -131,7 +143,7 @@ export function renderIndex(pages: readonly PageResult[], facts: RunFacts, sizes
 }
 
 function thresholds(): string {
-  return `Thresholds of the verdicts (ours; the papers give plots): "beats" = at most 1/${WIN} of the rival's bits to reach the ‖∇f‖² level both reach; "far fewer" = ${FAR}× or more; "on par" = within ${PAR}× or better.`;
+  return `How the verdicts compare two curves (our rules; the papers give plots): the ratio of the bits each needs to bring ‖∇f‖² (or f) down to a level, the median over ${LEVELS} levels log-spaced from a tenth of the start down to the lowest level both reach. "Beats" = the rival needs ${WIN}× our bits or more; "far fewer" = ${FAR}× or more; "on par" = within ${PAR}× or better.`;
 }
 
 /** A markdown table cell: pipes escaped, no line breaks. */

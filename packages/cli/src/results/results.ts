@@ -1,11 +1,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { cqMarinaPage } from './cqMarina.js';
 import { dataPaths } from './data.js';
 import { marinaPage } from './marinaPaper.js';
 import { permkPage } from './permk.js';
-import type { Mode, PagePlan, PlanContext } from './plan.js';
+import { runCount, type ExperimentPlan, type Mode, type PagePlan, type PlanContext } from './plan.js';
 import { renderIndex, renderPage, type RunFacts } from './render.js';
 import { runExperiment, type PageResult } from './run.js';
 
@@ -47,6 +47,7 @@ export function select(pages: PagePlan[], only: string[] | null): PagePlan[] {
  */
 export async function runResults(o: ResultsOptions): Promise<string[]> {
   const started = performance.now();
+  const loadAtStart = loadavg()[0]!;
   const ownWork = o.work === null;
   const work = o.work ?? mkdtempSync(join(tmpdir(), `marina-results-${o.mode}-`));
   mkdirSync(work, { recursive: true });
@@ -78,6 +79,8 @@ export async function runResults(o: ResultsOptions): Promise<string[]> {
     node: process.versions.node,
     jobs: o.jobs,
     seconds: (performance.now() - started) / 1000,
+    load: [loadAtStart, loadavg()[0]!],
+    cores: cpus().length,
   };
   mkdirSync(o.out, { recursive: true });
   const written: string[] = [];
@@ -87,8 +90,9 @@ export async function runResults(o: ResultsOptions): Promise<string[]> {
     written.push(file);
   }
   const ctx = (mode: Mode) => select(plans({ mode, data, work }), o.only);
-  const quick = ctx('quick').flatMap((p) => p.experiments.map((e) => ({ page: p.id, id: e.id, title: e.title, size: e.size })));
-  const full = ctx('full').flatMap((p) => p.experiments.map((e) => e.size));
+  const sized = (e: ExperimentPlan) => `${e.size}; ${runCount(e)} ${e.theory ? 'theory calls' : 'runs'}`;
+  const quick = ctx('quick').flatMap((p) => p.experiments.map((e) => ({ page: p.id, title: e.title, size: sized(e) })));
+  const full = ctx('full').flatMap((p) => p.experiments.map(sized));
   const sizes = quick.map((q, i) => ({ page: q.page, experiment: q.title, quick: q.size, full: full[i] ?? '-' }));
   const index = join(o.out, 'index.md');
   writeFileSync(index, renderIndex(results, facts, sizes));

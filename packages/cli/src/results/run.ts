@@ -5,7 +5,7 @@ import { marinaJson } from './child.js';
 import { missing } from './data.js';
 import { renderLoss } from './figures.js';
 import { failedSeries, measureSweep, type SeriesResult } from './measure.js';
-import type { ExperimentPlan, PagePlan, PanelPlan, TheoryCell } from './plan.js';
+import { sizeLabel, type ExperimentPlan, type PagePlan, type PanelPlan, type TheoryCell } from './plan.js';
 import { runTheoryGrid, theoryFigures } from './theoryGrid.js';
 import type { Verdict } from './verdict.js';
 
@@ -75,9 +75,11 @@ export async function runExperiment(page: PagePlan, plan: ExperimentPlan, o: Run
       try {
         const flags = [...run, ...s.flags];
         if (s.pOf) {
-          const p = await theoryOf(o.bin, [...run, '--method', s.pOf.method, '--compressor', s.pOf.compressor, ...s.pOf.flags], o.signal);
-          flags.push('--p', String(p.theory.p));
-          notes.push(`${s.name}: p = ${p.theory.p.toPrecision(4)}, ${s.pOf.method} + ${s.pOf.compressor}'s theoretical p under this configuration (decision 24).`);
+          const t = await theoryOf(o.bin, [...run, '--method', s.pOf.method, '--compressor', s.pOf.compressor, ...s.pOf.flags], o.signal);
+          // Four digits: the bits per round agree to 0.1%, and the report's series labels stay readable.
+          const p = t.theory.p.toPrecision(4);
+          flags.push('--p', p);
+          notes.push(`${s.name}: p = ${p}, ${s.pOf.method} + ${s.pOf.compressor}'s theoretical p under this configuration (decision 24), to 4 digits.`);
         }
         const args = ['sweep', '--out', dir, '--methods', s.method, '--compressors', s.compressor, ...panel.sweep, ...flags, '--jobs', '1', '--quiet'];
         const r = await runMarina(o.bin, args, o.signal);
@@ -122,7 +124,7 @@ async function resolvePanel(panel: PanelPlan, o: RunOptions): Promise<{ panel: P
   const t = await marinaJson<{ shards: { Li: number }[] }>(o.bin, ['theory', ...panel.run, '--lambda', '0', '--json'], o.signal);
   const L = Math.max(...t.shards.map((s) => s.Li));
   const lambda = panel.lambdaTimesL * L;
-  notes.push(`λ = ${panel.lambdaTimesL}·L = ${lambda.toPrecision(4)} (L = max_i L_i = ${L.toPrecision(5)} at λ = 0).`);
+  notes.push(`λ = ${sizeLabel(panel.lambdaTimesL)}·L = ${lambda.toExponential(3).replace('e+', 'e')} (L = max_i L_i = ${L.toPrecision(5)} at λ = 0).`);
   return { panel, run: [...panel.run, '--lambda', String(lambda)], notes };
 }
 

@@ -7,6 +7,8 @@ import {
   cqLowerLossLargerSteps,
   farFewerBits,
   iqDefaultsToGd,
+  largerSteps,
+  neverWorse,
   mostlyDominant,
   permkBestWhenHomogeneous,
   permkGapShrinks,
@@ -108,7 +110,7 @@ describe('verdicts', () => {
     const v = cqBeatsIqOnParWithDrive([{ label: 's = 0', cq, iqs: [iqSlow, iqGd], drive }]);
     expect(v.outcome).toBe('reproduced');
     // The better IQ (lower final value) is the one compared: IQ, 4× CQ's bits.
-    expect(v.why).toContain('CQ needs 4.0× fewer bits than IQ (the median over 9 levels from 1.0e-1 down to 9.8e-4, where the bits are 1.0e2 vs 4.0e2; at most 4.0× fewer at 1.0e-1)');
+    expect(v.why).toContain('CQ needs 4.0× fewer bits than IQ (the median over 9 levels from 1.0e-1 down to 9.8e-4, where the bits are 1.0e2 vs 4.0e2; at best 4.0× fewer at 1.0e-1)');
     // DRIVE twice as fast as CQ: still on par (within 2×); three times as fast: behind.
     const fast = series('DRIVE', geometric(1, 0.5, 3, 134));
     const w = cqBeatsIqOnParWithDrive([{ label: 's = 1', cq, iqs: [iqSlow], drive: fast }]);
@@ -124,20 +126,35 @@ describe('verdicts', () => {
     expect(mostlyDominant(cq, [worse, diverged('GD')]).outcome).toBe('reproduced');
     const v = mostlyDominant(cq, [worse, better]);
     expect(v.outcome).toBe('differs');
-    expect(v.why).toContain('not dominant against DRIVE');
+    expect(v.why).toContain('not dominant against DRIVE: CQ needs 1.1× more bits than DRIVE');
+    // Within 5% either way the phrase is "about as many".
+    expect(mostlyDominant(cq, [series('DRIVE', geometric(0.99, 0.5, 10, 20))]).why).toContain('CQ needs about as many bits as DRIVE');
     expect(mostlyDominant(cq, [better]).outcome).toBe('not reproduced');
   });
 
   it('MLP: lower loss for the bits than every rival and a larger kept step than IQ at the same p', () => {
-    const cq = series('CQ', geometric(1, 0.5, 10, 20), { gamma: 0.4, stepExp: 3 });
+    const grid = [0, 1, 2, 3];
+    const cq = series('CQ', geometric(1, 0.5, 10, 20), { gamma: 0.4, stepExp: 2 });
     const iq = series('IQ', geometric(1, 0.5, 20, 10), { gamma: 0.1, stepExp: 1 });
-    expect(cqLowerLossLargerSteps(cq, [iq], iq, 6).outcome).toBe('reproduced');
-    expect(cqLowerLossLargerSteps(cq, [iq], { ...iq, gamma: 0.8 }, 6).outcome).toBe('differs');
-    // Both still converging at the grid's top: the step part is not measured, the loss part decides alone.
-    const top = cqLowerLossLargerSteps(cq, [iq], { ...iq, stepExp: 3, gamma: 0.8 }, 3);
-    expect(top.outcome).toBe('reproduced');
-    expect(top.why).toContain("still converge at the grid's largest multiplier 2^3");
-    expect(cqLowerLossLargerSteps({ ...cq, gamma: 0.05 }, [series('DRIVE', geometric(1, 0.5, 5, 40))], iq, 6).outcome).toBe('not reproduced');
+    expect(cqLowerLossLargerSteps(cq, [iq], iq, grid).outcome).toBe('reproduced');
+    expect(cqLowerLossLargerSteps({ ...cq, gamma: 0.05 }, [series('DRIVE', geometric(1, 0.5, 5, 40))], iq, grid).outcome).toBe('not reproduced');
+    // IQ's larger γ: the step part fails, the loss part holds.
+    expect(cqLowerLossLargerSteps(cq, [iq], { ...iq, gamma: 0.8 }, grid).outcome).toBe('differs');
+  });
+
+  it('larger steps, as far as the grid brackets each limit between the kept γ and the next multiplier', () => {
+    const m = (name: string, gamma: number | null, stepExp: number | null) => ({ ...series(name, []), gamma, stepExp });
+    // CQ converges at 0.4 (2^2), IQ stops between 0.1 (2^1) and 0.2: CQ's limit is above IQ's.
+    expect(largerSteps(m('CQ', 0.4, 2), m('IQ', 0.1, 1), [0, 1, 2, 3]).outcome).toBe('reproduced');
+    // Coarse grid: CQ in [0.77, 6.2), IQ in [0.78, 6.2): overlapping, cannot tell.
+    const coarse = largerSteps(m('CQ', 0.77, 3), m('IQ', 0.78, 6), [0, 3, 6, 9]);
+    expect(coarse.outcome).toBe('not measured');
+    expect(coarse.why).toContain('CQ [7.7e-1, 6.2e0) vs IQ [7.8e-1, 6.2e0): the intervals overlap');
+    // IQ converged at the grid's top with a smaller γ than CQ's: its limit is unbounded above, cannot tell.
+    expect(largerSteps(m('CQ', 0.4, 2), m('IQ', 0.2, 3), [0, 1, 2, 3]).outcome).toBe('not measured');
+    expect(largerSteps(m('CQ', 0.1, 1), m('IQ', 0.4, 2), [0, 1, 2, 3]).outcome).toBe('not reproduced');
+    expect(largerSteps(m('CQ', 0.1, 1), m('IQ', null, null), [0, 1]).outcome).toBe('reproduced');
+    expect(largerSteps(m('CQ', null, null), m('IQ', 0.1, 1), [0, 1]).outcome).toBe('not measured');
   });
 
   it('the 7.29 limit: an increasing diagonal ending within 5% below the limit', () => {
@@ -155,6 +172,13 @@ describe('verdicts', () => {
     expect(reachesUpTo([{ d: 1e6, n: 1e4, ratio: 16.5 }, { d: 10, n: 2, ratio: 1 }], 32).outcome).toBe('reproduced');
     expect(reachesUpTo([{ d: 1e6, n: 1e4, ratio: 40 }], 32).outcome).toBe('not reproduced');
     expect(reachesUpTo([{ d: 1e6, n: 10, ratio: 20 }], 32).outcome).toBe('differs');
+  });
+
+  it('C_cor ≤ C_ind: the ratio is at least 1 in every cell', () => {
+    expect(neverWorse([{ d: 10, n: 2, ratio: 1 }, { d: 1e3, n: 1e3, ratio: 5.1 }]).outcome).toBe('reproduced');
+    const v = neverWorse([{ d: 10, n: 2, ratio: 0.9 }, { d: 1e3, n: 1e3, ratio: 5.1 }]);
+    expect(v.outcome).toBe('not reproduced');
+    expect(v.why).toBe('C_ind/C_cor ≥ 1 in 1 of 2 cells (smallest 0.900 at d = 1.0e1, n = 2).');
   });
 
   it('IQ defaults to GD when d ≥ 100 n', () => {

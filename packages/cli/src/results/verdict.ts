@@ -66,9 +66,10 @@ export function bitsPhrase(ours: string, rival: string, curveOurs: Curve, curveR
     const text = a.ratio === Infinity ? `${rival} never got below its start, ${ours} did` : a.ratio === 0 ? `${ours} never got below its start, ${rival} did` : `neither ${ours} nor ${rival} got below its start`;
     return { ratio: a.ratio, max: a.max, text };
   }
-  const how = (r: number) => (r >= 1 ? `${times(r)} fewer` : `${times(1 / r)} more`);
-  const range = a.top > a.level ? `the median over ${LEVELS} levels from ${sci(a.top)} down to ${sci(a.level)}, where the bits are ${sci(a.ours)} vs ${sci(a.rival)}; at most ${how(a.max)} at ${sci(a.maxLevel)}` : `to reach ${sci(a.level)}: ${sci(a.ours)} vs ${sci(a.rival)} bits per client`;
-  return { ratio: a.ratio, max: a.max, text: `${ours} needs ${how(a.ratio)} bits than ${rival} (${range})` };
+  const how = (r: number) => (Math.abs(Math.log(r)) < Math.log(1.05) ? 'about as many' : r >= 1 ? `${times(r)} fewer` : `${times(1 / r)} more`);
+  const range = a.top > a.level ? `the median over ${LEVELS} levels from ${sci(a.top)} down to ${sci(a.level)}, where the bits are ${sci(a.ours)} vs ${sci(a.rival)}; at best ${how(a.max)} at ${sci(a.maxLevel)}` : `to reach ${sci(a.level)}: ${sci(a.ours)} vs ${sci(a.rival)} bits per client`;
+  const needs = how(a.ratio) === 'about as many' ? `about as many bits as ${rival}` : `${how(a.ratio)} bits than ${rival}`;
+  return { ratio: a.ratio, max: a.max, text: `${ours} needs ${needs} (${range})` };
 }
 
 /**
@@ -128,20 +129,21 @@ export function mostlyDominant(ours: Measured, rivals: readonly Measured[]): Ver
   const won = measured.filter((s) => s.share! >= 0.5);
   const list = shares.map(({ r, share }) => `${r.name} ${r.final === null ? '(every step diverged)' : share === null ? '(no overlap)' : `${Math.round(share * 100)}%`}`).join(', ');
   const finals = [ours, ...rivals].map(finalOf).join(', ');
-  const lost = measured.filter((s) => s.share! < 0.5).map((s) => s.r.name);
+  const lost = measured.filter((s) => s.share! < 0.5).map((s) => s.r);
+  const gaps = lost.map((r) => bitsPhrase(ours.name, r.name, ours.grad, r.grad).text).join('; ');
   return {
     outcome: won.length === measured.length ? 'reproduced' : won.length > 0 ? 'differs' : 'not reproduced',
-    why: `Median ‖∇f‖² at the budget: ${finals}. Share of bit levels where ${ours.name} is at or below the rival: ${list}${lost.length ? ` — not dominant against ${lost.join(', ')}` : ''}.`,
+    why: `Median ‖∇f‖² at the budget: ${finals}. Share of bit levels where ${ours.name} is at or below the rival: ${list}${lost.length ? ` — not dominant against ${lost.map((r) => r.name).join(', ')}: ${gaps}` : ''}.`,
   };
 }
 
 /**
  * SPEC D.4: "MARINA+CQ has lower complexity (loss against bits) than MARINA+DRIVE, DCGD+IQ and MARINA+IQ, and
  * tolerates larger steps than MARINA+IQ". Lower complexity: fewer bits to the loss level both reach, against each
- * rival; larger steps: the kept (largest converging) γ of CQ above IQ's at the same p, unless both kept the grid's
- * largest multiplier 2^gridTop (then the grid did not find where either stops converging: not measured).
+ * rival; larger steps: CQ's largest converging γ above IQ's at the same p, as far as the grid of exponents `grid`
+ * can tell (`largerSteps`).
  */
-export function cqLowerLossLargerSteps(cq: Measured, rivals: readonly Measured[], iqSameP: Measured, gridTop: number): Verdict {
+export function cqLowerLossLargerSteps(cq: Measured, rivals: readonly Measured[], iqSameP: Measured, grid: readonly number[]): Verdict {
   if (cq.final === null) return { outcome: 'not reproduced', why: `${finalOf(cq)}.` };
   const vs = rivals.map((r) => bitsPhrase(cq.name, r.name, cq.loss, r.loss, LOSS_FROM));
   const lower = vs.filter((v) => !Number.isNaN(v.ratio));
@@ -149,18 +151,31 @@ export function cqLowerLossLargerSteps(cq: Measured, rivals: readonly Measured[]
     outcome: lower.length === 0 ? 'not measured' : lower.every((v) => v.ratio > 1) ? 'reproduced' : 'not reproduced',
     why: `Loss: ${vs.map((v) => v.text).join('; ')}.`,
   };
-  const steps: Verdict =
-    cq.gamma === null
-      ? { outcome: 'not measured', why: 'CQ kept no step.' }
-      : cq.stepExp === gridTop && iqSameP.stepExp === gridTop
-        ? { outcome: 'not measured', why: `Largest converging step: both ${cq.name} and ${iqSameP.name} still converge at the grid's largest multiplier 2^${gridTop}, so the grid does not tell which tolerates larger steps (γ ${sci(cq.gamma)} vs ${sci(iqSameP.gamma)}: the theoretical steps differ).` }
-      : iqSameP.gamma === null
-        ? { outcome: 'reproduced', why: `Largest converging step: ${cq.name} γ = ${sci(cq.gamma)} (2^${cq.stepExp}); ${iqSameP.name} converged at no step.` }
-        : {
-            outcome: cq.gamma > iqSameP.gamma ? 'reproduced' : 'not reproduced',
-            why: `Largest converging step: ${cq.name} γ = ${sci(cq.gamma)} (2^${cq.stepExp}) vs ${iqSameP.name} γ = ${sci(iqSameP.gamma)} (2^${iqSameP.stepExp}), ${(cq.gamma / iqSameP.gamma).toPrecision(2)}× larger.`,
-          };
+  const steps = largerSteps(cq, iqSameP, grid);
   return combine([complexity, steps]);
+}
+
+/**
+ * Where each series stops converging, as the step grid can tell: between its kept γ (converged) and γ·2^(next − kept),
+ * the next multiplier tried (did not converge); unbounded above when the kept step is the grid's largest. CQ tolerates
+ * larger steps when its lower end is at or above IQ's upper end; IQ does when the reverse holds; otherwise the
+ * intervals overlap and the grid is too coarse to tell.
+ */
+export function largerSteps(cq: Measured, iq: Measured, grid: readonly number[]): Verdict {
+  const range = (m: Measured): [number, number] | null => {
+    if (m.gamma === null || m.stepExp === null) return null;
+    const next = [...grid].sort((a, b) => a - b).find((k) => k > m.stepExp!);
+    return [m.gamma, next === undefined ? Infinity : m.gamma * 2 ** (next - m.stepExp)];
+  };
+  const a = range(cq);
+  const b = range(iq);
+  const show = (m: Measured, r: [number, number]) => `${m.name} [${sci(r[0])}, ${sci(r[1])})${r[1] === Infinity ? ' (converged at the grid\'s largest step)' : ''}`;
+  if (a === null) return { outcome: 'not measured', why: `Steps: ${cq.name} converged at no step.` };
+  if (b === null) return { outcome: 'reproduced', why: `Steps: ${iq.name} converged at no step of the grid; ${cq.name} up to γ = ${sci(cq.gamma)}.` };
+  const lead = `Largest converging γ, as the grid brackets it: ${show(cq, a)} vs ${show(iq, b)}`;
+  if (a[0] >= b[1]) return { outcome: 'reproduced', why: `${lead}: ${cq.name} tolerates larger steps.` };
+  if (b[0] >= a[1]) return { outcome: 'not reproduced', why: `${lead}: ${iq.name} tolerates larger steps.` };
+  return { outcome: 'not measured', why: `${lead}: the intervals overlap, the grid is too coarse to tell.` };
 }
 
 /**
@@ -196,6 +211,17 @@ export function reachesUpTo(cells: readonly { d: number; n: number; ratio: numbe
   };
 }
 
+/** "C_cor ≤ C_ind for all p": the optimal-p ratio C_ind/C_cor is at least 1 in every cell (to rounding). */
+export function neverWorse(cells: readonly { d: number; n: number; ratio: number }[]): Verdict {
+  if (cells.length === 0) return { outcome: 'not measured', why: 'no grid cell.' };
+  const low = cells.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+  const ok = low.ratio >= 1 - 1e-9;
+  return {
+    outcome: ok ? 'reproduced' : 'not reproduced',
+    why: `C_ind/C_cor ≥ 1 in ${cells.filter((c) => c.ratio >= 1 - 1e-9).length} of ${cells.length} cells (smallest ${low.ratio.toFixed(3)} at d = ${sci(low.d)}, n = ${low.n}).`,
+  };
+}
+
 /** "MARINA+IQ defaults to GD when n ≪ d": IF_IQ = 1 (its optimal p is 1) in every cell with d ≥ 100 n. */
 export function iqDefaultsToGd(cells: readonly { d: number; n: number; ifIQ: number }[]): Verdict {
   const far = cells.filter((c) => c.d >= 100 * c.n);
@@ -221,7 +247,7 @@ export function permkGapShrinks(cases: readonly { n: number; s: number; ratio: n
     const last = row[row.length - 1]!;
     const beats = first.ratio >= WIN;
     const shrinks = row.length > 1 && last.ratio < first.ratio;
-    const list = row.map((c) => `s = ${c.s}: ${times(c.ratio)} (at most ${times(c.max)})`).join(', ');
+    const list = row.map((c) => `s = ${c.s}: ${times(c.ratio)} (up to ${times(c.max)})`).join(', ');
     return {
       outcome: beats && shrinks ? 'reproduced' : beats || shrinks ? 'differs' : 'not reproduced',
       why: `n = ${n} (√n = ${Math.sqrt(n).toPrecision(3)}): RandK needs ${list} PermK's bits (median over the ‖∇f‖² levels both reach, from a tenth of the start down)${beats ? '' : ` — below ${WIN}× at s = ${first.s}`}${shrinks ? '' : row.length > 1 ? ' — the gap does not shrink as s grows' : ''}.`,
