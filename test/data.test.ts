@@ -141,6 +141,22 @@ describe.skipIf(!haveData)('bad shards are refused, naming the client; an honest
   });
 });
 
+describe.skipIf(!haveData)('a run whose clients\' updates overflow float32 has diverged (a result, exit 3)', () => {
+  it('autoencoder at 64× the theoretical step: sim and local stop at the same round with stopReason diverged', async () => {
+    const dir = tempDir('data-diverged');
+    const run = ['--problem', 'autoencoder', '--data', MNIST, '--clients', '4', '--compressor', 'permk', '--hidden', '4', '--step', '64x', '--rounds', '200', '--eval-every', '10', '--quiet'];
+    const [sim, local] = await Promise.all([marina(['sim', ...run, '--out', join(dir, 'sim')]), marina(['local', ...run, '--out', join(dir, 'local')], { timeoutMs: 120_000 })]);
+    expect(sim.code, sim.stderr).toBe(3);
+    expect(local.code, local.stderr).toBe(3);
+    for (const which of ['sim', 'local']) {
+      const s = readSummary(join(dir, which));
+      expect(s['stopReason']).toMatch(/^diverged: rank \d's update in round 4 .*float32/);
+      expect(s['divergence']).toEqual({ round: 4, lastFinite: { round: 0, gradNormSq: expect.any(Number) } });
+    }
+    expect(hashes(join(dir, 'local'))).toEqual(hashes(join(dir, 'sim')));
+  }, 150_000);
+});
+
 describe.skipIf(!haveData)('the other data problems run in-process on real data', () => {
   it('mlp on a9a with 131 clients (SPEC D.4): the loss falls', async () => {
     const dir = tempDir('data-mlp');

@@ -42,6 +42,11 @@ const cli = yargs(hideBin(process.argv))
 try {
   await cli.parseAsync();
 } catch (e) {
+  if (isProtocolError(e) && (e as { code: string }).code === 'MARINA_ERR_DIVERGED') {
+    // A client whose update overflowed: the run diverged, which the server records as a result (exit 3).
+    process.stderr.write(`marina: ${(e as Error).message}\n`);
+    process.exit(3);
+  }
   if (isProtocolError(e) || e instanceof UsageError || e instanceof RunFolderError || e instanceof ServerStartError || e instanceof CheckpointError) {
     const err = e as Error;
     process.stderr.write(`marina: ${err.message}\n`);

@@ -406,6 +406,17 @@ export class Coordinator {
     this.seen.fill(-1);
   }
 
+  /**
+   * Ends the run as diverged because a client could not send its update (MARINA_ERR_DIVERGED: its values are
+   * beyond float32). The open round is not finished; the summary says where, with the last finite ‖∇f‖².
+   */
+  diverge(why: string): void {
+    if (this.stopReason !== null && this.divergence) return;
+    this.divergence = { round: this.round, lastFinite: this.lastFinite };
+    const last = this.lastFinite ? `; last finite ‖∇f‖² = ${this.lastFinite.gradNormSq.toExponential(3)} at round ${this.lastFinite.round}` : '';
+    this.stopReason = `diverged: ${why}${last}`;
+  }
+
   /** Ends the run early (a fault, a signal); the summary then says why. */
   abort(reason: string): void {
     if (this.stopReason === null) this.stopReason = reason;

@@ -1,3 +1,4 @@
+import { ProtocolError } from '@marina/protocol';
 import { ClientRunner } from './clientRunner.js';
 import { Coordinator, type CoordinatorHooks } from './coordinator.js';
 import type { RoundRecord, RunSummary } from './records.js';
@@ -43,7 +44,19 @@ export function runInProcess(setup: RunSetup, problems: readonly Problem[], opts
   const records: RoundRecord[] = [];
   if (problems.length !== setup.n) throw new RangeError(`runInProcess: ${problems.length} client problems for ${setup.n} clients`);
   const clients = problems.map((problem, rank) => new ClientRunner(setup.config, setup.environment, problem, rank, setup.envFactory?.()));
-  for (let record = playRound(coordinator, clients); record !== null; record = playRound(coordinator, clients)) {
+  for (;;) {
+    let record: RoundRecord | null;
+    try {
+      record = playRound(coordinator, clients);
+    } catch (e) {
+      // A client whose update overflows float32: the run diverged (a result, as over the network).
+      if (e instanceof ProtocolError && e.code === 'MARINA_ERR_DIVERGED') {
+        coordinator.diverge(e.message);
+        break;
+      }
+      throw e;
+    }
+    if (record === null) break;
     records.push(record);
     opts.onRound?.(record);
   }

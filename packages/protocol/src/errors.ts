@@ -26,6 +26,11 @@ export const ProtocolErrors = {
    * for one, or a proof that is not HMAC-SHA256(secret, the challenge's nonce ‖ version ‖ client name).
    */
   MARINA_ERR_AUTH: 4017,
+  /**
+   * A client's update would carry values its float32 message cannot (|v_j| > 3.4e38, or not finite): the run
+   * diverged. Not a fault of the bytes: the server ends the run with stopReason `diverged` (a result).
+   */
+  MARINA_ERR_DIVERGED: 4018,
 } as const;
 
 export type ProtocolErrorCode = keyof typeof ProtocolErrors;

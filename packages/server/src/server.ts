@@ -7,7 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
   decodeHello, decodeReport, encodeAssign, encodeBye, encodeChallenge, encodeError, encodeWelcome, type Hello, isProtocolError, Kind, kindName, Ledger,
-  MAX_CONTROL_BYTES, NONCE_BYTES, payloadOf, ProtocolError, readHeader, wsFrameBytes,
+  MAX_CONTROL_BYTES, NONCE_BYTES, payloadOf, ProtocolError, ProtocolErrors, readHeader, wsFrameBytes,
 } from '@marina/protocol';
 import {
   checkFacts, Coordinator, getProblem, maxPayloadBytes, resolveRun, type RoundRecord, type RunConfig, type RunSetup, type RunSummary,
@@ -310,6 +310,11 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
 
   function onClose(conn: Conn, code: number, reason: string): void {
     ranks.close(conn);
+    if (code === ProtocolErrors.MARINA_ERR_DIVERGED && life.phase === 'running' && coordinator && ranks.holder(conn.rank) === conn) {
+      // The client could not send its update: its values are beyond float32. A result, not the client's fault.
+      coordinator.diverge(`rank ${conn.rank}'s update in round ${coordinator.currentRound} would overflow its float32 message`);
+      finish(coordinator.stopReason!);
+    }
     if (life.phase === 'running' && ranks.holder(conn.rank) === conn) conn.log.warn({ code, reason }, 'client disconnected mid-run');
     vacate(conn);
     if (life.phase === 'ending' && ranks.open.size === 0) complete();

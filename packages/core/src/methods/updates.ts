@@ -4,11 +4,30 @@ import { contextOf, type MethodEnv, type RoundPlan, type ServerHalf } from './ty
 
 /** Encodes one client's update: `v` dense (float32) or through the run's compressor. */
 export function encodeUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, v: Float64Array, compressed: boolean): Uint8Array {
+  checkCarriable(v, env.d, rank, plan.round);
   const ctx = contextOf(env, plan, rank, slot);
   const codec = compressed ? env.compressor : env.dense;
   const msg = allocUpdate(plan.round, rank, compressed, codec.payloadBits(ctx));
   codec.encode(v, ctx, payloadOf(msg));
   return msg;
+}
+
+/** Past this magnitude a float32 message (the 32 counted bits, decision 1) would carry Infinity. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * A diverging run overflows the clients' messages before the server's iterate check sees it (a quartic loss
+ * grows its gradients far faster than x): the client says so with a typed error instead of sending Infinity.
+ */
+function checkCarriable(v: Float64Array, d: number, rank: number, round: number): void {
+  let max = 0;
+  for (let j = 0; j < d; j++) {
+    const a = Math.abs(v[j]!);
+    if (!(a <= max)) max = a; // NaN compares false: kept
+  }
+  if (!(max <= FLOAT32_MAX)) {
+    throw new ProtocolError('MARINA_ERR_DIVERGED', `rank ${rank}'s update in round ${round} has max|v_j| = ${max}, beyond what a float32 message carries: the run diverged`, { rank, round });
+  }
 }
 
 /**
