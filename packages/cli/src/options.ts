@@ -141,6 +141,11 @@ const PROCESS_OPTION_RANGES: Record<string, { integer: boolean; min: number; max
   linger: { integer: false, min: 0, max: Math.floor(MAX_TIMER_MS / 1000) },
   retries: { integer: true, min: 0, max: 1_000_000 },
   backoff: { integer: true, min: 0, max: MAX_TIMER_MS },
+  'hello-timeout': { integer: true, min: 1, max: MAX_TIMER_MS },
+  'report-timeout': { integer: true, min: 1, max: MAX_TIMER_MS },
+  'max-pending': { integer: true, min: 1, max: 1_000_000 },
+  'handshake-timeout': { integer: true, min: 1, max: MAX_TIMER_MS },
+  'idle-timeout': { integer: true, min: 1, max: MAX_TIMER_MS },
 };
 
 /**

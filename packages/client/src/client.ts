@@ -31,6 +31,10 @@ export interface ClientOptions {
   secret?: Uint8Array | null;
   /** PEM certificate(s) to trust for wss:// (`--ca`), besides Node's default and the system's CA stores. */
   ca?: string | Buffer | null;
+  /** The WebSocket opening handshake must complete within this long (default 10 s), else the attempt fails. */
+  handshakeTimeoutMs?: number;
+  /** With no message from the server for this long (default 600 s), the connection counts as lost and is retried. */
+  idleTimeoutMs?: number;
 }
 
 export interface ClientResult {
@@ -140,7 +144,19 @@ function tlsFailure(url: string, err: Error & { code?: string }): ClientError | 
 
 function session(opts: ClientOptions, secureContext: SecureContext | null, cache: ShardCache, onWelcome: () => void): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(opts.url, { perMessageDeflate: false, maxPayload: 0, ...(secureContext ? { secureContext } : {}) });
+    // A port that accepts TCP and never answers fails the attempt after the handshake timeout, with a message.
+    const ws = new WebSocket(opts.url, { perMessageDeflate: false, maxPayload: 0, handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000, ...(secureContext ? { secureContext } : {}) });
+    // A server that stops talking (a hung process, a cut without a FIN) is given up on after the idle timeout.
+    const idleMs = opts.idleTimeoutMs ?? 600_000;
+    let idle = setTimeout(() => ws.terminate(), idleMs);
+    const quiet = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        opts.logger.warn({ idleMs }, 'no message from the server for the idle timeout; reconnecting');
+        ws.terminate();
+      }, idleMs);
+    };
+    ws.on('close', () => clearTimeout(idle));
     const secret = opts.secret ?? null;
     let challenged = false;
     let log = opts.logger;
@@ -183,6 +199,7 @@ function session(opts: ClientOptions, secureContext: SecureContext | null, cache
       settle(() => reject(new ConnectError(why, runner !== null)));
     });
     ws.on('message', (data: Buffer) => {
+      quiet();
       try {
         const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
         if (bytes.length === 0) throw new ProtocolError('MARINA_ERR_TRUNCATED', 'empty message from the server');

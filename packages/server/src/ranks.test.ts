@@ -12,6 +12,7 @@ function conn(): Conn {
     rank: -1,
     reported: false,
     rejected: false,
+    deadline: null,
     log: {} as Conn['log'],
     stats: { rank: -1, remote: 'x', bytesRead: 0, bytesWritten: 0, handshakeRead: 0, handshakeWritten: 0, framesRead: 0, framesWritten: 0 },
   };

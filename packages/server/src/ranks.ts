@@ -27,6 +27,8 @@ export interface Conn {
   reported: boolean;
   /** Set once the server has rejected this connection: frames it still delivers while closing are ignored. */
   rejected: boolean;
+  /** The join deadline running for this connection (its hello, then its shard report), if any. */
+  deadline: NodeJS.Timeout | null;
   log: Logger;
   stats: SocketStats;
 }

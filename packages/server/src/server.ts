@@ -49,6 +49,12 @@ export interface ServerOptions {
   secret?: Uint8Array | null;
   /** Allow a non-loopback `host` without a secret (`--insecure`): anyone who reaches the port may join. */
   insecure?: boolean;
+  /** A new connection must say hello within this long (default 10 s), or it is cut off. */
+  helloTimeoutMs?: number;
+  /** A ranked client must report its shard within this long after its hello (default 300 s: data takes time to read). */
+  reportTimeoutMs?: number;
+  /** Connections that have not joined yet (no accepted hello) at most; more are refused at once (default 64). */
+  maxPending?: number;
   /** Write checkpoint.json every this many rounds (0: only when stopped by a signal). */
   checkpointEvery?: number;
   /** Continue the run of this checkpoint (its folder is `out`): config, reports and coordinator state. */
@@ -139,6 +145,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
       rank: -1,
       reported: false,
       rejected: false,
+      deadline: null,
       log: logger.child({ remote }),
       stats: { rank: -1, remote, bytesRead: 0, bytesWritten: 0, handshakeRead: socket.bytesRead, handshakeWritten: socket.bytesWritten, framesRead: 0, framesWritten: 0 },
     };
@@ -148,10 +155,27 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     ws.on('message', (data: Buffer, isBinary) => onMessage(conn, data, isBinary));
     ws.on('close', (code, reason) => onClose(conn, code, reason.toString()));
     conn.log.debug('connected');
+    // Limits (issue 11): a bounded number of connections may wait to join, each for a bounded time.
+    const pending = [...ranks.open].filter((c) => c.rank < 0 && !c.rejected).length;
+    if (pending > (opts.maxPending ?? 64)) {
+      return reject(conn, new ProtocolError('MARINA_ERR_RUN_FULL', `${pending - 1} connections are already waiting to join (at most ${opts.maxPending ?? 64}); try again later`));
+    }
+    armDeadline(conn, opts.helloTimeoutMs ?? 10_000, 'hello');
     // The first message of every connection: this connection's nonce, which a hello must MAC with the secret.
     const challenge = encodeChallenge({ nonce: conn.nonce, secret: secret !== null });
     ledger.down(-1, 'control', challenge.length);
     send(conn, challenge);
+  }
+
+  /** Cuts `conn` off if it has not got past `step` of the join within `ms`. */
+  function armDeadline(conn: Conn, ms: number, step: 'hello' | 'shard report'): void {
+    if (conn.deadline) clearTimeout(conn.deadline);
+    conn.deadline = setTimeout(() => {
+      conn.deadline = null;
+      const late = step === 'hello' ? conn.rank < 0 : !conn.reported;
+      if (late && !conn.rejected) reject(conn, new ProtocolError('MARINA_ERR_TIMEOUT', `no ${step} within ${ms} ms of ${step === 'hello' ? 'connecting' : 'the hello'}`));
+    }, ms);
+    conn.deadline.unref();
   }
 
   function onMessage(conn: Conn, data: Buffer, isBinary: boolean): void {
@@ -230,6 +254,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     if (life.over) throw new ProtocolError('MARINA_ERR_RUN_FULL', 'the run is over');
     const rank = ranks.take(conn, hello.rank);
     conn.log = conn.log.child({ rank });
+    armDeadline(conn, opts.reportTimeoutMs ?? 300_000, 'shard report');
     const assign = encodeAssign({ rank, clients: n, seed: config.seed, config: { ...config } });
     ledger.down(rank, 'control', assign.length);
     send(conn, assign);
@@ -260,6 +285,8 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     if (setup && report.d !== setup.d) throw new ProtocolError('MARINA_ERR_BAD_SHARD', `rank ${rank}: its model has d = ${report.d}, the run d = ${setup.d}`, { rank });
     facts[rank] ??= report;
     conn.reported = true;
+    if (conn.deadline) clearTimeout(conn.deadline);
+    conn.deadline = null;
     conn.log.info({ rows: report.rows, features: report.features, d: report.d, Li: report.Li, LiKind: report.LiKind }, 'shard reported');
     if (life.phase === 'running' && coordinator) {
       sendWelcome(conn);
@@ -309,6 +336,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   }
 
   function onClose(conn: Conn, code: number, reason: string): void {
+    if (conn.deadline) clearTimeout(conn.deadline);
     ranks.close(conn);
     if (code === ProtocolErrors.MARINA_ERR_DIVERGED && life.phase === 'running' && coordinator && ranks.holder(conn.rank) === conn) {
       // The client could not send its update: its values are beyond float32. A result, not the client's fault.

@@ -169,6 +169,11 @@ export class LiveFeed {
     for (const ws of this.sockets) this.send(ws, text);
   }
 
+  /** Open dashboard sockets. */
+  get size(): number {
+    return this.sockets.size;
+  }
+
   private send(ws: WebSocket, msg: Record<string, unknown> | string): void {
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > MAX_BUFFERED) {

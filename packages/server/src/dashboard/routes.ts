@@ -20,6 +20,9 @@ const ASSETS: Record<string, { module: string; type: string }> = {
  * The live dashboard on the server's HTTP port: the page at `/`, its script and uPlot at `/dashboard/*`, and
  * the live feed on `/live`. Dashboard sockets are not protocol clients: no rank, no ledger entry.
  */
+/** Live dashboard sockets at most; more are refused with 503. */
+export const MAX_DASHBOARDS = 32;
+
 export function attachDashboard(server: RunView): void {
   const feed = new LiveFeed(server);
   // The browser sends nothing but control frames; a small maxPayload keeps a stray client from costing memory.
@@ -27,6 +30,11 @@ export function attachDashboard(server: RunView): void {
   server.upgrade(LIVE_PATH, (req, socket, head) => {
     // Every socket gets an error listener before anything else can fail on it.
     socket.on('error', () => socket.destroy());
+    // A bounded number of watchers: each costs a socket and its send buffer (issue 11's limits).
+    if (feed.size >= MAX_DASHBOARDS) {
+      socket.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${MAX_DASHBOARDS} dashboards are open already\n`);
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => feed.add(ws));
   });
   void server.done.then(() => {
