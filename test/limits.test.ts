@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { marina, MARINA, sameRunRows, startServerProcess, tempDir, type RunningServer } from './helpers/cli.js';
@@ -70,6 +71,40 @@ describe('limits on connections', () => {
     expect(rowsA.map((r) => r.slice(0, 7))).toEqual(rowsB.map((r) => r.slice(0, 7)));
   }, 120_000);
 
+  it('a frozen client (SIGSTOP) misses its pong and is cut off long before the round timeout; a new client takes its rank', async () => {
+    const dir = tempDir('limits-ping');
+    const long = ['--clients', '3', '--dim', '32', '--seed', '9', '--p', '0.3', '--stop-at-target', 'false'];
+    server = await startServerProcess([...long, '--rounds', '1000000', '--ping-interval', '300', '--round-timeout', '60000', '--join-timeout', '60000', '--out', join(dir, 'net')]);
+    const url = `ws://127.0.0.1:${server.port}`;
+    const client = () => {
+      const child = spawn(process.execPath, [MARINA, 'client', '--server', url, '--log-level', 'warn'], { stdio: 'ignore' });
+      children.push(child);
+      return child;
+    };
+    const frozen = client();
+    client();
+    client();
+    await roundsAtLeast(join(dir, 'net'), 50); // the run is under way
+    const cut = new Promise<void>((resolve) => server!.child.stderr!.on('data', (d) => String(d).includes('no pong to the last ping') && resolve()));
+    const t0 = performance.now();
+    frozen.kill('SIGSTOP');
+    // Rounds stop (the frozen rank owes its update); the missed pong frees the rank within two intervals.
+    await cut;
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    const before = lines(join(dir, 'net'));
+    client(); // takes the vacated rank and recomputes what it owes
+    await roundsAtLeast(join(dir, 'net'), before + 50);
+    server.child.kill('SIGTERM');
+    await server.exited;
+    frozen.kill('SIGKILL');
+    // The run so far equals an in-process run of as many rounds.
+    const done = lines(join(dir, 'net'));
+    const sim = await marina(['sim', ...long, '--rounds', String(done), '--out', join(dir, 'sim'), '--quiet']);
+    expect(sim.code, sim.stderr).toBe(0);
+    const { rowsA, rowsB } = sameRunRows(join(dir, 'net'), join(dir, 'sim'));
+    expect(rowsA.map((r) => r.slice(0, 7))).toEqual(rowsB.map((r) => r.slice(0, 7)));
+  }, 120_000);
+
   it('a client against a port that accepts TCP and never answers gives up after its handshake timeout, saying so', async () => {
     const { createServer } = await import('node:net');
     const mute = createServer(() => {});
@@ -86,3 +121,13 @@ describe('limits on connections', () => {
     }
   });
 });
+
+function lines(dir: string): number {
+  const path = join(dir, 'rounds.jsonl');
+  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).length : 0;
+}
+
+async function roundsAtLeast(dir: string, n: number): Promise<void> {
+  for (let i = 0; i < 1500 && lines(dir) < n; i++) await new Promise((r) => setTimeout(r, 20));
+  if (lines(dir) < n) throw new Error(`${dir}/rounds.jsonl did not reach ${n} rounds`);
+}

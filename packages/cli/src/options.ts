@@ -144,6 +144,7 @@ const PROCESS_OPTION_RANGES: Record<string, { integer: boolean; min: number; max
   'hello-timeout': { integer: true, min: 1, max: MAX_TIMER_MS },
   'report-timeout': { integer: true, min: 1, max: MAX_TIMER_MS },
   'max-pending': { integer: true, min: 1, max: 1_000_000 },
+  'ping-interval': { integer: true, min: 10, max: MAX_TIMER_MS },
   'handshake-timeout': { integer: true, min: 1, max: MAX_TIMER_MS },
   'idle-timeout': { integer: true, min: 1, max: MAX_TIMER_MS },
 };

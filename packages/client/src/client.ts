@@ -157,6 +157,8 @@ function session(opts: ClientOptions, secureContext: SecureContext | null, cache
       }, idleMs);
     };
     ws.on('close', () => clearTimeout(idle));
+    // The server's liveness pings count as hearing from it (ws answers them by itself).
+    ws.on('ping', () => quiet());
     const secret = opts.secret ?? null;
     let challenged = false;
     let log = opts.logger;

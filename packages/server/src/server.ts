@@ -55,6 +55,11 @@ export interface ServerOptions {
   reportTimeoutMs?: number;
   /** Connections that have not joined yet (no accepted hello) at most; more are refused at once (default 64). */
   maxPending?: number;
+  /**
+   * Liveness: every this many ms each protocol socket is pinged; one that has not answered the previous ping is
+   * cut off (a frozen or vanished client; default 30 s). Ping and pong frames count as connection bytes.
+   */
+  pingIntervalMs?: number;
   /** Write checkpoint.json every this many rounds (0: only when stopped by a signal). */
   checkpointEvery?: number;
   /** Continue the run of this checkpoint (its folder is `out`): config, reports and coordinator state. */
@@ -131,9 +136,30 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   }, 'open');
 
   function send(conn: Conn, msg: Uint8Array): void {
+    // Backpressure: a client that stops reading must not grow our memory without bound.
+    if (conn.ws.bufferedAmount > MAX_SEND_BUFFER) {
+      if (!conn.rejected) reject(conn, new ProtocolError('MARINA_ERR_TIMEOUT', `${conn.ws.bufferedAmount} bytes wait to be sent to this client: it does not read`));
+      return;
+    }
     conn.stats.framesWritten += wsFrameBytes(msg.length, false);
     conn.ws.send(msg, { binary: true });
   }
+
+  /** Liveness: every socket must have answered the last ping by the next one. */
+  const alive = new WeakMap<Conn, boolean>();
+  const pinger = setInterval(() => {
+    for (const conn of ranks.open) {
+      if (conn.rejected || conn.ws.readyState !== conn.ws.OPEN) continue;
+      if (alive.get(conn) === false) {
+        conn.log.warn({ rank: conn.rank }, 'no pong to the last ping; cutting the connection');
+        conn.ws.terminate();
+        continue;
+      }
+      alive.set(conn, false);
+      conn.ws.ping();
+    }
+  }, opts.pingIntervalMs ?? 30_000);
+  pinger.unref();
 
   function onConnection(ws: WebSocket, req: IncomingMessage): void {
     const socket = req.socket;
@@ -152,6 +178,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     ranks.open.add(conn);
     // Every socket gets an error listener: an unhandled 'error' would take the whole server down.
     ws.on('error', (err) => conn.log.warn({ err: err.message }, 'socket error'));
+    ws.on('pong', () => alive.set(conn, true));
     ws.on('message', (data: Buffer, isBinary) => onMessage(conn, data, isBinary));
     ws.on('close', (code, reason) => onClose(conn, code, reason.toString()));
     conn.log.debug('connected');
@@ -440,6 +467,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     folder?.writeSummary(summary);
     folder?.close();
     events.emit('end', summary);
+    clearInterval(pinger);
     const closeHttp = () => {
       wss.close();
       front.close();
@@ -535,3 +563,6 @@ function listenError(e: NodeJS.ErrnoException, host: string, port: number): Erro
 function setupMethodResumable(config: RunConfig): boolean {
   return getMethod(config.method).resumable;
 }
+
+/** Bytes queued to one client past which it counts as not reading (issue 11's backpressure). */
+const MAX_SEND_BUFFER = 256 * 1024 * 1024;
