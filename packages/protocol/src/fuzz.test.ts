@@ -8,7 +8,7 @@ import {
   encodeBye, encodeChallenge, encodeError, encodeEval, encodeHello, encodeReport, encodeRoundStart, encodeScalar, encodeWelcome, type ErrorMessage, Flag, type Header, HEADER_BYTES,
   type Hello, isProtocolError, Kind, MAX_CONTROL_BYTES, payloadOf, PROTOCOL_VERSION, ProtocolErrors, readHeader, type Report, SERVER_RANK, type Welcome, writeHeader,
 } from '@marina/protocol';
-import { toHex } from '@marina/protocol/testing';
+import { applyEdits, concatBytes, toHex, type ByteEdit } from '@marina/protocol/testing';
 
 /**
  * Property-based tests (fast-check) of every decoder of untrusted bytes (STYLE lessons 3–5): the header, the
@@ -351,14 +351,7 @@ const fieldMap = (fields: string[]): fc.Arbitrary<Record<string, unknown>> =>
 // of another valid message; optionally rewrite the header's length to the new size, so that the mutated
 // body gets past readHeader to its decoder.
 
-type Mutation =
-  | { op: 'flip'; at: number; bit: number }
-  | { op: 'set'; at: number; value: number }
-  | { op: 'truncate'; at: number }
-  | { op: 'extend'; bytes: Uint8Array }
-  | { op: 'insert'; at: number; bytes: Uint8Array }
-  | { op: 'delete'; at: number; count: number }
-  | { op: 'splice'; at: number; donor: Uint8Array; from: number; count: number };
+type Mutation = ByteEdit;
 
 const at = fc.nat();
 const someBytes = fc.uint8Array({ minLength: 1, maxLength: 24 });
@@ -374,35 +367,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
 const mutations = fc.record({ edits: fc.array(mutation, { minLength: 1, maxLength: 4 }), refit: fc.boolean() });
 
 function mutate(bytes: Uint8Array, edits: Mutation[], refit: boolean, headerBytes: number): Uint8Array {
-  let b: Uint8Array = bytes.slice();
-  for (const m of edits) {
-    const pos = (x: number): number => x % (b.length + 1);
-    switch (m.op) {
-      case 'flip':
-        if (b.length > 0) b[m.at % b.length]! ^= 1 << m.bit;
-        break;
-      case 'set':
-        if (b.length > 0) b[m.at % b.length] = m.value;
-        break;
-      case 'truncate':
-        b = b.slice(0, pos(m.at));
-        break;
-      case 'extend':
-        b = concat(b, m.bytes);
-        break;
-      case 'insert':
-        b = concat(b.subarray(0, pos(m.at)), m.bytes, b.subarray(pos(m.at)));
-        break;
-      case 'delete':
-        b = concat(b.subarray(0, pos(m.at)), b.subarray(pos(m.at) + m.count));
-        break;
-      case 'splice': {
-        const from = m.from % (m.donor.length + 1);
-        b = concat(b.subarray(0, pos(m.at)), m.donor.subarray(from, from + m.count), b.subarray(pos(m.at) + m.count));
-        break;
-      }
-    }
-  }
+  const b = applyEdits(bytes, edits);
   // Keep the length field honest (a frame that reaches its body decoder) when asked and the header survives.
   if (refit && headerBytes > 0 && b.length >= headerBytes) {
     const v = new DataView(b.buffer, b.byteOffset, HEADER_BYTES);
@@ -412,15 +377,7 @@ function mutate(bytes: Uint8Array, edits: Mutation[], refit: boolean, headerByte
   return b;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const concat = concatBytes;
 
 // ---------------------------------------------------------------------------------------------------------
 // Allocation: heap and array-buffer growth over one call, and its time.

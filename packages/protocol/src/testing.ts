@@ -78,3 +78,58 @@ export function lcg(seed: number): { u32(): number; int(n: number): number } {
 function shown(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
+
+/** One edit of a message's bytes, as the fuzz tests mutate valid messages. Positions wrap around the length. */
+export type ByteEdit =
+  | { op: 'flip'; at: number; bit: number }
+  | { op: 'set'; at: number; value: number }
+  | { op: 'truncate'; at: number }
+  | { op: 'extend'; bytes: Uint8Array }
+  | { op: 'insert'; at: number; bytes: Uint8Array }
+  | { op: 'delete'; at: number; count: number }
+  | { op: 'splice'; at: number; donor: Uint8Array; from: number; count: number };
+
+/** `bytes` with `edits` applied in order, as a new array (the input is left as it was). */
+export function applyEdits(bytes: Uint8Array, edits: readonly ByteEdit[]): Uint8Array<ArrayBuffer> {
+  let b: Uint8Array<ArrayBuffer> = bytes.slice();
+  for (const m of edits) {
+    const pos = (x: number): number => x % (b.length + 1);
+    switch (m.op) {
+      case 'flip':
+        if (b.length > 0) b[m.at % b.length]! ^= 1 << m.bit;
+        break;
+      case 'set':
+        if (b.length > 0) b[m.at % b.length] = m.value;
+        break;
+      case 'truncate':
+        b = b.slice(0, pos(m.at));
+        break;
+      case 'extend':
+        b = concatBytes(b, m.bytes);
+        break;
+      case 'insert':
+        b = concatBytes(b.subarray(0, pos(m.at)), m.bytes, b.subarray(pos(m.at)));
+        break;
+      case 'delete':
+        b = concatBytes(b.subarray(0, pos(m.at)), b.subarray(pos(m.at) + m.count));
+        break;
+      case 'splice': {
+        const from = m.from % (m.donor.length + 1);
+        b = concatBytes(b.subarray(0, pos(m.at)), m.donor.subarray(from, from + m.count), b.subarray(pos(m.at) + m.count));
+        break;
+      }
+    }
+  }
+  return b;
+}
+
+/** The parts one after another, in a new array. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

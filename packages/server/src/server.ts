@@ -103,8 +103,10 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   let setup: RunSetup | null = null;
   let coordinator: Coordinator | null = null;
   /** The first accepted report of each rank: a client that takes the rank later must bring the same shard. */
+  /** Whether a client can be replaced from the iterates alone (MARINA's family, GD, DCGD): what resume needs too. */
+  const resumable = getMethod(config.method).resumable;
   const facts: (ShardFacts | null)[] = opts.resume ? [...opts.resume.facts] : new Array(config.clients).fill(null);
-  if (opts.resume && !setupMethodResumable(config)) {
+  if (opts.resume && !resumable) {
     throw new CheckpointError(`${config.method} keeps client state (DIANA's h_i, EF21's g_i) that lives in the clients: a resumed server cannot restore it`);
   }
   /** The state at the end of the last finished round: what a checkpoint writes (a round in flight is run again). */
@@ -351,7 +353,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     coordinator?.forget(conn.rank);
     events.emit('clients', ranks.connected());
     if (life.phase !== 'running') return;
-    if (!setup!.method.resumable) {
+    if (!resumable) {
       // DIANA's h_i or EF21's g_i left with the client: a replacement could not recompute them.
       finish(`aborted: rank ${conn.rank} left, and ${config.method} keeps client state that a new client cannot recompute`);
     } else if (!life.armed('join')) {
@@ -418,7 +420,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
       const record: RoundRecord = coordinator.finishRound();
       folder?.appendRound(record);
       // DIANA's and EF21's client state lives in the clients: their runs are not checkpointed (nothing could resume them).
-      if (folder && setup!.method.resumable) {
+      if (folder && resumable) {
         lastCheckpoint = coordinator.checkpoint();
         const every = opts.checkpointEvery ?? 0;
         if (every > 0 && coordinator.roundsDone % every === 0) saveCheckpoint();
@@ -435,12 +437,12 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     return true;
   }
 
-  function finish(reason: string, resumable = false): void {
+  function finish(reason: string, bySignal = false): void {
     if (!life.end(reason)) return;
     coordinator?.abort(reason);
     const aborted = reason.startsWith('aborted');
     // Stopped by a signal with a checkpoint written: clients are told to come back (a resumed server takes them).
-    const shutdown = resumable && setupMethodResumable(config) && saveCheckpoint();
+    const shutdown = bySignal && resumable && saveCheckpoint();
     if (!aborted && folder) removeCheckpoint(folder.dir);
     logger.info({ reason, checkpoint: shutdown }, aborted ? (shutdown ? 'run stopped; resume it with --resume' : 'run aborted') : 'run finished');
     for (const conn of ranks.open) {
@@ -557,11 +559,6 @@ function listenError(e: NodeJS.ErrnoException, host: string, port: number): Erro
     return new ServerStartError(`--host ${host} is not an address of this machine: use 127.0.0.1 (this machine only), 0.0.0.0 (every interface; with --secret-file, or --insecure) or one of ${own.join(', ')}`);
   }
   return new ServerStartError(`cannot listen on ${host}:${port}: ${e.message}`);
-}
-
-/** Whether the method's clients can be replaced from the iterates alone (what a resumed server needs). */
-function setupMethodResumable(config: RunConfig): boolean {
-  return getMethod(config.method).resumable;
 }
 
 /** Bytes queued to one client past which it counts as not reading (issue 11's backpressure). */

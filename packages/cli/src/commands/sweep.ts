@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
@@ -106,7 +107,7 @@ export const sweepCommand: CommandModule = {
       return;
     }
     const table = sweepTable(record);
-    await import('node:fs').then((fs) => fs.writeFileSync(join(folder.dir, 'summary.md'), table));
+    writeFileSync(join(folder.dir, 'summary.md'), table);
     process.stdout.write(a['json'] ? JSON.stringify(record) + '\n' : table);
     if (record.failed.length > 0) {
       say(`sweep: ${record.failed.length} runs failed: ${record.failed.map((f) => `${f.label} (${f.status}): ${f.why}`).join('; ')}`);

@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isProtocolError, ProtocolErrors } from '@marina/protocol';
-import { toHex } from '@marina/protocol/testing';
+import { applyEdits, toHex, type ByteEdit } from '@marina/protocol/testing';
 import { compressors, createCompressor } from './registry.js';
 import type { CompressContext, Compressor, CompressorOptions } from './types.js';
 
@@ -104,13 +104,7 @@ interface Placement {
 }
 const placement: fc.Arbitrary<Placement> = fc.record({ before: fc.integer({ min: 0, max: 9 }), fill: fc.integer({ min: 0, max: 255 }), after: fc.uint8Array({ maxLength: 16 }) });
 
-type Mutation =
-  | { op: 'flip'; at: number; bit: number }
-  | { op: 'set'; at: number; value: number }
-  | { op: 'truncate'; at: number }
-  | { op: 'extend'; bytes: Uint8Array }
-  | { op: 'insert'; at: number; bytes: Uint8Array }
-  | { op: 'delete'; at: number; count: number };
+type Mutation = Exclude<ByteEdit, { op: 'splice' }>;
 
 const at = fc.nat();
 const someBytes = fc.uint8Array({ minLength: 1, maxLength: 12 });
@@ -123,43 +117,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   { arbitrary: fc.record({ op: fc.constant('delete' as const), at, count: fc.integer({ min: 1, max: 8 }) }), weight: 1 },
 );
 
-function mutate(bytes: Uint8Array, edits: Mutation[]): Uint8Array {
-  let b: Uint8Array = bytes.slice();
-  for (const m of edits) {
-    const pos = (x: number): number => x % (b.length + 1);
-    switch (m.op) {
-      case 'flip':
-        if (b.length > 0) b[m.at % b.length]! ^= 1 << m.bit;
-        break;
-      case 'set':
-        if (b.length > 0) b[m.at % b.length] = m.value;
-        break;
-      case 'truncate':
-        b = b.slice(0, pos(m.at));
-        break;
-      case 'extend':
-        b = concat(b, m.bytes);
-        break;
-      case 'insert':
-        b = concat(b.subarray(0, pos(m.at)), m.bytes, b.subarray(pos(m.at)));
-        break;
-      case 'delete':
-        b = concat(b.subarray(0, pos(m.at)), b.subarray(pos(m.at) + m.count));
-        break;
-    }
-  }
-  return b;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const mutate = (bytes: Uint8Array, edits: Mutation[]): Uint8Array => applyEdits(bytes, edits);
 
 // ---------------------------------------------------------------------------------------------------------
 // The property every decodeInto call must satisfy.
