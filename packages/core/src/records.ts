@@ -74,7 +74,20 @@ export interface RunSummary {
   stopReason: string;
   /** Where a diverged run diverged (stopReason `diverged: …`), else null. */
   divergence: Divergence | null;
+  /** `marina local --link`: each client process's emulated link (README "Slow networks"); absent without. */
+  link?: LinkSummary;
   final: { round: number; gradNormSq: number | null; loss: number | null; testLoss: number | null; testAccuracy: number | null; xHash: string };
+}
+
+/** The emulated links of a `marina local --link` run: the flags, and each rank's link as applied. */
+export interface LinkSummary {
+  link: string | null;
+  slowLink: string | null;
+  slowClients: number;
+  /** The server's address on the links' bridge. */
+  serverAddress: string;
+  /** Index = rank. Rates in bits per second (null: not limited); delay and jitter one-way, each direction. */
+  ranks: { spec: string; upBps: number | null; downBps: number | null; delayMs: number; jitterMs: number; lossPct: number }[];
 }
 
 /** The summary of a run that ended in its join phase (before every client reported): no theory, no rounds. */
