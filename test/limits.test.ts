@@ -38,9 +38,9 @@ describe('limits on connections', () => {
     const codes = await Promise.all(idle);
     const waited = performance.now() - t0;
     const count = (c: number) => codes.filter((x) => x === c).length;
-    expect(count(4012)).toBeGreaterThanOrEqual(79); // MARINA_ERR_RUN_FULL: more than 20 waiting
+    expect(count(4019)).toBeGreaterThanOrEqual(79); // MARINA_ERR_BUSY: more than 20 waiting
     expect(count(4013)).toBeLessThanOrEqual(21); // MARINA_ERR_TIMEOUT: no hello within 700 ms
-    expect(count(4012) + count(4013)).toBe(100);
+    expect(count(4019) + count(4013)).toBe(100);
     expect(waited).toBeLessThan(10_000);
 
     // The honest clients join now that the silent ones are gone, and the run goes on.

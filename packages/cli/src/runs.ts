@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { clientShard, resolveRun, runInProcess, testEvaluator, type Problem, type RunConfig, type RunSetup, type RunSummary } from '@marina/core';
@@ -64,11 +64,37 @@ export interface LocalOptions {
   secret?: { bytes: Uint8Array; file: string } | null;
   /** Serve TLS with this certificate and key; clients dial wss://localhost and trust `caFile`. */
   tls?: { cert: Buffer; key: Buffer; caFile: string } | null;
+  /** Client processes the n clients are spread over (`--processes`; default `defaultProcesses(n)`). */
+  processes?: number;
+}
+
+/** Up to this many clients, `marina local` runs one process per client; above, this many processes. */
+export const MAX_DEFAULT_PROCESSES = 32;
+
+/** `--processes` by default: one per client up to 32 clients (each its own process, as ever), then 32. */
+export const defaultProcesses = (n: number): number => Math.min(n, MAX_DEFAULT_PROCESSES);
+
+/** How many clients each of `processes` hosts: n split as evenly as can be, the first n mod P one more. */
+export function clientsPerProcess(n: number, processes: number): number[] {
+  const p = Math.min(n, processes);
+  return Array.from({ length: p }, (_, i) => Math.floor(n / p) + (i < n % p ? 1 : 0));
+}
+
+/** Connections waiting to join that the local server accepts at once (its --max-pending), shared among the processes. */
+const LOCAL_MAX_PENDING = 64;
+
+/**
+ * One client process of a local cluster: `marina client --count` with the given arguments. stdin is a pipe this
+ * process holds: if it is killed, even by SIGKILL, the clients see it close and exit.
+ */
+function spawnClientProcess(args: string[]): ChildProcess {
+  return spawn(process.execPath, [MARINA_BIN, 'client', ...args, '--exit-with-stdin'], { stdio: ['pipe', 'ignore', 'inherit'] });
 }
 
 /**
- * Runs a local cluster (`marina local`): the server in this process and n client processes on 127.0.0.1,
- * each a real `marina client` talking WebSocket. Fails if any client exits non-zero.
+ * Runs a local cluster (`marina local`): the server in this process and the n clients spread over P client
+ * processes on 127.0.0.1 (`marina client --count`), each client a real WebSocket connection. Fails if any
+ * client process exits non-zero.
  */
 export async function runLocal(config: RunConfig, opts: LocalOptions): Promise<RunSummary & { sockets: SocketStats[] }> {
   const server = await startServer({
@@ -83,6 +109,7 @@ export async function runLocal(config: RunConfig, opts: LocalOptions): Promise<R
     joinTimeoutMs: 30_000,
     waitTimeoutMs: 60_000,
     lingerSeconds: 0,
+    maxPending: LOCAL_MAX_PENDING,
     secret: opts.secret?.bytes ?? null,
     tls: opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : null,
   });
@@ -95,11 +122,11 @@ export async function runLocal(config: RunConfig, opts: LocalOptions): Promise<R
   // A certificate names a host, not 127.0.0.1: with TLS the clients dial localhost (the server listens on 127.0.0.1).
   const url = opts.tls ? `wss://localhost:${server.port}` : `ws://127.0.0.1:${server.port}`;
   const security = [...(opts.secret ? ['--secret-file', opts.secret.file] : []), ...(opts.tls ? ['--ca', opts.tls.caFile] : [])];
-  const children = Array.from({ length: config.clients }, (_, i) =>
-    // stdin is a pipe this process holds: if it is killed, even by SIGKILL, the clients see it close and exit.
-    spawn(process.execPath, [MARINA_BIN, 'client', '--server', url, ...security, '--log-level', opts.clientLogLevel, '--name', `local-${i}`, '--exit-with-stdin'], {
-      stdio: ['pipe', 'ignore', 'inherit'],
-    }),
+  const counts = clientsPerProcess(config.clients, opts.processes ?? defaultProcesses(config.clients));
+  // Each process may have its share of the server's pending window joining at once; the rest wait their turn.
+  const joining = Math.max(1, Math.floor(LOCAL_MAX_PENDING / counts.length));
+  const children = counts.map((count, i) =>
+    spawnClientProcess(['--server', url, ...security, '--log-level', opts.clientLogLevel, '--name', `local-${i}`, '--count', String(count), '--max-joining', String(joining)]),
   );
   let ended = false;
   const exits = children.map(
@@ -108,7 +135,7 @@ export async function runLocal(config: RunConfig, opts: LocalOptions): Promise<R
         child.on('exit', (code, signal) => {
           const status = code ?? (signal ? 128 : 1);
           // A client that dies before the run ends would leave the server waiting for its rank forever.
-          if (status !== 0 && !ended) server.shutdown(`client process ${i} exited with status ${status}`);
+          if (status !== 0 && !ended) server.shutdown(`client process ${i} (${counts[i]} clients) exited with status ${status}`);
           resolve(status);
         }),
       ),
@@ -122,7 +149,7 @@ export async function runLocal(config: RunConfig, opts: LocalOptions): Promise<R
     const codes = await Promise.all(exits);
     // A diverged run's clients may end with status 3 (the one whose update overflowed): a result too.
     const diverged = summary.stopReason.startsWith('diverged');
-    const failed = codes.flatMap((c, i) => (c === 0 || (diverged && c === 3) ? [] : [`client ${i} exited ${c}`]));
+    const failed = codes.flatMap((c, i) => (c === 0 || (diverged && c === 3) ? [] : [`client process ${i} exited ${c}`]));
     if (failed.length > 0) throw new ClusterError(`local cluster: ${failed.join(', ')}; the run folder holds the rounds done (${summary.stopReason})`);
     return summary;
   } finally {

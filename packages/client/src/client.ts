@@ -6,8 +6,9 @@ import {
   decodeAssign, decodeBye, decodeChallenge, decodeError, decodeWelcome, encodeHello, encodeReport, Kind, kindName, MAX_CONTROL_BYTES, payloadOf,
   proofInput, ProtocolError, readHeader,
 } from '@marina/protocol';
-import { ClientRunner, clientShard, resolveConfig, type ClientShard, type RunConfig } from '@marina/core';
+import { ClientRunner, clientShard, getProblem, resolveConfig, type ClientShard, type RunConfig } from '@marina/core';
 import { loadClientData, nodeSha256 } from '@marina/data';
+import type { JoinGate } from './gate.js';
 
 
 export interface ClientOptions {
@@ -35,6 +36,21 @@ export interface ClientOptions {
   handshakeTimeoutMs?: number;
   /** With no message from the server for this long (default 600 s), the connection counts as lost and is retried. */
   idleTimeoutMs?: number;
+  /**
+   * The TLS context for wss:// (what `trustedContext` builds from `ca`): a host of many clients builds it once
+   * and shares it (it is read-only once built). Default: built here.
+   */
+  secureContext?: SecureContext | null;
+  /**
+   * Bounds how many clients of one process are joining at once (connecting, until the server gives a rank), so
+   * a host of many clients stays within the server's `--max-pending`. Null: no bound.
+   */
+  gate?: JoinGate | null;
+  /**
+   * How many clients of this process were given `data` (default 1). Above 1 the path cannot be a per-client
+   * shard file: it must be the run's `--data`, of which each client reads its rank's part.
+   */
+  dataSharedBy?: number;
 }
 
 export interface ClientResult {
@@ -67,20 +83,27 @@ export async function runClient(opts: ClientOptions): Promise<ClientResult> {
   let attempt = 0;
   // The shard survives reconnects: a client that gets its rank back does not read its data again.
   const cache: ShardCache = { key: null, shard: null };
-  const secureContext = opts.url.startsWith('wss:') ? trustedContext(opts.ca ?? null) : null;
+  const secureContext = opts.url.startsWith('wss:') ? opts.secureContext ?? trustedContext(opts.ca ?? null) : null;
   for (;;) {
     attempt++;
+    // Held from dialling until the server gives a rank (or the attempt fails): the server's pending window.
+    const leave = opts.gate ? await opts.gate.enter() : () => {};
     try {
-      return await session(opts, secureContext, cache, () => {
-        // Welcomed: a later loss of the connection starts a fresh series of attempts.
-        attempt = 0;
-        delay = opts.backoffMs;
+      return await session(opts, secureContext, cache, {
+        onAssign: leave,
+        onWelcome() {
+          // Welcomed: a later loss of the connection starts a fresh series of attempts.
+          attempt = 0;
+          delay = opts.backoffMs;
+        },
       });
     } catch (e) {
-      if (!(e instanceof ConnectError) || attempt >= opts.retries) throw e instanceof ConnectError ? new ClientError('MARINA_ERR_CONNECT', e.message) : e;
-      opts.logger.info({ attempt, delayMs: delay, err: e.message }, e.midRun ? 'connection lost mid-run; reconnecting' : 'server not reachable yet; retrying');
+      if (!(e instanceof ConnectError) || attempt >= opts.retries) throw e instanceof ConnectError ? new ClientError(e.busy ? 'MARINA_ERR_BUSY' : 'MARINA_ERR_CONNECT', e.message) : e;
+      opts.logger.info({ attempt, delayMs: delay, err: e.message }, e.midRun ? 'connection lost mid-run; reconnecting' : e.busy ? 'server busy; retrying' : 'server not reachable yet; retrying');
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(5000, delay * 2);
+    } finally {
+      leave();
     }
   }
 }
@@ -90,7 +113,8 @@ export async function runClient(opts: ClientOptions): Promise<ClientResult> {
  * the server gives the returning client a vacant rank and x^{t−1} with x^t, so it recomputes what it owes.
  */
 class ConnectError extends Error {
-  constructor(message: string, readonly midRun: boolean) {
+  /** `busy`: the server refused with MARINA_ERR_BUSY (too many connections waiting to join): retry later. */
+  constructor(message: string, readonly midRun: boolean, readonly busy = false) {
     super(message);
   }
 }
@@ -112,10 +136,25 @@ async function shardOf(opts: ClientOptions, config: RunConfig, rank: number, cac
 }
 
 /**
+ * One `--data` path given to K > 1 clients of a process (`marina client --count K`) must be the run's file, of
+ * which each reads its rank's part: a per-client shard file would make K clients hold the same rows.
+ */
+function checkSharedData(opts: ClientOptions, config: RunConfig): void {
+  const k = opts.dataSharedBy ?? 1;
+  if (k <= 1 || opts.data === null || opts.data === config.data || getProblem(config.problem).data === 'none') return;
+  throw new ProtocolError(
+    'MARINA_ERR_BAD_CONFIG',
+    `--data ${opts.data} is given to all ${k} clients of this process (--count ${k}) but is not the run's --data (${config.data ?? 'none'}): ` +
+      `name each client's own file with {rank} in the path (e.g. --data shard-{rank}.txt with --rank)`,
+    { field: 'data' },
+  );
+}
+
+/**
  * What a wss:// client trusts: Node's default CA store (its bundled roots and NODE_EXTRA_CA_CERTS), the
  * system's, and `--ca`. Built once: every reconnect reuses it.
  */
-function trustedContext(ca: string | Buffer | null): SecureContext {
+export function trustedContext(ca: string | Buffer | null): SecureContext {
   let store: string[];
   try {
     store = [...getCACertificates('default'), ...getCACertificates('system')];
@@ -142,7 +181,13 @@ function tlsFailure(url: string, err: Error & { code?: string }): ClientError | 
   return null;
 }
 
-function session(opts: ClientOptions, secureContext: SecureContext | null, cache: ShardCache, onWelcome: () => void): Promise<ClientResult> {
+/** What a session tells the retry loop: the server gave a rank (`onAssign`), the run was resolved (`onWelcome`). */
+interface SessionHooks {
+  onAssign(): void;
+  onWelcome(): void;
+}
+
+function session(opts: ClientOptions, secureContext: SecureContext | null, cache: ShardCache, hooks: SessionHooks): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
     // A port that accepts TCP and never answers fails the attempt after the handshake timeout, with a message.
     const ws = new WebSocket(opts.url, { perMessageDeflate: false, maxPayload: 0, handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000, ...(secureContext ? { secureContext } : {}) });
@@ -233,7 +278,9 @@ function session(opts: ClientOptions, secureContext: SecureContext | null, cache
             throw new ProtocolError('MARINA_ERR_BAD_FIELD', 'assign: clients/seed disagree with the configuration it carries');
           }
           rank = assign.rank;
+          hooks.onAssign();
           log = opts.logger.child({ rank });
+          checkSharedData(opts, config);
           log.info({ clients: config.clients, problem: config.problem, method: config.method, compressor: config.compressor }, 'assigned a rank; building the shard');
           // Reading a data file takes a while: the shard is built off this handler, then reported.
           shardOf(opts, config, rank, cache).then((shard) => {
@@ -250,7 +297,7 @@ function session(opts: ClientOptions, secureContext: SecureContext | null, cache
           const welcome = decodeWelcome(payload);
           if (welcome.d !== joined.shard.facts.d) throw new ProtocolError('MARINA_ERR_BAD_FIELD', `welcome: d = ${welcome.d}, this client's model has d = ${joined.shard.facts.d}`);
           runner = new ClientRunner(joined.config, { d: welcome.d, gamma: welcome.gamma, p: welcome.p, params: welcome.params }, joined.shard.problem, rank);
-          onWelcome();
+          hooks.onWelcome();
           log.info({ d: welcome.d, p: welcome.p, gamma: welcome.gamma }, 'welcomed: the run is resolved');
         } else if (h.kind === Kind.Bye) {
           const bye = decodeBye(payload);
@@ -262,6 +309,8 @@ function session(opts: ClientOptions, secureContext: SecureContext | null, cache
           else settle(() => reject(new ClientError('MARINA_ERR_ABORTED', `run ${bye.reason}: ${bye.message}`)));
         } else if (h.kind === Kind.Error) {
           const err = decodeError(payload);
+          // Too many connections waiting to join: not a failure of this client, so it backs off and retries.
+          if (err.code === 'MARINA_ERR_BUSY') return settle(() => reject(new ConnectError(`${opts.url} is busy: ${err.message}`, runner !== null, true)));
           log.error(err, 'server reported an error');
           settle(() => reject(new ClientError(err.code, err.message)));
         } else {

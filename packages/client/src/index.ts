@@ -1,1 +1,3 @@
 export * from './client.js';
+export * from './gate.js';
+export * from './host.js';

@@ -76,7 +76,7 @@ export class ClientRunner {
       throw new ProtocolError('MARINA_ERR_BAD_FIELD', `round ${h.round}: the server's coin ${flags.coin} disagrees with this client's ${plan.coin}; the configurations differ`);
     }
     const out: Uint8Array[] = [];
-    const slot = plan.senders.indexOf(this.rank);
+    const slot = slotOf(plan.senders, this.rank);
     if (flags.participate) {
       if (slot < 0) throw new ProtocolError('MARINA_ERR_BAD_FIELD', `round ${h.round}: asked to participate but rank ${this.rank} is not among the round's senders`);
       // x^{t−1} for a half that did not answer round t−1: sent by the server when this rank did not get round
@@ -101,4 +101,21 @@ export class ClientRunner {
     }
     return out;
   }
+}
+
+/**
+ * `rank`'s index in the ascending `senders`, or −1: O(log n), as a host of K clients (`marina client --count`)
+ * looks up K slots a round (indexOf would cost O(n·K)).
+ */
+function slotOf(senders: Int32Array, rank: number): number {
+  let lo = 0;
+  let hi = senders.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const r = senders[mid]!;
+    if (r === rank) return mid;
+    if (r < rank) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }

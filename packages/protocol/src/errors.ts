@@ -31,6 +31,11 @@ export const ProtocolErrors = {
    * diverged. Not a fault of the bytes: the server ends the run with stopReason `diverged` (a result).
    */
   MARINA_ERR_DIVERGED: 4018,
+  /**
+   * The server is busy: too many connections are waiting to join at once (`--max-pending`). Retriable, unlike
+   * MARINA_ERR_RUN_FULL: the client backs off and tries again, and gets in once the others have joined.
+   */
+  MARINA_ERR_BUSY: 4019,
 } as const;
 
 export type ProtocolErrorCode = keyof typeof ProtocolErrors;

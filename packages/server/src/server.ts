@@ -184,10 +184,11 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     ws.on('message', (data: Buffer, isBinary) => onMessage(conn, data, isBinary));
     ws.on('close', (code, reason) => onClose(conn, code, reason.toString()));
     conn.log.debug('connected');
-    // Limits (issue 11): a bounded number of connections may wait to join, each for a bounded time.
+    // Limits (issue 11): a bounded number of connections may wait to join, each for a bounded time. The refusal
+    // is retriable (BUSY, not RUN_FULL): 1024 clients dialling at once get in by backing off (issue 13).
     const pending = [...ranks.open].filter((c) => c.rank < 0 && !c.rejected).length;
     if (pending > (opts.maxPending ?? 64)) {
-      return reject(conn, new ProtocolError('MARINA_ERR_RUN_FULL', `${pending - 1} connections are already waiting to join (at most ${opts.maxPending ?? 64}); try again later`));
+      return reject(conn, new ProtocolError('MARINA_ERR_BUSY', `${pending - 1} connections are already waiting to join (at most ${opts.maxPending ?? 64}); try again later`));
     }
     armDeadline(conn, opts.helloTimeoutMs ?? 10_000, 'hello');
     // The first message of every connection: this connection's nonce, which a hello must MAC with the secret.

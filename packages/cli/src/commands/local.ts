@@ -1,23 +1,29 @@
 import type { CommandModule } from 'yargs';
 import { configFromArgv, withRunOptions } from '../options.js';
 import { makeLogger } from '../logger.js';
-import { runLocal } from '../runs.js';
+import { MAX_DEFAULT_PROCESSES, runLocal } from '../runs.js';
 import { caOption, readCa, readSecret, readServerTls, secretOption, serverTlsOptions } from '../security.js';
-import { outputOptions, progressMode, report } from './common.js';
+import { outputOptions, progressMode, report, UsageError } from './common.js';
 
 /** `marina local`. */
 export const localCommand: CommandModule = {
   command: 'local',
-  describe: 'run a server and n client processes on this machine',
+  describe: 'run a server and n clients (in client processes) on this machine',
   builder: (y) =>
     outputOptions(withRunOptions(y)).options({
       'round-timeout': { type: 'number', default: 60_000, describe: 'ms a client may take to answer a round' },
+      processes: {
+        type: 'number',
+        describe: `client processes the n clients are spread over (each \`marina client --count\` with ⌈n/P⌉ or ⌊n/P⌋ of them; at most n)`,
+        defaultDescription: `n up to ${MAX_DEFAULT_PROCESSES} clients (one process per client), then ${MAX_DEFAULT_PROCESSES}`,
+      },
       ...secretOption,
       ...serverTlsOptions,
       ca: { ...caOption['ca'], describe: `${caOption['ca']!.describe} (default with --tls-cert: the certificate itself, for a self-signed one)` },
     }),
   handler: async (a) => {
     const config = configFromArgv(a);
+    const processes = a.processes === undefined ? undefined : processesOf(a.processes);
     const secretFile = a['secret-file'] as string | undefined;
     const secret = readSecret(secretFile);
     const tls = readServerTls(a['tls-cert'] as string | undefined, a['tls-key'] as string | undefined);
@@ -30,6 +36,7 @@ export const localCommand: CommandModule = {
       progress: progressMode(a),
       clientLogLevel: a['log-level'] as string,
       roundTimeoutMs: a['round-timeout'] as number,
+      ...(processes !== undefined ? { processes } : {}),
       // Its clients get the same secret file, and with TLS dial wss://localhost trusting caFile.
       secret: secret && secretFile !== undefined ? { bytes: secret, file: secretFile } : null,
       tls: tls && caFile !== undefined ? { ...tls, caFile } : null,
@@ -37,3 +44,9 @@ export const localCommand: CommandModule = {
     report(a, summary);
   },
 };
+
+function processesOf(v: unknown): number {
+  const x = Number(v);
+  if (!(Number.isInteger(x) && x >= 1)) throw new UsageError(`--processes is ${String(v)}; expected an integer ≥ 1 (more than --clients is taken as --clients)`);
+  return x;
+}

@@ -29,7 +29,7 @@ export const serverCommand: CommandModule = {
       'hello-timeout': { type: 'number', default: 10_000, describe: 'ms a new connection has to say hello before it is cut off' },
       'report-timeout': { type: 'number', default: 300_000, describe: 'ms a client has after its hello to report its shard (reading data takes time)' },
       'ping-interval': { type: 'number', default: 30_000, describe: 'ms between liveness pings; a socket that missed the previous pong is cut off' },
-      'max-pending': { type: 'number', default: 64, describe: 'connections that may wait to join at once; more are refused (MARINA_ERR_RUN_FULL)' },
+      'max-pending': { type: 'number', default: 64, describe: 'connections that may wait to join at once; more are refused with the retriable MARINA_ERR_BUSY (clients back off and retry)' },
       'checkpoint-every': { type: 'number', default: 50, describe: 'write checkpoint.json in the run folder every this many rounds (0: only when stopped by SIGTERM/SIGINT)' },
       resume: { type: 'string', describe: 'continue the run of this folder from its checkpoint.json (configuration from the checkpoint; clients reconnect by themselves)' },
     }),
