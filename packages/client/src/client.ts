@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomInt } from 'node:crypto';
 import { createSecureContext, getCACertificates, rootCertificates, type SecureContext } from 'node:tls';
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
@@ -99,13 +99,21 @@ export async function runClient(opts: ClientOptions): Promise<ClientResult> {
       });
     } catch (e) {
       if (!(e instanceof ConnectError) || attempt >= opts.retries) throw e instanceof ConnectError ? new ClientError(e.busy ? 'MARINA_ERR_BUSY' : 'MARINA_ERR_CONNECT', e.message) : e;
-      opts.logger.info({ attempt, delayMs: delay, err: e.message }, e.midRun ? 'connection lost mid-run; reconnecting' : e.busy ? 'server busy; retrying' : 'server not reachable yet; retrying');
-      await new Promise((r) => setTimeout(r, delay));
+      // Jittered: clients refused together (BUSY, a server restart) must not all come back at the same moment.
+      const wait = jittered(delay);
+      opts.logger.info({ attempt, delayMs: wait, err: e.message }, e.midRun ? 'connection lost mid-run; reconnecting' : e.busy ? 'server busy; retrying' : 'server not reachable yet; retrying');
+      await new Promise((r) => setTimeout(r, wait));
       delay = Math.min(5000, delay * 2);
     } finally {
       leave();
     }
   }
+}
+
+/** A wait drawn uniformly from [ms/2, ms]: timing only, never a result, so from the OS and not the run's keyed generator. */
+function jittered(ms: number): number {
+  const half = Math.floor(ms / 2);
+  return half + randomInt(ms - half + 1);
 }
 
 /**
