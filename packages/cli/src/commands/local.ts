@@ -1,7 +1,8 @@
+import { availableParallelism } from 'node:os';
 import type { CommandModule } from 'yargs';
 import { configFromArgv, withRunOptions } from '../options.js';
 import { makeLogger } from '../logger.js';
-import { MAX_DEFAULT_PROCESSES, runLocal } from '../runs.js';
+import { ONE_PROCESS_EACH_UP_TO, runLocal } from '../runs.js';
 import { caOption, readCa, readSecret, readServerTls, secretOption, serverTlsOptions } from '../security.js';
 import { outputOptions, progressMode, report, UsageError } from './common.js';
 
@@ -15,7 +16,7 @@ export const localCommand: CommandModule = {
       processes: {
         type: 'number',
         describe: `client processes the n clients are spread over (each \`marina client --count\` with ⌈n/P⌉ or ⌊n/P⌋ of them; at most n)`,
-        defaultDescription: `n up to ${MAX_DEFAULT_PROCESSES} clients (one process per client), then ${MAX_DEFAULT_PROCESSES}`,
+        defaultDescription: `n up to ${ONE_PROCESS_EACH_UP_TO} clients (one process each); above, one per CPU core (here ${availableParallelism()})`,
       },
       ...secretOption,
       ...serverTlsOptions,
