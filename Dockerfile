@@ -38,6 +38,9 @@ RUN npm ci --omit=dev --no-audit --no-fund --loglevel=warn \
  && npm cache clean --force \
  && node -e "require('node-gyp-build')(require('path').dirname(require.resolve('bufferutil'))); require('bufferutil')"
 COPY --from=build /out/packages packages
+# The run folder's mount point, owned by node: Docker gives a new, empty named volume mounted here the directory's
+# owner, so the server (uid 1000) can write its run folder into a volume (deploy/swarm/stack.yml), not just a bind mount.
+RUN mkdir /runs && chown node:node /runs
 USER node
 EXPOSE 7070
 ENTRYPOINT ["node", "/app/packages/cli/bin/marina.js"]
