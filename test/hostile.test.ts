@@ -52,9 +52,9 @@ type Attack = (honest: Uint8Array, ctx: { rank: number; n: number; earlier: Uint
 
 interface InsiderSpec {
   name: string;
-  /** It misbehaves at its first message of one of `kinds` (default: Update) in a round ≥ `at`. */
+  /** It misbehaves at its first message that `targets` picks (default: an Update) in a round ≥ `at`. */
   at: number;
-  kinds?: number[];
+  targets?: (msg: Uint8Array) => boolean;
   attack: Attack;
   /** The typed refusal expected; null: no refusal can reach a client that does not read (the ping cuts it off). */
   code: ProtocolErrorCode | null;
@@ -66,14 +66,15 @@ const withHeader = (msg: Uint8Array, edit: (v: DataView) => void): Uint8Array =>
   edit(new DataView(out.buffer, out.byteOffset, HEADER_BYTES));
   return out;
 };
+const isUpdate = (msg: Uint8Array): boolean => msg[0] === Kind.Update;
+const isCompressed = (msg: Uint8Array): boolean => (new DataView(msg.buffer, msg.byteOffset, HEADER_BYTES).getUint16(2, true) & Flag.Compressed) !== 0;
 const roundOf = (msg: Uint8Array): number => new DataView(msg.buffer, msg.byteOffset, HEADER_BYTES).getUint32(4, true);
 
 /** Scales every float32 of a dense update, a client-range radius, or a shared-range norm by 1e30 (finite, absurd). */
 function absurd(msg: Uint8Array): Uint8Array {
   const out = msg.slice();
   const v = new DataView(out.buffer, out.byteOffset + HEADER_BYTES);
-  const flags = new DataView(out.buffer, out.byteOffset).getUint16(2, true);
-  const floats = out[0] === Kind.Update && (flags & Flag.Compressed) === 0 ? (out.length - HEADER_BYTES) / 4 : 1;
+  const floats = isUpdate(out) && !isCompressed(out) ? (out.length - HEADER_BYTES) / 4 : 1;
   for (let j = 0; j < floats; j++) v.setFloat32(4 * j, (v.getFloat32(4 * j, true) || 1) * 1e30, true);
   return out;
 }
@@ -119,15 +120,23 @@ const INSIDERS: InsiderSpec[] = [
   ...(IMPLAUSIBLE
     ? [
         {
-          name: 'absurd-update',
+          name: 'absurd-dense-update',
           at: 14,
-          kinds: [Kind.Update, Kind.Norm],
+          targets: (m: Uint8Array) => isUpdate(m) && !isCompressed(m),
           attack: absurd,
           code: IMPLAUSIBLE,
-          // A dense gradient, a compressed update or a shared-range norm, whichever its round sends first.
-          message: (rank, _n, t) => new RegExp(`^rank ${rank}'s (gradient|update|norm) in round ${t} (has norm|decodes to norm|is) \\d\\.\\d+e\\+\\d+, above `),
-        } satisfies InsiderSpec,
-      ]
+          message: (rank: number, _n: number, t: number) => new RegExp(`^rank ${rank}'s gradient in round ${t} has norm \\d\\.\\d+e\\+\\d+, above `),
+        },
+        {
+          name: 'absurd-compressed-update',
+          at: 16,
+          // A client-range update's radius, or a shared-range round's norm (its update then carries bits only).
+          targets: (m: Uint8Array) => (isUpdate(m) && isCompressed(m)) || m[0] === Kind.Norm,
+          attack: absurd,
+          code: IMPLAUSIBLE,
+          message: (rank: number, _n: number, t: number) => new RegExp(`^rank ${rank}'s (update|norm) in round ${t} (decodes to norm|is) \\d\\.\\d+e\\+\\d+, above `),
+        },
+      ] satisfies InsiderSpec[]
     : []),
 ];
 /** The insider after whose refusal the flood of silent connections comes (its rank waits for a replacement meanwhile). */
@@ -148,7 +157,7 @@ interface InsiderOutcome extends PeerOutcome {
 /** A ranked insider: it holds the secret, joins, answers honestly through ClientRunner, then misbehaves once. */
 function insider(url: string, secret: Uint8Array, spec: InsiderSpec, rank: number, log: LogWatch, joined: () => void): Promise<InsiderOutcome> {
   const name = `insider-${spec.name}`;
-  const kinds = spec.kinds ?? [Kind.Update];
+  const targets = spec.targets ?? isUpdate;
   let config: RunConfig | null = null;
   let shard: ClientShard | null = null;
   let runner: ClientRunner | null = null;
@@ -173,7 +182,7 @@ function insider(url: string, secret: Uint8Array, spec: InsiderSpec, rank: numbe
       runner = new ClientRunner(config!, { d: w.d, gamma: w.gamma, p: w.p, params: w.params }, shard!.problem, rank);
     } else if ((bytes[0] === Kind.RoundStart || bytes[0] === Kind.Range) && runner) {
       for (const reply of runner.onMessage(bytes)) {
-        if (kinds.includes(reply[0]!) && roundOf(reply) >= spec.at) {
+        if (targets(reply) && roundOf(reply) >= spec.at) {
           round = roundOf(reply);
           misbehavedAt = performance.now();
           const bad = spec.attack(reply, { rank, n: config!.clients, earlier });
@@ -210,6 +219,8 @@ interface Session {
   honest: { name: string; code: number | null; stderr: string }[];
   /** Which honest client took which rank (the server's log). */
   joins: { client: string; rank: number }[];
+  /** The server's log entries at level error or above (an internal error, a failure it could not pin on a client). */
+  serverErrors: Record<string, unknown>[];
   outsiders: Map<string, RawOutcome | PeerOutcome>;
   thief: { tries: PeerOutcome[]; afterExit: number };
   flood: { codes: number[]; spreadMs: number; healthz: unknown; healthzToken: unknown; healthzMs: number };
@@ -418,9 +429,10 @@ async function hostileSession(scenario: string[]): Promise<Session> {
   const dash = await Promise.race([dashboard, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
   const thiefDone = await thief;
   const joins = log.filter((e) => String(e['msg']).startsWith('client joined')).map((e) => ({ client: String(e['client']), rank: e['rank'] as number }));
+  const serverErrors = log.filter((e) => (e['level'] as number) >= 50);
   const sim = await marina(['sim', ...run, '--quiet', '--out', join(dir, 'sim')], { timeoutMs: 60_000 });
   return {
-    n, dir, server, serverMs, insiders: insiderOutcomes, honest: exits, joins, outsiders, thief: thiefDone, flood: flood!,
+    n, dir, server, serverMs, insiders: insiderOutcomes, honest: exits, joins, serverErrors, outsiders, thief: thiefDone, flood: flood!,
     dashboard: dash, sim,
   };
 }
@@ -575,6 +587,8 @@ describe.each(SCENARIOS)('hostile peers against a live server: %s', (_name, scen
 
   it('the honest run equals marina sim round by round; every honest client and the server exit 0; no one else held a rank', () => {
     expect(s.server.code, s.server.stderr.slice(-3000)).toBe(0);
+    // Every hostile message was the sender's fault and refused as such: nothing reached the server's own error paths.
+    expect(s.serverErrors).toEqual([]);
     expect(s.sim.code, s.sim.stderr).toBe(0);
     for (const h of s.honest) expect(h.code, `${h.name}: ${h.stderr}`).toBe(0);
     expect(s.honest).toHaveLength(HONEST + INSIDERS.length);
