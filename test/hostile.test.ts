@@ -25,7 +25,7 @@ import { clientFrame, closeCodeOf, Opcode, parseFrames, rawPeer, splitHttp, upgr
  * client's recorded hello, a rank thief every 50 ms, 1000 connections that never say hello, and a dashboard
  * that never reads. Insiders (they hold the secret: a buggy or malicious client) take ranks, answer rounds
  * honestly with core's ClientRunner, then send one bad update each (wrong round, forged rank, a replay of an
- * earlier round's update, a truncated one, an absurd one) or stop reading; each is refused with its typed error
+ * earlier round's update, a truncated one, another protocol version, absurd values) or stop reading; each is refused with its typed error
  * (or cut off by the liveness ping), its rank is vacated, and an honest client takes it over mid-run. Every
  * attacker checks its own refusal; at the end the honest run equals `marina sim` round by round and the server
  * exits 0.
@@ -217,7 +217,7 @@ interface Session {
   serverMs: number;
   insiders: Map<string, InsiderOutcome>;
   honest: { name: string; code: number | null; stderr: string }[];
-  /** Which honest client took which rank (the server's log). */
+  /** Every accepted hello: the name it came under and the rank it took (the server's log). */
   joins: { client: string; rank: number }[];
   /** The server's log entries at level error or above (an internal error, a failure it could not pin on a client). */
   serverErrors: Record<string, unknown>[];
@@ -596,7 +596,11 @@ describe.each(SCENARIOS)('hostile peers against a live server: %s', (_name, scen
     expect(a).toHaveLength(150);
     // Iterates, coins, ‖∇f‖², bits, senders and uplink bytes; downlink differs (replacements get x^{t−1} too).
     expect(rowsA.map((r) => r.slice(0, 8))).toEqual(rowsB.map((r) => r.slice(0, 8)));
+    // Every socket that held a rank joined under an insider's or an honest client's name (an honest client cut
+    // off by a late pong on a loaded machine would join again, under its own name): never an outsider's.
     const ranked = (readSummary(join(s.dir, 'net'))['sockets'] as { rank: number }[]).filter((x) => x.rank >= 0);
-    expect(ranked).toHaveLength(2 * INSIDERS.length + HONEST);
+    expect(ranked).toHaveLength(s.joins.length);
+    expect(s.joins.filter((j) => !/^(insider|honest|replaces)-/.test(j.client))).toEqual([]);
+    expect(new Set(s.joins.map((j) => j.client))).toEqual(new Set([...INSIDERS.map((i) => `insider-${i.name}`), ...s.honest.map((h) => h.name)]));
   });
 });
