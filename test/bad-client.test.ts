@@ -106,7 +106,7 @@ describe('a bad client', () => {
     // 0xab is not a known protocol version: the header check names it.
     expect(first.error?.code).toBe('MARINA_ERR_BAD_VERSION');
     expect(first.error?.message).toBe(`protocol version 171 is not supported (expected ${PROTOCOL_VERSION})`);
-    expect(PROTOCOL_VERSION).toBe(2);
+    expect(PROTOCOL_VERSION).toBe(3);
     expect(first.closeCode).toBe(4004);
     expect(text.error?.code).toBe('MARINA_ERR_BAD_KIND');
     expect(text.closeCode).toBe(4003);

@@ -44,28 +44,47 @@ async function roundsAtLeast(dir: string, n: number): Promise<void> {
 }
 
 describe('faults and resume', () => {
-  for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
-    it(`server ${signal}ed mid-run, then --resume; a client SIGKILLed and restarted; the run equals marina sim bit for bit`, async () => {
-      const dir = tempDir(`resume-${signal}`);
+  /**
+   * The chaos test: the server is stopped once by `signal` and resumed; clients are SIGKILLed and restarted
+   * three times (once before the server's fault, twice after). MARINA's clients recompute what they owe from
+   * x^{t−1} and x^t; DIANA's h_i and EF21's g_i come back from the server's mirror (the State message).
+   */
+  const cases: [string, string[], 'SIGKILL' | 'SIGTERM'][] = [
+    ['marina', [], 'SIGKILL'],
+    ['marina', [], 'SIGTERM'],
+    ['diana', ['--method', 'diana', '--compressor', 'randk'], 'SIGKILL'],
+    ['ef21', ['--method', 'ef21', '--compressor', 'topk'], 'SIGKILL'],
+  ];
+  for (const [label, method, signal] of cases) {
+    it(`${label}: server ${signal}ed mid-run, then --resume; clients SIGKILLed and restarted three times; the run equals marina sim bit for bit`, async () => {
+      const flags = [...run, ...method];
+      const dir = tempDir(`resume-${label}-${signal}`);
       const out = join(dir, 'net');
       const port = await freePort();
-      const server = start(['server', '--port', String(port), '--host', '127.0.0.1', ...run, '--checkpoint-every', '10', '--out', out, '--quiet']);
+      const server = start(['server', '--port', String(port), '--host', '127.0.0.1', ...flags, '--checkpoint-every', '10', '--out', out, '--quiet']);
       const client = () => start(['client', '--server', `ws://127.0.0.1:${port}`, '--log-level', 'warn', '--backoff', '50', '--retries', '400']);
       const clients = [client(), client(), client()];
-      await roundsAtLeast(out, 35);
+      const killClient = (i: number) => {
+        clients[i]!.child.kill('SIGKILL');
+        clients.push(client()); // a new process takes the vacated rank
+      };
+      await roundsAtLeast(out, 20);
+      killClient(1);
+      await roundsAtLeast(out, 45);
       server.child.kill(signal);
       await server.exited;
       const checkpoint = JSON.parse(readFileSync(join(out, 'checkpoint.json'), 'utf8')) as { coordinator: { round: number } };
-      expect(checkpoint.coordinator.round).toBeGreaterThanOrEqual(30);
+      expect(checkpoint.coordinator.round).toBeGreaterThanOrEqual(40);
       const resumed = start(['server', '--port', String(port), '--host', '127.0.0.1', '--resume', out, '--quiet']);
-      await roundsAtLeast(out, checkpoint.coordinator.round + 100);
-      clients[0]!.child.kill('SIGKILL');
-      clients.push(client()); // a new process takes the vacated rank and recomputes what it owes
+      await roundsAtLeast(out, checkpoint.coordinator.round + 60);
+      killClient(0);
+      await roundsAtLeast(out, checkpoint.coordinator.round + 160);
+      killClient(2);
       expect(await resumed.exited, resumed.stderr()).toBe(0);
-      expect(await Promise.all(clients.slice(1).map((c) => c.exited))).toEqual([0, 0, 0]);
+      expect(await Promise.all(clients.slice(3).map((c) => c.exited))).toEqual([0, 0, 0]);
       // rounds.jsonl: every round once, none half-written; the checkpoint is gone with the finished run.
       expect(existsSync(join(out, 'checkpoint.json'))).toBe(false);
-      const sim = await marina(['sim', ...run, '--out', join(dir, 'sim'), '--quiet']);
+      const sim = await marina(['sim', ...flags, '--out', join(dir, 'sim'), '--quiet']);
       expect(sim.code, sim.stderr).toBe(0);
       const { a, rowsA, rowsB } = sameRunRows(out, join(dir, 'sim'));
       expect(a.map((r) => r['round'])).toEqual(Array.from({ length: 400 }, (_, i) => i));

@@ -259,7 +259,7 @@ function session(opts: ClientOptions, secureContext: SecureContext | null, cache
         const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
         if (bytes.length === 0) throw new ProtocolError('MARINA_ERR_TRUNCATED', 'empty message from the server');
         const kind = bytes[0]!;
-        if (kind === Kind.RoundStart || kind === Kind.Range) {
+        if (kind === Kind.RoundStart || kind === Kind.Range || kind === Kind.State) {
           if (!runner) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `${kindName(kind)} before welcome`);
           for (const reply of runner.onMessage(bytes)) ws.send(reply);
           if (kind === Kind.RoundStart) rounds++;

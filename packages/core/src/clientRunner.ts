@@ -1,4 +1,4 @@
-import { decodeRoundStart, decodeScalar, encodeEval, encodeScalar, Kind, kindName, ProtocolError, readHeader } from '@marina/protocol';
+import { decodeRoundStart, decodeScalar, decodeState, encodeEval, encodeScalar, Kind, kindName, ProtocolError, readHeader } from '@marina/protocol';
 import type { ClientHalf } from './methods/types.js';
 import type { Problem } from './problems/types.js';
 import type { RunConfig } from './config.js';
@@ -48,7 +48,17 @@ export class ClientRunner {
   /** Answers one message of a round from the server (untrusted bytes): a RoundStart, or a shared-range round's R. */
   onMessage(msg: Uint8Array): Uint8Array[] {
     if (msg.length > 0 && msg[0] === Kind.Range) return this.onRange(msg);
+    if (msg.length > 0 && msg[0] === Kind.State) return this.onState(msg);
     return this.onRoundStart(msg);
+  }
+
+  /** The rank's client state as the server mirrored it (DIANA's h_i, EF21's g_i): this client goes on from it. */
+  private onState(msg: Uint8Array): Uint8Array[] {
+    const h = readHeader(msg, 8 * this.grad.length);
+    if (!this.half.restore) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `a client state, but ${this.method.name} keeps none`);
+    decodeState(h, msg, this.grad);
+    this.half.restore(this.grad);
+    return [];
   }
 
   /** R of a shared-range round: the held vector is quantized against [−R, R] and its update sent. */

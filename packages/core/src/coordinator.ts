@@ -1,5 +1,5 @@
 import {
-  decodeEval, decodeScalar, encodeRoundStart, encodeScalar, type Header, Kind, kindName, Ledger, payloadOf, ProtocolError, readHeader, type RoundTraffic, SERVER_RANK,
+  decodeEval, decodeScalar, encodeRoundStart, encodeScalar, encodeState, type Header, Kind, kindName, Ledger, payloadOf, ProtocolError, readHeader, type RoundTraffic, SERVER_RANK,
 } from '@marina/protocol';
 import type { SharedRange } from './compressors/types.js';
 import { contextOf, type RoundPlan, type ServerHalf, type MethodEnv } from './methods/types.js';
@@ -7,6 +7,8 @@ import type { RoundRecord, RunSummary } from './records.js';
 import { Targets } from './targets.js';
 import { methodEnv, type RunSetup } from './setup.js';
 import type { TestEvaluator } from './testSet.js';
+import { norm2, Plausibility } from './plausibility.js';
+import { decodedNorm } from './methods/updates.js';
 
 /** What the I/O layer injects: hashing and time stay outside core (no node APIs here). */
 export interface CoordinatorHooks {
@@ -59,6 +61,8 @@ export interface CoordinatorCheckpoint {
   firstGradNormSq: number | null;
   lastFinite: { round: number; gradNormSq: number } | null;
   lastRecord: RoundRecord | null;
+  /** The plausibility rule's bounds (absent in checkpoints written before it: they start unknown). */
+  plausibility?: ReturnType<Plausibility['snapshot']>;
 }
 
 /** The largest payload a client may declare in a run of dimension d: an eval report, 2·64·d bits, plus slack. */
@@ -84,6 +88,9 @@ export class Coordinator {
   private readonly xPrev: Float64Array;
   private readonly evalGrad: Float64Array;
   private readonly evalSum: Float64Array;
+  /** An update decoded on its own, for the plausibility rule. */
+  private readonly decoded: Float64Array;
+  private readonly plausible: Plausibility;
   private readonly maxPayload: number;
   /** Last round each rank was sent a RoundStart (−1: never, or it rejoined). */
   private readonly seen: Int32Array;
@@ -126,6 +133,8 @@ export class Coordinator {
     this.xPrev = new Float64Array(d);
     this.evalGrad = new Float64Array(d);
     this.evalSum = new Float64Array(d);
+    this.decoded = new Float64Array(d);
+    this.plausible = new Plausibility(setup.facts, d, setup.smoothness.components?.Lcomp ?? null);
     this.seen = new Int32Array(n).fill(-1);
     // The largest honest message: an eval report or RoundStart-sized payload of 2·64·d bits, plus slack.
     this.maxPayload = maxPayloadBytes(d);
@@ -153,6 +162,15 @@ export class Coordinator {
   /** Marks a rank as rejoined: it will be sent x^{t−1} with its next RoundStart. */
   rejoined(rank: number): void {
     this.seen[rank] = -1;
+  }
+
+  /**
+   * The State message for a client that takes `rank` now (mid-run, or in a resumed run): the rank's client state
+   * as mirrored here (DIANA's h_i, EF21's g_i); null for methods without one (they recompute from the iterates).
+   */
+  stateFor(rank: number): Uint8Array | null {
+    const state = this.server.clientState?.(rank);
+    return state ? encodeState(this.round, state) : null;
   }
 
   /** Whether the open round still expects something from `rank` (it must be sent the RoundStart). */
@@ -270,6 +288,7 @@ export class Coordinator {
     if (!this.shared) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent a norm in round ${this.round}, which has no shared range`);
     if (!plan.senders.includes(rank)) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} was not asked for an update in round ${this.round}`);
     const norm = decodeScalar(h, msg);
+    this.plausible.checkNorm(rank, this.round, norm, this.bound(plan, rank));
     const before = this.norms.get(rank);
     if (before !== undefined) {
       // A replacement recomputes the same vector, so the same norm: it is owed R again, not counted again.
@@ -332,6 +351,7 @@ export class Coordinator {
     }
     this.xPrev.set(x);
     this.server.finish(plan);
+    this.plausible.stepped(distance(x, this.xPrev));
     const traffic = this.ledger.closeRound();
     this.lastTraffic = traffic;
     const record: RoundRecord = {
@@ -378,6 +398,7 @@ export class Coordinator {
       firstGradNormSq: this.firstGradNormSq,
       lastFinite: this.lastFinite,
       lastRecord: this.lastRecord,
+      plausibility: this.plausible.snapshot(),
     };
   }
 
@@ -402,6 +423,7 @@ export class Coordinator {
     this.firstGradNormSq = cp.firstGradNormSq;
     this.lastFinite = cp.lastFinite;
     this.lastRecord = cp.lastRecord;
+    if (cp.plausibility) this.plausible.restore(cp.plausibility);
     this.startedAt = this.hooks.now() - cp.seconds * 1000;
     this.seen.fill(-1);
   }
@@ -490,6 +512,7 @@ export class Coordinator {
       const payload = payloadOf(msg);
       let bits: number;
       try {
+        this.checkPlausible(plan, rank, this.nextUpdate, h, payload);
         bits = this.server.accept(plan, rank, this.nextUpdate, h, payload);
       } catch (e) {
         throw blame(e, rank);
@@ -509,6 +532,7 @@ export class Coordinator {
       let loss: number;
       try {
         loss = decodeEval(readHeader(msg, this.maxPayload) as Header, msg, this.evalGrad);
+        this.plausible.observeGradient(rank, this.round, norm2(this.evalGrad), false);
       } catch (e) {
         throw blame(e, rank);
       }
@@ -517,6 +541,25 @@ export class Coordinator {
       this.ledger.up(rank, 'telemetry', msg.length);
       this.nextEval++;
     }
+  }
+
+  /** The plausibility rule's bound on ‖v_i‖ for `rank`'s vector in `plan`'s round (NaN: not known yet). */
+  private bound(plan: RoundPlan, rank: number): number {
+    const kind = this.setup.method.sends(plan);
+    const state = kind === 'shifted' && this.server.clientState ? norm2(this.server.clientState(rank)) : 0;
+    return this.plausible.vectorBound(rank, kind, state);
+  }
+
+  /**
+   * The plausibility rule on one update, decoded on its own before it is summed: a dense gradient is checked
+   * against (and tightens) G_i; any other message against the bound of what the round sends.
+   */
+  private checkPlausible(plan: RoundPlan, rank: number, slot: number, h: Header, payload: Uint8Array): void {
+    const kind = this.setup.method.sends(plan);
+    const norm = decodedNorm(this.env, plan, rank, slot, h, payload, this.decoded);
+    const compressed = plan.kind === 'compressed';
+    if (!compressed && kind === 'gradient') this.plausible.observeGradient(rank, plan.round, norm, true);
+    else this.plausible.checkUpdate(rank, plan.round, kind, norm, this.bound(plan, rank), compressed);
   }
 
   /** Whether the bits of `plan`'s messages bring the mean over clients to the budget (this is the last round). */
@@ -561,6 +604,13 @@ export class Coordinator {
       this.stopReason = `budget: ${c.budgetBits} bits per client spent`;
     }
   }
+}
+
+/** ‖a − b‖₂. */
+function distance(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let j = 0; j < a.length; j++) s += (a[j]! - b[j]!) ** 2;
+  return Math.sqrt(s);
 }
 
 function range(n: number): number[] {

@@ -5,8 +5,8 @@ import { toHex } from '@marina/protocol/testing';
 describe('challenge and response inputs', () => {
   it('proofInput is nonce ‖ version byte ‖ the client name in UTF-8', () => {
     const nonce = Uint8Array.from({ length: NONCE_BYTES }, (_, i) => i);
-    expect(toHex(proofInput(nonce, 'ab'))).toBe(toHex(nonce) + '02' + '6162');
-    expect(PROTOCOL_VERSION).toBe(2);
+    expect(toHex(proofInput(nonce, 'ab'))).toBe(toHex(nonce) + '03' + '6162');
+    expect(PROTOCOL_VERSION).toBe(3);
     expect(PROOF_BYTES).toBe(32);
     // Never the dashboard token's input, whatever the name: at least 33 bytes against 9.
     expect(proofInput(nonce, '').length).toBe(33);

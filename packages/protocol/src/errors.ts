@@ -36,6 +36,14 @@ export const ProtocolErrors = {
    * MARINA_ERR_RUN_FULL: the client backs off and tries again, and gets in once the others have joined.
    */
   MARINA_ERR_BUSY: 4019,
+  /**
+   * A well-formed message from an authenticated client whose values are absurd: its decoded norm is far above
+   * what the client's own smoothness constant, the iterates and its earlier messages allow (README "Security",
+   * the plausibility rule). The client is refused; its rank can be taken by another.
+   */
+  MARINA_ERR_IMPLAUSIBLE: 4020,
+  /** Too many failed authentications from this address lately: refused before any check (README "Security"). */
+  MARINA_ERR_RATE_LIMITED: 4021,
 } as const;
 
 export type ProtocolErrorCode = keyof typeof ProtocolErrors;

@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import {
-  type Assign, type Bye, type Challenge, decodeAssign, decodeBye, decodeChallenge, decodeError, decodeEval, decodeHello, decodeReport, decodeRoundStart, decodeScalar, decodeWelcome, encodeAssign,
-  encodeBye, encodeChallenge, encodeError, encodeEval, encodeHello, encodeReport, encodeRoundStart, encodeScalar, encodeWelcome, type ErrorMessage, Flag, type Header, HEADER_BYTES,
+  type Assign, type Bye, type Challenge, decodeAssign, decodeBye, decodeChallenge, decodeError, decodeEval, decodeHello, decodeReport, decodeRoundStart, decodeScalar, decodeState, decodeWelcome, encodeAssign,
+  encodeBye, encodeChallenge, encodeError, encodeEval, encodeHello, encodeReport, encodeRoundStart, encodeScalar, encodeState, encodeWelcome, type ErrorMessage, Flag, type Header, HEADER_BYTES,
   type Hello, isProtocolError, Kind, MAX_CONTROL_BYTES, payloadOf, PROTOCOL_VERSION, ProtocolErrors, readHeader, type Report, SERVER_RANK, type Welcome, writeHeader,
 } from '@marina/protocol';
 import { applyEdits, concatBytes, toHex, type ByteEdit } from '@marina/protocol/testing';
@@ -154,6 +154,12 @@ function receive(msg: Uint8Array, d: number, limit: number): unknown {
       expect(Number.isFinite(loss) && grad.every(Number.isFinite)).toBe(true);
       return { h, loss, grad };
     }
+    case Kind.State: {
+      const state = new Float64Array(d);
+      decodeState(h, msg, state);
+      expect(h.aux === d && h.payloadBits === 64 * d && state.every(Number.isFinite)).toBe(true);
+      return { h, state };
+    }
     case Kind.Norm:
     case Kind.Range: {
       const v = decodeScalar(h, msg);
@@ -292,6 +298,7 @@ const hotMessages = {
     fc.record({ d: fc.constant(d), round: u32, flags: fc.record({ coin: fc.boolean(), participate: fc.boolean(), evaluate: fc.boolean() }), x: finiteVector(d), xPrev: fc.option(finiteVector(d), { nil: null }) }),
   ).map((r) => ({ ...r, msg: encodeRoundStart(r.round, r.flags, r.x, r.xPrev) })),
   eval: dim.chain((d) => fc.record({ d: fc.constant(d), round: u32, rank: u32, loss: fc.double({ noNaN: true, noDefaultInfinity: true }), grad: finiteVector(d) })).map((r) => ({ ...r, msg: encodeEval(r.round, r.rank, r.loss, r.grad) })),
+  state: dim.chain((d) => fc.record({ d: fc.constant(d), round: u32, state: finiteVector(d) })).map((r) => ({ ...r, msg: encodeState(r.round, r.state) })),
   scalar: fc
     .record({ kind: fc.constantFrom(Kind.Norm, Kind.Range), round: u32, rank: u32, value: fc.float({ min: 0, noNaN: true, noDefaultInfinity: true }), d: dim })
     .map((r) => ({ ...r, msg: encodeScalar(r.kind, r.round, r.rank, r.value) })),
@@ -665,11 +672,11 @@ describe('fuzz: control decoders (challenge, hello, assign, report, welcome, err
 
 });
 
-describe('fuzz: hot decoders (RoundStart, Eval, Norm, Range) and the Update frame', () => {
+describe('fuzz: hot decoders (RoundStart, Eval, State, Norm, Range) and the Update frame', () => {
   it('random frames with a valid header shape: a valid value or a registry error', () => {
     const frame = fc
       .record({
-        kind: fc.constantFrom(Kind.RoundStart, Kind.Eval, Kind.Norm, Kind.Range, Kind.Update),
+        kind: fc.constantFrom(Kind.RoundStart, Kind.Eval, Kind.State, Kind.Norm, Kind.Range, Kind.Update),
         flags: fc.integer({ min: 0, max: KNOWN_FLAGS }),
         round: u32,
         rank: u32,
@@ -732,6 +739,17 @@ describe('fuzz: hot decoders (RoundStart, Eval, Norm, Range) and the Update fram
     );
   });
 
+  it('round-trips State bit for bit: the round and the state vector', () => {
+    run(
+      fc.property(hotMessages.state, placement, (r, place) => {
+        const got = expectSameAnywhere(r.msg, place, (b) => receive(b, r.d, limitFor(r.d)));
+        const h = { kind: Kind.State, version: PROTOCOL_VERSION, flags: 0, round: r.round, rank: SERVER_RANK, aux: r.d, payloadBits: 64 * r.d };
+        expect(got).toEqual({ ok: true, value: canonical({ h, state: r.state }) });
+      }),
+      500,
+    );
+  });
+
   it('round-trips Norm and Range: any finite float32 ≥ 0', () => {
     run(
       fc.property(hotMessages.scalar, placement, (r, place) => {
@@ -766,7 +784,7 @@ describe('fuzz: hot decoders (RoundStart, Eval, Norm, Range) and the Update fram
     // As if a caller had read the header with no limit: payloadBits up to 2^53 − 1, aux up to 2^32 − 1. (The
     // decoders' contract is a header read from this very message; these lengths can only disagree with d.)
     const header = fc.record({
-      kind: fc.constantFrom(Kind.RoundStart, Kind.Eval, Kind.Norm, Kind.Range),
+      kind: fc.constantFrom(Kind.RoundStart, Kind.Eval, Kind.State, Kind.Norm, Kind.Range),
       version: fc.constant(PROTOCOL_VERSION),
       flags: fc.integer({ min: 0, max: KNOWN_FLAGS }),
       round: u32,
@@ -781,6 +799,7 @@ describe('fuzz: hot decoders (RoundStart, Eval, Norm, Range) and the Update fram
         const r = expectBounded(() => {
           if (h.kind === Kind.RoundStart) return decodeRoundStart(h, msg, new Float64Array(d), new Float64Array(d));
           if (h.kind === Kind.Eval) return decodeEval(h, msg, new Float64Array(d));
+          if (h.kind === Kind.State) return decodeState(h, msg, new Float64Array(d));
           return decodeScalar(h, msg);
         });
         expect(r).toEqual({ ok: false, code: 'MARINA_ERR_OUT_OF_RANGE' });

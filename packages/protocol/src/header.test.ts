@@ -5,7 +5,7 @@ import { expectProtocolError, fromHex, toHex } from '@marina/protocol/testing';
 // An Update (kind 17) of round 0x01020304 from rank 7, compressed, 45 payload bits (6 bytes: CQ/IQ with d = 13).
 const GOLDEN_HEADER =
   '11' + // kind 17
-  '02' + // version 2
+  '03' + // version 3
   '0800' + // flags: Compressed
   '04030201' + // round 0x01020304
   '07000000' + // rank 7
@@ -16,7 +16,7 @@ describe('header layout', () => {
   it('is 24 bytes, a multiple of 8 (ARCHITECTURE "Numbers and determinism")', () => {
     expect(HEADER_BYTES).toBe(24);
     expect(HEADER_BYTES % 8).toBe(0);
-    expect(PROTOCOL_VERSION).toBe(2);
+    expect(PROTOCOL_VERSION).toBe(3);
   });
 
   it('writes the golden bytes, little-endian', () => {
@@ -28,7 +28,7 @@ describe('header layout', () => {
   it('writes payload lengths above 2^32 bits across both words', () => {
     const msg = new Uint8Array(HEADER_BYTES);
     writeHeader(msg, { kind: Kind.Eval, version: PROTOCOL_VERSION, flags: 0, round: 0, rank: SERVER_RANK, aux: 0xdeadbeef, payloadBits: 2 ** 40 + 5 });
-    expect(toHex(msg)).toBe('12' + '02' + '0000' + '00000000' + 'ffffffff' + 'efbeadde' + '0500000000010000');
+    expect(toHex(msg)).toBe('12' + '03' + '0000' + '00000000' + 'ffffffff' + 'efbeadde' + '0500000000010000');
     writeHeader(msg, { kind: Kind.Eval, version: PROTOCOL_VERSION, flags: 0, round: 0, rank: 0, aux: 0, payloadBits: 2 ** 53 - 1 });
     expect(toHex(msg.subarray(16))).toBe('ffffffffffff1f00');
   });
@@ -54,7 +54,9 @@ describe('header layout', () => {
     expect(kindName(15)).toBeUndefined();
     expect(kindName(19)).toBe('Norm');
     expect(kindName(20)).toBe('Range');
-    expect(kindName(21)).toBeUndefined();
+    // Version 3: the server's mirror of a client's state (DIANA's h_i, EF21's g_i) for a client taking a rank.
+    expect(kindName(21)).toBe('State');
+    expect(kindName(22)).toBeUndefined();
     expect(kindName(255)).toBeUndefined();
   });
 });
@@ -64,7 +66,7 @@ describe('readHeader', () => {
 
   it('reads the golden header back', () => {
     const msg = golden();
-    expect(readHeader(msg, 6)).toEqual({ kind: 17, version: 2, flags: Flag.Compressed, round: 0x01020304, rank: 7, aux: 0, payloadBits: 45 });
+    expect(readHeader(msg, 6)).toEqual({ kind: 17, version: 3, flags: Flag.Compressed, round: 0x01020304, rank: 7, aux: 0, payloadBits: 45 });
     expect(toHex(payloadOf(msg))).toBe('ff0102030405');
   });
 
@@ -105,7 +107,7 @@ describe('readHeader', () => {
   });
 
   it('rejects a bad version', () => {
-    for (const version of [0, 1, 3, 255]) {
+    for (const version of [0, 1, 2, 4, 255]) {
       const msg = golden();
       msg[1] = version;
       const e = expectProtocolError(() => readHeader(msg, 1024), 'MARINA_ERR_BAD_VERSION', `protocol version ${version} is not supported (expected ${PROTOCOL_VERSION})`);
@@ -118,26 +120,26 @@ describe('readHeader', () => {
     const v1 = fromHex('11' + '01' + '0800' + '04030201' + '07000000' + '00000000' + '2d00000000000000' + 'ff0102030405');
     expect(toHex(v1.subarray(2))).toBe(toHex(golden().subarray(2)));
     for (const msg of [v1, v1.subarray(0, HEADER_BYTES)]) {
-      const e = expectProtocolError(() => readHeader(msg, 1024), 'MARINA_ERR_BAD_VERSION', 'protocol version 1 is not supported (expected 2)');
+      const e = expectProtocolError(() => readHeader(msg, 1024), 'MARINA_ERR_BAD_VERSION', 'protocol version 1 is not supported (expected 3)');
       expect(e.data).toEqual({ version: 1 });
       expect(e.closeCode).toBe(4004);
     }
     // A version-1 hello (kind 1, empty payload) is refused on its version, not read as a hello.
     const hello = new Uint8Array(HEADER_BYTES);
     writeHeader(hello, { kind: Kind.Hello, version: 1, flags: 0, round: 0, rank: SERVER_RANK, aux: 0, payloadBits: 0 });
-    expectProtocolError(() => readHeader(hello, 1024), 'MARINA_ERR_BAD_VERSION', 'protocol version 1 is not supported (expected 2)');
+    expectProtocolError(() => readHeader(hello, 1024), 'MARINA_ERR_BAD_VERSION', 'protocol version 1 is not supported (expected 3)');
   });
 
   it('reads the join-phase kinds Assign (5) and Report (6)', () => {
     for (const kind of [Kind.Assign, Kind.Report]) {
       const msg = allocMessage({ kind, flags: 0, round: 0, rank: 3, aux: 0, payloadBits: 16 });
-      expect(toHex(msg.subarray(0, 2))).toBe(kind.toString(16).padStart(2, '0') + '02');
-      expect(readHeader(msg, 2)).toEqual({ kind, version: 2, flags: 0, round: 0, rank: 3, aux: 0, payloadBits: 16 });
+      expect(toHex(msg.subarray(0, 2))).toBe(kind.toString(16).padStart(2, '0') + '03');
+      expect(readHeader(msg, 2)).toEqual({ kind, version: 3, flags: 0, round: 0, rank: 3, aux: 0, payloadBits: 16 });
     }
   });
 
   it('rejects an unknown kind', () => {
-    for (const kind of [0, 8, 15, 21, 255]) {
+    for (const kind of [0, 8, 15, 22, 255]) {
       const msg = golden();
       msg[0] = kind;
       const e = expectProtocolError(() => readHeader(msg, 1024), 'MARINA_ERR_BAD_KIND', `message kind ${kind} is unknown`);

@@ -1,7 +1,7 @@
 import { ProtocolError } from './errors.js';
 
 /** Protocol version: bump when any message layout, bit count or random-draw derivation changes (SPEC decision 15). */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Every message starts with this fixed header; its size is a multiple of 8 so a float64 payload can be aligned. */
 export const HEADER_BYTES = 24;
@@ -28,6 +28,11 @@ export const Kind = {
   Norm: 19,
   /** Server → client, shared-range rounds: R, the max of the senders' norms, to quantize against. */
   Range: 20,
+  /**
+   * Server → client (version 3): the client state the server mirrors for this rank (DIANA's h_i, EF21's g_i),
+   * float64, sent after the welcome to a client that takes a rank mid-run or joins a resumed run.
+   */
+  State: 21,
 } as const;
 export type KindName = keyof typeof Kind;
 export type KindValue = (typeof Kind)[KindName];

@@ -106,9 +106,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   /** Whether a client can be replaced from the iterates alone (MARINA's family, GD, DCGD): what resume needs too. */
   const resumable = getMethod(config.method).resumable;
   const facts: (ShardFacts | null)[] = opts.resume ? [...opts.resume.facts] : new Array(config.clients).fill(null);
-  if (opts.resume && !resumable) {
-    throw new CheckpointError(`${config.method} keeps client state (DIANA's h_i, EF21's g_i) that lives in the clients: a resumed server cannot restore it`);
-  }
+  if (opts.resume && !resumable) throw new CheckpointError(`${config.method} keeps client state the server does not mirror: a resumed server cannot restore it`);
   /** The state at the end of the last finished round: what a checkpoint writes (a round in flight is run again). */
   let lastCheckpoint: CoordinatorCheckpoint | null = null;
   const runId = runIdOf(config);
@@ -265,7 +263,8 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
         events.emit('resolved', setup);
         life.start();
         logger.info({ clients: n, d: setup.d, p: setup.theory.p, gamma: setup.theory.gamma }, 'every client reported its shard; run resolved, starting');
-        for (const conn of ranks.held()) sendWelcome(conn);
+        // A resumed run's clients are all new: each gets its rank's mirrored state (DIANA, EF21) with the welcome.
+        for (const conn of ranks.held()) sendWelcome(conn, opts.resume != null);
         startNextRound();
       }
       advance();
@@ -319,7 +318,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     conn.deadline = null;
     conn.log.info({ rows: report.rows, features: report.features, d: report.d, Li: report.Li, LiKind: report.LiKind }, 'shard reported');
     if (life.phase === 'running' && coordinator) {
-      sendWelcome(conn);
+      sendWelcome(conn, true);
       // A rank that was vacated mid-run: the replacement recomputes what it owes from x^{t−1} and x^t.
       coordinator.rejoined(rank);
       if (ranks.connected() === n) life.disarm('join');
@@ -330,11 +329,17 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     }
   }
 
-  function sendWelcome(conn: Conn): void {
+  /** The welcome; with `withState`, then the rank's client state (a client taking the rank mid-run or on resume). */
+  function sendWelcome(conn: Conn, withState: boolean): void {
     const env = setup!.environment;
     const welcome = encodeWelcome({ d: env.d, gamma: env.gamma, p: env.p, params: { ...env.params } as Record<string, number> });
     ledger.down(conn.rank, 'control', welcome.length);
     send(conn, welcome);
+    const state = withState ? coordinator?.stateFor(conn.rank) : null;
+    if (state) {
+      ledger.down(conn.rank, 'control', state.length);
+      send(conn, state);
+    }
   }
 
   function reject(conn: Conn, err: ProtocolError): void {
@@ -355,7 +360,6 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     events.emit('clients', ranks.connected());
     if (life.phase !== 'running') return;
     if (!resumable) {
-      // DIANA's h_i or EF21's g_i left with the client: a replacement could not recompute them.
       finish(`aborted: rank ${conn.rank} left, and ${config.method} keeps client state that a new client cannot recompute`);
     } else if (!life.armed('join')) {
       logger.warn({ rank: conn.rank, joinTimeoutMs: opts.joinTimeoutMs }, 'rank vacated; waiting for a client to take it');
@@ -420,7 +424,6 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     while (life.phase === 'running' && coordinator && coordinator.roundComplete()) {
       const record: RoundRecord = coordinator.finishRound();
       folder?.appendRound(record);
-      // DIANA's and EF21's client state lives in the clients: their runs are not checkpointed (nothing could resume them).
       if (folder && resumable) {
         lastCheckpoint = coordinator.checkpoint();
         const every = opts.checkpointEvery ?? 0;

@@ -13,6 +13,7 @@ export const dcgd: MethodDef = {
   acceptsBiased: false,
   options: {},
   plan: (env, round) => ({ round, kind: 'compressed', coin: false, senders: allRanks(env.n) }),
+  sends: () => 'gradient',
   theory({ smoothness, constants, bQ }) {
     const zeta = smoothness.dissimilarity ?? 0;
     const notes =

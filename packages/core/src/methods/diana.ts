@@ -1,6 +1,6 @@
 import { failOption, nullableNumberOption } from '../options.js';
 import { allRanks, type MethodDef, paramOf } from './types.js';
-import { decodeOwnUpdate, encodeUpdate, summingServer } from './updates.js';
+import { decodeOwnUpdate, encodeUpdate, mirrorClients, summingServer } from './updates.js';
 
 /**
  * DIANA (Mishchenko et al. 2019; nonconvex analysis Horváth et al. 2019; SPEC A.5), every round:
@@ -12,19 +12,20 @@ import { decodeOwnUpdate, encodeUpdate, summingServer } from './updates.js';
  * m = 1 (full local gradients) and L = max_i L_i (every f_i L-smooth, the theorem's assumption). With a
  * correlated compressor (CQ, PermK) ω is its single-client ω (decision 21).
  *
- * The shift h_i is state that x alone does not determine: a client that loses it (a restarted process) cannot
- * rejoin a DIANA run without a checkpoint of h_i, unlike MARINA's clients.
+ * The shift h_i is state that x alone does not determine: the server mirrors every h_i (`mirrorClients`), so a
+ * restarted client, or every client of a resumed run, gets its h_i back before its next round.
  */
 export const diana: MethodDef = {
   name: 'diana',
   description: 'DIANA: compressed differences to learned per-client shifts (α = 1/(ω+1))',
   initRound: false,
-  resumable: false,
+  resumable: true,
   acceptsBiased: false,
   options: {
     alpha: { type: 'real', default: null, nullable: true, unset: '1/(ω+1)', min: 0, max: 1, openMin: true, help: 'DIANA: shift step α (default 1/(ω+1))' },
   },
   plan: (env, round) => ({ round, kind: 'compressed', coin: false, senders: allRanks(env.n) }),
+  sends: () => 'shifted',
   validate(config) {
     if (config['range'] === 'shared') failOption('range', 'shared', 'client (DIANA and EF21 move their state by the message they decode themselves, right after encoding; a shared range is known only after every norm is in)');
   },
@@ -54,12 +55,13 @@ export const diana: MethodDef = {
         for (let j = 0; j < env.d; j++) h[j]! += alpha * mine[j]!;
         return msg;
       },
+      restore: (state) => h.set(state),
     };
   },
   createServer(env, x0) {
     const alpha = paramOf(env, 'alpha', 'diana');
     const h = new Float64Array(env.d);
-    return summingServer(env, x0, (plan, sum, x) => {
+    const half = summingServer(env, x0, (plan, sum, x) => {
       const inv = 1 / plan.senders.length;
       for (let j = 0; j < env.d; j++) {
         const m = sum[j]! * inv;
@@ -67,5 +69,9 @@ export const diana: MethodDef = {
         h[j]! += alpha * m;
       }
     }, { h });
+    // h_i moves as the client's does: by α times its message as decoded.
+    return mirrorClients(env, half, 'h', (hi, m) => {
+      for (let j = 0; j < env.d; j++) hi[j]! += alpha * m[j]!;
+    });
   },
 };

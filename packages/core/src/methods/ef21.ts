@@ -2,7 +2,7 @@ import { failOption } from '../options.js';
 import { ProtocolError } from '@marina/protocol';
 import type { Compressor, CompressorConstants } from '../compressors/types.js';
 import { allRanks, type MethodDef, paramOf } from './types.js';
-import { decodeOwnUpdate, encodeUpdate, summingServer } from './updates.js';
+import { decodeOwnUpdate, encodeUpdate, mirrorClients, summingServer } from './updates.js';
 
 /**
  * EF21 (Richtárik, Sokolov, Fatkhullin 2021; SPEC A.5, decision 17):
@@ -17,19 +17,21 @@ import { decodeOwnUpdate, encodeUpdate, summingServer } from './updates.js';
  * step); any other biased compressor is refused with a configuration error.
  * γ = 1/(L_- + L_QM·sqrt(β/θ)), θ = 1 − sqrt(1−α), β = (1−α)/(1 − sqrt(1−α)).
  *
- * g_i is state that x alone does not determine: a restarted client cannot rejoin without a checkpoint of it.
+ * g_i is state that x alone does not determine: the server mirrors every g_i (`mirrorClients`), so a restarted
+ * client, or every client of a resumed run, gets its g_i back before its next round.
  */
 export const ef21: MethodDef = {
   name: 'ef21',
   description: 'EF21: error feedback; each client sends C(∇f_i − g_i) and tracks g_i (TopK, or Q/(ω+1))',
   initRound: true,
-  resumable: false,
+  resumable: true,
   acceptsBiased: true,
   options: {},
   validate(config) {
     if (config['range'] === 'shared') failOption('range', 'shared', 'client (DIANA and EF21 move their state by the message they decode themselves, right after encoding; a shared range is known only after every norm is in)');
   },
   plan: (env, round) => ({ round, kind: round === 0 ? 'init' : 'compressed', coin: round === 0, senders: allRanks(env.n) }),
+  sends: (plan) => (plan.kind === 'init' ? 'gradient' : 'shifted'),
   theory({ smoothness: s, compressor, constants, bQ, d, n }) {
     const { alpha, scale, rule } = ef21Contraction(compressor, constants, d, n);
     const sq = Math.sqrt(1 - alpha);
@@ -56,17 +58,23 @@ export const ef21: MethodDef = {
         else for (let j = 0; j < env.d; j++) gi[j]! += scale * sent[j]!;
         return msg;
       },
+      restore: (state) => gi.set(state),
     };
   },
   createServer(env, x0) {
     const scale = paramOf(env, 'scale', 'ef21');
     const g = new Float64Array(env.d);
-    return summingServer(env, x0, (plan, sum, x) => {
+    const half = summingServer(env, x0, (plan, sum, x) => {
       const inv = 1 / plan.senders.length;
       if (plan.kind === 'init') for (let j = 0; j < env.d; j++) g[j] = sum[j]! * inv;
       else for (let j = 0; j < env.d; j++) g[j]! += scale * (sum[j]! * inv);
       for (let j = 0; j < env.d; j++) x[j]! -= env.gamma * g[j]!;
     }, { g });
+    // g_i moves as the client's does: set to the dense gradient, then by `scale` times each decoded message.
+    return mirrorClients(env, half, 'g', (gi, sent, plan) => {
+      if (plan.kind === 'init') gi.set(sent);
+      else for (let j = 0; j < env.d; j++) gi[j]! += scale * sent[j]!;
+    });
   },
 };
 

@@ -25,6 +25,7 @@ export const marina: MethodDef = {
   acceptsBiased: false,
   options: {},
   plan: marinaPlan,
+  sends: (plan) => (plan.kind === 'compressed' ? 'difference' : 'gradient'),
   theory(input) {
     const { smoothness: s, constants: c, d, bQ } = input;
     const { p, pRule } = resolveP(input, (pp) => marinaCost(s, c.A, c.B, d, bQ, pp));

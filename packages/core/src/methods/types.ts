@@ -3,6 +3,7 @@ import type { Compressor, CompressContext } from '../compressors/types.js';
 import type { ConfigValues, OptionSpecs } from '../options.js';
 import type { Problem } from '../problems/types.js';
 import type { MethodTheory, MethodTheoryInput } from '../theory.js';
+import type { SentVector } from '../plausibility.js';
 
 /** `init`: round 0's dense gradients; `dense`: a coin round; `compressed`: compressed updates. */
 export type RoundKind = 'init' | 'dense' | 'compressed';
@@ -57,6 +58,11 @@ export interface ClientHalf {
    *              (PP-MARINA's unsampled clients); null when the half answered round t−1 and holds its own state.
    */
   respond(plan: RoundPlan, slot: number, x: Float64Array, xPrev: Float64Array | null): Uint8Array;
+  /**
+   * Methods with client state (DIANA's h_i, EF21's g_i): takes the state the server mirrored for this rank, so a
+   * client that replaces a vacated rank, or joins a resumed run, goes on exactly where the rank's last one was.
+   */
+  restore?(state: Float64Array): void;
 }
 
 /** A method's server half: accumulates updates in rank order and steps the iterate. */
@@ -78,6 +84,11 @@ export interface ServerHalf {
   accept(plan: RoundPlan, rank: number, slot: number, header: Header, payload: Uint8Array): number;
   /** Forms g and steps: x ← x − γ g. */
   finish(plan: RoundPlan): void;
+  /**
+   * Methods with client state: the server's copy of `rank`'s state (h_i, g_i), moved by each accepted update
+   * exactly as the client moves its own (both decode the same message), and part of `vectors`.
+   */
+  clientState?(rank: number): Float64Array;
 }
 
 export interface MethodDef {
@@ -86,10 +97,13 @@ export interface MethodDef {
   /** Whether the method's round 0 is a dense `init` round (MARINA, GD) or an ordinary one (DCGD). */
   readonly initRound: boolean;
   /**
-   * Whether a client that replaces a vacated rank mid-run can recompute what it owes from x^{t−1} and x^t
-   * (the MARINA family). Methods with path-dependent client state (DIANA's h_i, EF21's g_i) cannot.
+   * Whether a client that replaces a vacated rank mid-run can go on, and a run can resume after a server crash:
+   * from x^{t−1} and x^t (the MARINA family), or from the state the server mirrors (`ServerHalf.clientState`:
+   * DIANA's h_i, EF21's g_i). Every method is now; a new one with client state the server cannot mirror is not.
    */
   readonly resumable: boolean;
+  /** What each sender's vector is in `plan`'s round: bounds its norm for the plausibility rule. */
+  sends(plan: RoundPlan): SentVector;
   /** Whether the method's analysis covers biased compressors (EF21 with a contraction); others need unbiased ones. */
   readonly acceptsBiased: boolean;
   /** Options this method reads (flags, config fields, MARINA_* variables are generated from them). */

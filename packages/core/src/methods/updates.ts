@@ -1,6 +1,7 @@
 import { allocUpdate, Flag, type Header, payloadOf, ProtocolError } from '@marina/protocol';
 import type { CompressContext, Compressor } from '../compressors/types.js';
 import { contextOf, type MethodEnv, type RoundPlan, type ServerHalf } from './types.js';
+import { norm2 } from '../plausibility.js';
 
 /** Encodes one client's update: `v` dense (float32) or through the run's compressor. */
 export function encodeUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, v: Float64Array, compressed: boolean): Uint8Array {
@@ -90,4 +91,40 @@ export function summingServer(
     accept: (plan, rank, slot, header, payload) => acceptUpdate(env, plan, rank, slot, header, payload, sum, plan.kind === 'compressed'),
     finish: (plan) => step(plan, sum, x),
   };
+}
+
+/**
+ * The server's copy of every client's state (DIANA's h_i, EF21's g_i): after `half` accepts rank i's update,
+ * `move` applies it to state i, decoded exactly as the client decodes its own (`decodeOwnUpdate`), so the copy
+ * equals the client's bit for bit. A client that replaces the rank, or joins a resumed run, is sent it
+ * (`clientState`); the states are checkpointed with the half's vectors as `name.0`, `name.1`, …
+ */
+export function mirrorClients(env: MethodEnv, half: ServerHalf, name: string, move: (state: Float64Array, decoded: Float64Array, plan: RoundPlan) => void): ServerHalf {
+  const states = Array.from({ length: env.n }, () => new Float64Array(env.d));
+  const decoded = new Float64Array(env.d);
+  const vectors: Record<string, Float64Array> = { ...half.vectors };
+  states.forEach((s, i) => (vectors[`${name}.${i}`] = s));
+  return {
+    ...half,
+    vectors,
+    accept(plan, rank, slot, header, payload) {
+      const bits = half.accept(plan, rank, slot, header, payload);
+      decoded.fill(0);
+      (plan.kind === 'compressed' ? env.compressor : env.dense).decodeInto(decoded, payload, contextOf(env, plan, rank, slot));
+      move(states[rank]!, decoded, plan);
+      return bits;
+    },
+    clientState: (rank) => states[rank]!,
+  };
+}
+
+/**
+ * The norm of an update as the server will decode it (into `out`, zeroed first): what the plausibility rule
+ * checks before the update is summed. Throws ProtocolError on a malformed payload, as `acceptUpdate` would.
+ */
+export function decodedNorm(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, header: Header, payload: Uint8Array, out: Float64Array): number {
+  const { codec, ctx } = checkUpdate(env, plan, rank, slot, header, plan.kind === 'compressed');
+  out.fill(0);
+  codec.decodeInto(out, payload, ctx);
+  return norm2(out);
 }

@@ -23,6 +23,7 @@ export const vrMarina: MethodDef = {
   name: 'vr-marina',
   description: "VR-MARINA: MARINA with minibatch gradient differences on compressed rounds (--batch b', --samples m)",
   plan: marinaPlan,
+  sends: (plan) => (plan.kind === 'compressed' ? 'minibatch-difference' : 'gradient'),
   validate(config) {
     // On the generated quadratic the components are its `samples` (decision 22): the minibatch is drawn from them without replacement.
     const m = config['samples'];

@@ -16,9 +16,9 @@ function receive<T>(msg: Uint8Array, kind: number, decode: (p: Uint8Array) => T)
   return decode(payloadOf(msg));
 }
 
-/** The 24-byte header of a control message: kind, version 2, no flags, round 0, rank, aux 0, payload bits (all little-endian). */
+/** The 24-byte header of a control message: kind, version 3, no flags, round 0, rank, aux 0, payload bits (all little-endian). */
 const header = (kind: string, rank: string, payloadBits: string): string =>
-  kind + '02' + '0000' + '00000000' + rank + '00000000' + payloadBits;
+  kind + '03' + '0000' + '00000000' + rank + '00000000' + payloadBits;
 
 /** A fingerprint (hex SHA-256) using every hex digit. */
 const FINGERPRINT = '0123456789abcdef'.repeat(4);
@@ -191,9 +191,9 @@ for (const c of cases) {
 
     it('rejects a corrupted version, kind, flags or length', () => {
       const corrupt = (at: number, value: number): Uint8Array => editedHex(c.golden, (v) => v.setUint8(at, value));
-      expectProtocolError(() => receive(corrupt(1, 9), c.kind, c.decode), 'MARINA_ERR_BAD_VERSION', 'protocol version 9 is not supported (expected 2)');
+      expectProtocolError(() => receive(corrupt(1, 9), c.kind, c.decode), 'MARINA_ERR_BAD_VERSION', 'protocol version 9 is not supported (expected 3)');
       // A version-1 peer (no join phase) is refused from its first message.
-      expectProtocolError(() => receive(corrupt(1, 1), c.kind, c.decode), 'MARINA_ERR_BAD_VERSION', 'protocol version 1 is not supported (expected 2)');
+      expectProtocolError(() => receive(corrupt(1, 1), c.kind, c.decode), 'MARINA_ERR_BAD_VERSION', 'protocol version 1 is not supported (expected 3)');
       expectProtocolError(() => receive(corrupt(0, 0x7f), c.kind, c.decode), 'MARINA_ERR_BAD_KIND', 'message kind 127 is unknown');
       expectProtocolError(() => receive(corrupt(3, 0x01), c.kind, c.decode), 'MARINA_ERR_BAD_FIELD', /sets reserved flag bits 0x100$/);
       // A declared body above the control limit is refused from the header alone.

@@ -38,16 +38,16 @@ function receiveEval(msg: Uint8Array, d: number) {
 
 // Golden fixtures, header fields spelled out: kind u8 | version u8 | flags u16 | round u32 | rank u32 | aux u32 | payloadBits u64.
 const ROUND_START =
-  '10' + '02' + '0500' + '05000000' + 'ffffffff' + '02000000' + '8000000000000000' + // Coin|Evaluate, round 5, server, d = 2, 128 bits
+  '10' + '03' + '0500' + '05000000' + 'ffffffff' + '02000000' + '8000000000000000' + // Coin|Evaluate, round 5, server, d = 2, 128 bits
   '000000000000f03f' + // x[0] = 1
   '00000000000000c0'; // x[1] = −2
 const ROUND_START_PREV =
-  '10' + '02' + '1200' + '06000000' + 'ffffffff' + '01000000' + '8000000000000000' + // Participate|Previous, round 6, d = 1, 128 bits
+  '10' + '03' + '1200' + '06000000' + 'ffffffff' + '01000000' + '8000000000000000' + // Participate|Previous, round 6, d = 1, 128 bits
   '000000000000e03f' + // x^t[0] = 0.5
   '000000000000d0bf'; // x^{t−1}[0] = −0.25
-const UPDATE = '11' + '02' + '0800' + '03000000' + '02000000' + '00000000' + '2d00000000000000' + '000000000000'; // Compressed, round 3, rank 2, 45 bits
+const UPDATE = '11' + '03' + '0800' + '03000000' + '02000000' + '00000000' + '2d00000000000000' + '000000000000'; // Compressed, round 3, rank 2, 45 bits
 const EVAL =
-  '12' + '02' + '0000' + '07000000' + '01000000' + '02000000' + 'c000000000000000' + // round 7, rank 1, d = 2, 192 bits
+  '12' + '03' + '0000' + '07000000' + '01000000' + '02000000' + 'c000000000000000' + // round 7, rank 1, d = 2, 192 bits
   '000000000000e03f' + // loss 0.5
   '0000000000000840' + // ∇f[0] = 3
   '000000000000f0bf'; // ∇f[1] = −1
@@ -108,8 +108,8 @@ describe('RoundStart', () => {
     const corrupt = (edit: (v: DataView) => void): Uint8Array => editedHex(ROUND_START, edit);
     expectProtocolError(() => receiveRoundStart(corrupt((v) => v.setUint8(1, 0)), 2), 'MARINA_ERR_BAD_VERSION', `protocol version 0 is not supported (expected ${PROTOCOL_VERSION})`);
     // A version-1 RoundStart (before the join phase) is refused, not read.
-    expectProtocolError(() => receiveRoundStart(corrupt((v) => v.setUint8(1, 1)), 2), 'MARINA_ERR_BAD_VERSION', 'protocol version 1 is not supported (expected 2)');
-    expectProtocolError(() => receiveRoundStart(corrupt((v) => v.setUint8(0, 0x15)), 2), 'MARINA_ERR_BAD_KIND', 'message kind 21 is unknown');
+    expectProtocolError(() => receiveRoundStart(corrupt((v) => v.setUint8(1, 1)), 2), 'MARINA_ERR_BAD_VERSION', 'protocol version 1 is not supported (expected 3)');
+    expectProtocolError(() => receiveRoundStart(corrupt((v) => v.setUint8(0, 0x16)), 2), 'MARINA_ERR_BAD_KIND', 'message kind 22 is unknown');
     expectProtocolError(() => receiveRoundStart(corrupt((v) => v.setUint16(2, 0x45, true)), 2), 'MARINA_ERR_BAD_FIELD', 'RoundStart header sets reserved flag bits 0x40');
     // d in aux disagrees with the client's d.
     expectProtocolError(() => receiveRoundStart(corrupt((v) => v.setUint32(12, 3, true)), 2), 'MARINA_ERR_OUT_OF_RANGE', 'RoundStart carries d = 3 (128 bits), expected d = 2 (128 bits)');
@@ -152,10 +152,10 @@ describe('Update', () => {
     const msg = allocUpdate(3, 2, true, 45);
     expect(toHex(msg)).toBe(UPDATE);
     expect(payloadOf(msg).length).toBe(6);
-    expect(readHeader(msg, 6)).toEqual({ kind: Kind.Update, version: 2, flags: Flag.Compressed, round: 3, rank: 2, aux: 0, payloadBits: 45 });
+    expect(readHeader(msg, 6)).toEqual({ kind: Kind.Update, version: 3, flags: Flag.Compressed, round: 3, rank: 2, aux: 0, payloadBits: 45 });
     // Dense: d = 3 float32 values, no Compressed flag.
     const dense = allocUpdate(0, 0, false, 96);
-    expect(toHex(dense.subarray(0, HEADER_BYTES))).toBe('11' + '02' + '0000' + '00000000' + '00000000' + '00000000' + '6000000000000000');
+    expect(toHex(dense.subarray(0, HEADER_BYTES))).toBe('11' + '03' + '0000' + '00000000' + '00000000' + '00000000' + '6000000000000000');
     expect(dense.length).toBe(HEADER_BYTES + 12);
   });
 
@@ -164,8 +164,8 @@ describe('Update', () => {
     for (let k = 0; k < msg.length; k++) expectProtocolError(() => readHeader(msg.subarray(0, k), 6), 'MARINA_ERR_TRUNCATED');
     expectProtocolError(() => readHeader(atOffset(Uint8Array.of(...msg, 0), 0), 6), 'MARINA_ERR_TRAILING_BYTES', 'Update has 1 bytes after its declared payload');
     const corrupt = (at: number, value: number): Uint8Array => editedHex(UPDATE, (v) => v.setUint8(at, value));
-    expectProtocolError(() => readHeader(corrupt(1, 1), 6), 'MARINA_ERR_BAD_VERSION', 'protocol version 1 is not supported (expected 2)');
-    expectProtocolError(() => readHeader(corrupt(1, 3), 6), 'MARINA_ERR_BAD_VERSION', `protocol version 3 is not supported (expected ${PROTOCOL_VERSION})`);
+    expectProtocolError(() => readHeader(corrupt(1, 1), 6), 'MARINA_ERR_BAD_VERSION', 'protocol version 1 is not supported (expected 3)');
+    expectProtocolError(() => readHeader(corrupt(1, 4), 6), 'MARINA_ERR_BAD_VERSION', `protocol version 4 is not supported (expected ${PROTOCOL_VERSION})`);
     expectProtocolError(() => readHeader(corrupt(0, 0), 6), 'MARINA_ERR_BAD_KIND');
     expectProtocolError(() => readHeader(corrupt(2, 0x88), 6), 'MARINA_ERR_BAD_FIELD', 'Update header sets reserved flag bits 0x80');
     expectProtocolError(() => readHeader(corrupt(16, 49), 6), 'MARINA_ERR_TOO_LARGE', 'Update payload of 7 bytes exceeds the limit of 6 bytes');
@@ -196,8 +196,8 @@ describe('Eval', () => {
     for (let k = 0; k < msg.length; k++) expectProtocolError(() => receiveEval(msg.subarray(0, k), 2), 'MARINA_ERR_TRUNCATED');
     expectProtocolError(() => receiveEval(Uint8Array.of(...msg, 0, 0), 2), 'MARINA_ERR_TRAILING_BYTES', 'Eval has 2 bytes after its declared payload');
     const corrupt = (edit: (v: DataView) => void): Uint8Array => editedHex(EVAL, edit);
-    expectProtocolError(() => receiveEval(corrupt((v) => v.setUint8(1, 3)), 2), 'MARINA_ERR_BAD_VERSION', `protocol version 3 is not supported (expected ${PROTOCOL_VERSION})`);
-    expectProtocolError(() => receiveEval(corrupt((v) => v.setUint8(1, 1)), 2), 'MARINA_ERR_BAD_VERSION', 'protocol version 1 is not supported (expected 2)');
+    expectProtocolError(() => receiveEval(corrupt((v) => v.setUint8(1, 4)), 2), 'MARINA_ERR_BAD_VERSION', `protocol version 4 is not supported (expected ${PROTOCOL_VERSION})`);
+    expectProtocolError(() => receiveEval(corrupt((v) => v.setUint8(1, 1)), 2), 'MARINA_ERR_BAD_VERSION', 'protocol version 1 is not supported (expected 3)');
     expectProtocolError(() => receiveEval(corrupt((v) => v.setUint8(0, 0xff)), 2), 'MARINA_ERR_BAD_KIND', 'message kind 255 is unknown');
     expectProtocolError(() => receiveEval(corrupt((v) => v.setUint16(2, 0x8000, true)), 2), 'MARINA_ERR_BAD_FIELD', 'Eval header sets reserved flag bits 0x8000');
     expectProtocolError(() => receiveEval(corrupt((v) => v.setUint32(12, 1, true)), 2), 'MARINA_ERR_OUT_OF_RANGE', 'Eval carries d = 1 (192 bits), expected d = 2 (192 bits)');
@@ -219,7 +219,7 @@ describe('Eval', () => {
 describe('Norm and Range (decision 3: shared-range rounds)', () => {
   it('carry one float32 ≥ 0: golden bytes, round trip, and every bad value refused with its code', () => {
     const norm = encodeScalar(Kind.Norm, 7, 2, 1.5);
-    expect(toHex(norm)).toBe('13' + '02' + '0000' + '07000000' + '02000000' + '00000000' + '2000000000000000' + '0000c03f');
+    expect(toHex(norm)).toBe('13' + '03' + '0000' + '07000000' + '02000000' + '00000000' + '2000000000000000' + '0000c03f');
     expect(decodeScalar(readHeader(norm, 4), norm)).toBe(1.5);
     const range = encodeScalar(Kind.Range, 7, SERVER_RANK, 3);
     expect(readHeader(range, 4).kind).toBe(Kind.Range);

@@ -77,6 +77,23 @@ export function decodeEval(h: Header, msg: Uint8Array, gradOut: Float64Array): n
   return loss;
 }
 
+/** Encodes the state the server mirrors for the addressee (float64, length d), to be used from round `round` on. */
+export function encodeState(round: number, state: Float64Array): Uint8Array {
+  const msg = allocMessage({ kind: Kind.State, flags: 0, round, rank: SERVER_RANK, aux: state.length, payloadBits: 64 * state.length });
+  payloadOf(msg).set(new Uint8Array(state.buffer, state.byteOffset, state.byteLength));
+  return msg;
+}
+
+/** Decodes a State into `out` (length d): exactly d finite float64 values. */
+export function decodeState(h: Header, msg: Uint8Array, out: Float64Array): void {
+  const d = out.length;
+  if (h.aux !== d || h.payloadBits !== 64 * d) {
+    throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `State carries d = ${h.aux} (${h.payloadBits} bits), expected d = ${d} (${64 * d} bits)`);
+  }
+  copyFloats(msg, HEADER_BYTES, out);
+  checkFinite(out, 'State');
+}
+
 /**
  * A shared-range round's scalar messages (decision 3): Norm (client → server, its vector's float32 norm) and
  * Range (server → client, R). Both are one float32, finite and ≥ 0.
