@@ -44,6 +44,8 @@ const FLOOD = 1000;
  * limit on failed authentications per address must not lock the honest clients (127.0.0.1) out with it.
  */
 const THIEF_ADDRESS = '127.0.0.2';
+/** How long past --hello-timeout a connection that never completes its upgrade may stay open. */
+const PRE_UPGRADE_GRACE_MS = 5000;
 /** No single attacker may take longer than this to be refused or cut off (the server's deadlines are far shorter). */
 const PEER_DEADLINE_MS = 20_000;
 
@@ -337,6 +339,9 @@ async function hostileSession(scenario: string[]): Promise<Session> {
   const outsiderRuns: [string, Promise<RawOutcome | PeerOutcome>][] = [
     ['garbage before the upgrade', rawPeer(port, (s) => s.write(Buffer.concat([Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 37) & 0xff)), Buffer.from('\r\n\r\n')])), PEER_DEADLINE_MS)],
     ['oversized upgrade request', rawPeer(port, (s) => s.write(upgradeRequest(port, '/', [`X-Junk: ${'a'.repeat(20_000)}`])), PEER_DEADLINE_MS)],
+    // Connections that never complete their upgrade: no hello can come, so the hello deadline's spirit applies.
+    ['silent TCP connection', rawPeer(port, (s) => sockets.push(s), HELLO_TIMEOUT_MS + PRE_UPGRADE_GRACE_MS)],
+    ['half an upgrade request', rawPeer(port, (s) => (sockets.push(s), s.write(upgradeRequest(port).split('\r\n').slice(0, 3).join('\r\n'))), HELLO_TIMEOUT_MS + PRE_UPGRADE_GRACE_MS)],
     ['garbage after the upgrade', afterChallenge(port, Buffer.alloc(64, 0xff))],
     ['unmasked frame', afterChallenge(port, clientFrame(Opcode.Binary, hello, { mask: false }))],
     ['truncated frame', afterChallenge(port, clientFrame(Opcode.Binary, hello, { declared: hello.length + 200 }))],
@@ -466,6 +471,13 @@ describe.each(SCENARIOS)('hostile peers against a live server: %s', (_name, scen
     expect(outsider('garbage before the upgrade').head).toMatch(/^HTTP\/1\.1 400 Bad Request/);
     expect(outsider('oversized upgrade request').head).toMatch(/^HTTP\/1\.1 431 /);
     for (const o of [outsider('garbage before the upgrade'), outsider('oversized upgrade request')]) expect(o.closedByServer).toBe(true);
+  });
+
+  it('a connection that never completes its upgrade (silent, or half a request) is closed about when a silent WebSocket would be', () => {
+    // README "Known limits": a new connection must say hello within --hello-timeout, and at most --max-pending
+    // wait. Before the upgrade neither applies: Node's own defaults (headersTimeout 60 s, checked every 30 s)
+    // hold such a socket 60–90 s, and any number of them (up to the file descriptor limit) at once.
+    for (const name of ['silent TCP connection', 'half an upgrade request']) expect(outsider(name).closedByServer, name).toBe(true);
   });
 
   it('bad frames after the upgrade: the challenge, then a WebSocket close (1002 protocol error, 1009 too big) or the hello deadline', () => {
