@@ -101,6 +101,8 @@ export class Coordinator {
   private evaluate = false;
   private addressees: number[] = [];
   private participating = new Set<number>();
+  /** Each rank's slot among the open round's senders (−1: not a sender): O(1) per message at any n. */
+  private readonly slots: Int32Array;
   private readonly roundStarts = new Map<number, Uint8Array>();
   private pendingUpdates = new Map<number, Uint8Array>();
   private pendingEvals = new Map<number, Uint8Array>();
@@ -136,6 +138,7 @@ export class Coordinator {
     this.decoded = new Float64Array(d);
     this.plausible = new Plausibility(setup.facts, d, setup.smoothness.components?.Lcomp ?? null);
     this.seen = new Int32Array(n).fill(-1);
+    this.slots = new Int32Array(n).fill(-1);
     // The largest honest message: an eval report or RoundStart-sized payload of 2·64·d bits, plus slack.
     this.maxPayload = maxPayloadBytes(d);
     this.targets = new Targets(config);
@@ -203,6 +206,8 @@ export class Coordinator {
     this.lossSum = 0;
     this.evalSum.fill(0);
     this.participating = new Set(plan.senders);
+    this.slots.fill(-1);
+    plan.senders.forEach((rank, slot) => (this.slots[rank] = slot));
     this.roundStarts.clear();
     this.addressees = this.evaluate ? range(this.setup.n) : Array.from(plan.senders);
     return { plan, addressees: this.addressees };
@@ -250,10 +255,10 @@ export class Coordinator {
       this.acceptNorm(plan, rank, h, msg);
     } else if (h.kind === Kind.Update) {
       if (this.shared && this.rangeMsg === null) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent its update before round ${this.round}'s shared range`);
-      if (!plan.senders.includes(rank)) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} was not asked for an update in round ${this.round}`);
+      if (this.slots[rank]! < 0) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} was not asked for an update in round ${this.round}`);
       if (this.pendingUpdates.has(rank) || this.updateDone(rank)) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent two updates in round ${this.round}`);
       // Checked now, not at its turn: a wrong length is refused before it is queued, and blamed on its sender.
-      this.server.check(plan, rank, plan.senders.indexOf(rank), h);
+      this.server.check(plan, rank, this.slots[rank]!, h);
       // Kept as received (no copy): ws hands each message in a buffer of its own, and clients never reuse theirs.
       this.pendingUpdates.set(rank, msg);
       this.drainUpdates();
@@ -286,7 +291,7 @@ export class Coordinator {
   /** A sender's norm (32 algorithm bits, decision 3's shared range); with all n in, R = their max. */
   private acceptNorm(plan: RoundPlan, rank: number, h: Header, msg: Uint8Array): void {
     if (!this.shared) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent a norm in round ${this.round}, which has no shared range`);
-    if (!plan.senders.includes(rank)) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} was not asked for an update in round ${this.round}`);
+    if (this.slots[rank]! < 0) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} was not asked for an update in round ${this.round}`);
     const norm = decodeScalar(h, msg);
     this.plausible.checkNorm(rank, this.round, norm, this.bound(plan, rank));
     const before = this.norms.get(rank);
@@ -487,7 +492,7 @@ export class Coordinator {
 
   /** Whether `rank` is a sender of the open round whose update has not arrived yet. */
   private updateOwed(rank: number): boolean {
-    const idx = this.plan!.senders.indexOf(rank);
+    const idx = this.slots[rank]!;
     return idx >= this.nextUpdate && !this.pendingUpdates.has(rank);
   }
 
@@ -497,7 +502,7 @@ export class Coordinator {
   }
 
   private updateDone(rank: number): boolean {
-    const idx = this.plan!.senders.indexOf(rank);
+    const idx = this.slots[rank]!;
     return idx >= 0 && idx < this.nextUpdate;
   }
 

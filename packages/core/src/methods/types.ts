@@ -129,9 +129,17 @@ export function paramOf(env: MethodEnv, name: keyof MethodParams, method: string
   return v;
 }
 
-/** All ranks 0..n−1. */
+/**
+ * All ranks 0..n−1: one array per n, shared by every plan (a plan's senders are never written), so a process
+ * hosting K clients does not build K arrays of n every round.
+ */
 export function allRanks(n: number): Int32Array {
-  const r = new Int32Array(n);
-  for (let i = 0; i < n; i++) r[i] = i;
+  let r = ALL_RANKS.get(n);
+  if (!r) {
+    r = new Int32Array(n);
+    for (let i = 0; i < n; i++) r[i] = i;
+    ALL_RANKS.set(n, r);
+  }
   return r;
 }
+const ALL_RANKS = new Map<number, Int32Array>();
