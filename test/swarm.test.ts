@@ -61,6 +61,7 @@ describe.skipIf(skipReason !== null)(`Docker Swarm: ${STACK_FILE}, ${REPLICAS} c
   });
   const docker = (args: string[], timeoutMs = 60_000) => runOk('docker', args, { cwd: ROOT, env, timeoutMs });
   let initialisedSwarm = false;
+  let hadGwBridge = true;
   let labelled = false;
   let nodeId = ''; // `docker node update` takes no `self`
 
@@ -107,6 +108,8 @@ describe.skipIf(skipReason !== null)(`Docker Swarm: ${STACK_FILE}, ${REPLICAS} c
 
   beforeAll(async () => {
     if (swarmState === 'inactive') {
+      // docker_gwbridge, which the swarm makes, outlives `swarm leave`: removed after unless it was there before.
+      hadGwBridge = (await docker(['network', 'ls', '-q', '--filter', 'name=^docker_gwbridge$'])).stdout.trim() !== '';
       // Loopback only: this swarm's control plane is for this test, not for the machine's network.
       await docker(['swarm', 'init', '--advertise-addr', '127.0.0.1', '--listen-addr', '127.0.0.1:2377']);
       initialisedSwarm = true;
@@ -129,6 +132,7 @@ describe.skipIf(skipReason !== null)(`Docker Swarm: ${STACK_FILE}, ${REPLICAS} c
     await step('removing the stack', () => removeStack(STACK));
     if (labelled) await step('removing the node label', () => docker(['node', 'update', '--label-rm', LABEL, nodeId]));
     if (initialisedSwarm) await step('leaving the swarm', () => docker(['swarm', 'leave', '--force']));
+    if (initialisedSwarm && !hadGwBridge) await step('removing docker_gwbridge', () => docker(['network', 'rm', 'docker_gwbridge']));
     rmSync(dir, { recursive: true, force: true });
     if (problems.length > 0) throw new Error(`cleanup failed:\n${problems.join('\n')}`);
   }, 300_000);
