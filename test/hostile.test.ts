@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import {
@@ -16,6 +16,7 @@ import { marina, MARINA, sameRunRows, readSummary, startServerProcess, tempDir, 
 import { cleanEnv } from './helpers/exec.js';
 import { LogWatch } from './helpers/logwatch.js';
 import { dashboardTokenOf, helloProof, protocolPeer, type PeerOutcome } from './helpers/peer.js';
+import { recordingRelay, type Relay } from './helpers/relay.js';
 import { clientFrame, closeCodeOf, Opcode, parseFrames, rawPeer, splitHttp, upgradeRequest, type RawOutcome } from './helpers/rawws.js';
 
 /**
@@ -233,11 +234,11 @@ interface Session {
 
 const children: ChildProcess[] = [];
 const sockets: (Socket | WebSocket)[] = [];
-const listeners: Server[] = [];
+const relays: Relay[] = [];
 afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const s of sockets) s instanceof WebSocket ? s.terminate() : s.destroy();
-  for (const l of listeners) l.close();
+  for (const r of relays) r.close();
 });
 
 /**
@@ -375,24 +376,15 @@ async function hostileSession(scenario: string[]): Promise<Session> {
   );
   await insidersJoined;
 
-  const recorded: Buffer[] = [];
-  const relay = createServer((inbound: Socket) => {
-    const outbound = createConnection(port, '127.0.0.1');
-    sockets.push(inbound, outbound);
-    inbound.on('data', (d: Buffer) => (recorded.push(d), outbound.write(d)));
-    outbound.on('data', (d: Buffer) => inbound.write(d));
-    inbound.on('close', () => outbound.destroy()).on('error', () => outbound.destroy());
-    outbound.on('close', () => inbound.destroy()).on('error', () => inbound.destroy());
-  });
-  listeners.push(relay);
-  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
-  spawnHonest('honest-0', `ws://127.0.0.1:${(relay.address() as { port: number }).port}`);
+  const relay = await recordingRelay(port);
+  relays.push(relay);
+  spawnHonest('honest-0', `ws://127.0.0.1:${relay.port}`);
   for (let i = 1; i < HONEST; i++) spawnHonest(`honest-${i}`);
 
   // A literal replay of honest-0's opening bytes (its upgrade request and its hello, proof included) on a new
   // connection: the new connection's nonce differs, so the proof is worth nothing.
   const helloBytes = await until('honest-0 to send its hello through the relay', () => {
-    const { head, body } = splitHttp(Buffer.concat(recorded));
+    const { head, body } = splitHttp(Buffer.concat(relay.toServer));
     const first = head === null ? undefined : parseFrames(body).frames[0];
     return first ? Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), first.raw]) : undefined;
   });
