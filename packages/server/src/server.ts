@@ -11,7 +11,7 @@ import {
 } from '@marina/protocol';
 import {
   checkFacts, Coordinator, getProblem, maxPayloadBytes, resolveRun, type RoundRecord, type RunConfig, type RunSetup, type RunSummary,
-  type CoordinatorCheckpoint, getMethod, type ShardFacts, testEvaluator, unresolvedSummary, validateRun, type Dataset,
+  getMethod, type ShardFacts, testEvaluator, unresolvedSummary, validateRun, type Dataset,
 } from '@marina/core';
 import { nodeHooks, runIdOf } from './hash.js';
 import { RunFolder } from './runFolder.js';
@@ -19,7 +19,8 @@ import { attachMetrics } from './metrics.js';
 import { attachDashboard } from './dashboard/routes.js';
 import { createHttpFront } from './http.js';
 import { RunLifecycle } from './lifecycle.js';
-import { CheckpointError, removeCheckpoint, writeCheckpoint, type CheckpointFile } from './checkpoint.js';
+import { CheckpointError, type CheckpointFile } from './checkpoint.js';
+import { RunSink } from './sink.js';
 import { RankTable, type Conn, type SocketStats } from './ranks.js';
 import { bindingRefusal, dashboardToken, expectedProof, isLoopback, proofMatches } from './security.js';
 import type { RunView } from './view.js';
@@ -107,11 +108,9 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   const resumable = getMethod(config.method).resumable;
   const facts: (ShardFacts | null)[] = opts.resume ? [...opts.resume.facts] : new Array(config.clients).fill(null);
   if (opts.resume && !resumable) throw new CheckpointError(`${config.method} keeps client state the server does not mirror: a resumed server cannot restore it`);
-  /** The state at the end of the last finished round: what a checkpoint writes (a round in flight is run again). */
-  let lastCheckpoint: CoordinatorCheckpoint | null = null;
   const runId = runIdOf(config);
   // Opened once the port is ours, so a port in use leaves no half-made run folder behind.
-  let folder: RunFolder | null = null;
+  let sink = new RunSink(null, { runId, config, facts }, 0, resumable);
   const n = config.clients;
   const ranks = new RankTable(n);
   const life = new RunLifecycle();
@@ -423,22 +422,10 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   function advance(): void {
     while (life.phase === 'running' && coordinator && coordinator.roundComplete()) {
       const record: RoundRecord = coordinator.finishRound();
-      folder?.appendRound(record);
-      if (folder && resumable) {
-        lastCheckpoint = coordinator.checkpoint();
-        const every = opts.checkpointEvery ?? 0;
-        if (every > 0 && coordinator.roundsDone % every === 0) saveCheckpoint();
-      }
+      sink.round(record, coordinator);
       events.emit('round', record, coordinator.lastTraffic);
       startNextRound();
     }
-  }
-
-  /** checkpoint.json (atomic) of the last finished round. */
-  function saveCheckpoint(): boolean {
-    if (!folder || !lastCheckpoint) return false;
-    writeCheckpoint(folder.dir, { format: 'marina-checkpoint/1', runId, config, facts: facts as ShardFacts[], coordinator: lastCheckpoint });
-    return true;
   }
 
   function finish(reason: string, bySignal = false): void {
@@ -446,8 +433,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     coordinator?.abort(reason);
     const aborted = reason.startsWith('aborted');
     // Stopped by a signal with a checkpoint written: clients are told to come back (a resumed server takes them).
-    const shutdown = bySignal && resumable && saveCheckpoint();
-    if (!aborted && folder) removeCheckpoint(folder.dir);
+    const shutdown = sink.ending(aborted, bySignal);
     logger.info({ reason, checkpoint: shutdown }, aborted ? (shutdown ? 'run stopped; resume it with --resume' : 'run aborted') : 'run finished');
     for (const conn of ranks.open) {
       if (conn.ws.readyState !== conn.ws.OPEN) continue;
@@ -470,8 +456,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     const connectionBytes = socketTotal - (t.wireBytesUp + t.wireBytesDown + t.telemetryBytes + t.controlBytes);
     const base = coordinator ? coordinator.summary(runId, 'network', connectionBytes) : unresolvedSummary(config, runId, ledger, connectionBytes, life.endReason ?? 'running');
     const summary = { ...base, sockets };
-    folder?.writeSummary(summary);
-    folder?.close();
+    sink.close(summary);
     events.emit('end', summary);
     clearInterval(pinger);
     const closeHttp = () => {
@@ -493,7 +478,8 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     http.listen(opts.port, opts.host, () => resolve());
   });
   try {
-    folder = opts.resume && opts.out ? RunFolder.resume(opts.out, opts.resume.coordinator.round) : opts.out ? RunFolder.open(opts.out, opts.force) : null;
+    const folder = opts.resume && opts.out ? RunFolder.resume(opts.out, opts.resume.coordinator.round) : opts.out ? RunFolder.open(opts.out, opts.force) : null;
+    sink = new RunSink(folder, { runId, config, facts }, opts.checkpointEvery ?? 0, resumable);
   } catch (e) {
     front.close();
     throw e;
