@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { clientShard, resolveRun, runInProcess, testEvaluator, type Problem, type RunConfig, type RunSetup, type RunSummary } from '@marina/core';
 import { loadAllShards, loadTestData } from '@marina/data';
-import { nodeHooks, RunFolder, runIdOf, startServer, type SocketStats } from '@marina/server';
+import { nodeHooks, RunFolder, runIdOf, startServer, writeJsonAtomic, type SocketStats } from '@marina/server';
+import type { LinkNet } from './link/net.js';
 import { makeProgress } from './progress.js';
 
 /** The `marina` executable, for spawning client processes. */
@@ -67,6 +69,8 @@ export interface LocalOptions {
   tls?: { cert: Buffer; key: Buffer; caFile: string } | null;
   /** Client processes the n clients are spread over (`--processes`; default `defaultProcesses(n)`). */
   processes?: number;
+  /** `--link`: the server listens on the links' bridge; client process i (one client each) runs behind link i. */
+  link?: LinkNet | null;
 }
 
 /** Up to this many clients, `marina local` runs one process per client by default (as before issue 13). */
@@ -92,8 +96,10 @@ const LOCAL_MAX_PENDING = 64;
  * One client process of a local cluster: `marina client --count` with the given arguments. stdin is a pipe this
  * process holds: if it is killed, even by SIGKILL, the clients see it close and exit.
  */
-function spawnClientProcess(args: string[]): ChildProcess {
-  return spawn(process.execPath, [MARINA_BIN, 'client', ...args, '--exit-with-stdin'], { stdio: ['pipe', 'ignore', 'inherit'] });
+function spawnClientProcess(args: string[], wrap?: (argv: string[]) => [string, string[]]): ChildProcess {
+  const argv = [process.execPath, MARINA_BIN, 'client', ...args, '--exit-with-stdin'];
+  const [cmd, rest] = wrap ? wrap(argv) : [argv[0]!, argv.slice(1)];
+  return spawn(cmd, rest, { stdio: ['pipe', 'ignore', 'inherit'] });
 }
 
 /**
@@ -106,7 +112,7 @@ export async function runLocal(config: RunConfig, opts: LocalOptions): Promise<R
     config,
     testData: config.testData ? await loadTestData(config, config.testData) : null,
     port: 0,
-    host: '127.0.0.1',
+    host: opts.link?.serverAddress ?? '127.0.0.1',
     out: opts.out,
     force: opts.force,
     logger: opts.logger,
@@ -125,13 +131,13 @@ export async function runLocal(config: RunConfig, opts: LocalOptions): Promise<R
     progress.update(r, bits);
   });
   // A certificate names a host, not 127.0.0.1: with TLS the clients dial localhost (the server listens on 127.0.0.1).
-  const url = opts.tls ? `wss://localhost:${server.port}` : `ws://127.0.0.1:${server.port}`;
+  const url = opts.tls ? `wss://localhost:${server.port}` : `ws://${opts.link?.serverAddress ?? '127.0.0.1'}:${server.port}`;
   const security = [...(opts.secret ? ['--secret-file', opts.secret.file] : []), ...(opts.tls ? ['--ca', opts.tls.caFile] : [])];
-  const counts = clientsPerProcess(config.clients, opts.processes ?? defaultProcesses(config.clients));
+  const counts = clientsPerProcess(config.clients, opts.link ? config.clients : (opts.processes ?? defaultProcesses(config.clients)));
   // Each process may have its share of the server's pending window joining at once; the rest wait their turn.
   const joining = Math.max(1, Math.floor(LOCAL_MAX_PENDING / counts.length));
   const children = counts.map((count, i) =>
-    spawnClientProcess(['--server', url, ...security, '--log-level', opts.clientLogLevel, '--name', `local-${i}`, '--count', String(count), '--max-joining', String(joining)]),
+    spawnClientProcess(['--server', url, ...security, '--log-level', opts.clientLogLevel, '--name', `local-${i}`, '--count', String(count), '--max-joining', String(joining)], opts.link ? (argv) => opts.link!.wrap(i, argv) : undefined),
   );
   let ended = false;
   const exits = children.map(
@@ -151,6 +157,10 @@ export async function runLocal(config: RunConfig, opts: LocalOptions): Promise<R
   try {
     const summary = await server.done;
     ended = true;
+    if (opts.link) {
+      summary.link = opts.link.summary();
+      if (opts.out) writeJsonAtomic(join(opts.out, 'summary.json'), summary);
+    }
     const codes = await Promise.all(exits);
     // A diverged run's clients may end with status 3 (the one whose update overflowed): a result too.
     const diverged = summary.stopReason.startsWith('diverged');

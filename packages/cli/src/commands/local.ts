@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { CommandModule } from 'yargs';
+import { linkOptions, linkPlanFromArgv, openLinks } from '../link/options.js';
 import { configFromArgv, withRunOptions } from '../options.js';
 import { makeLogger } from '../logger.js';
 import { ONE_PROCESS_EACH_UP_TO, runLocal } from '../runs.js';
@@ -18,6 +19,7 @@ export const localCommand: CommandModule = {
         describe: `client processes the n clients are spread over (each \`marina client --count\` with ⌈n/P⌉ or ⌊n/P⌋ of them; at most n)`,
         defaultDescription: `n up to ${ONE_PROCESS_EACH_UP_TO} clients (one process each); above, one per CPU core (here ${availableParallelism()})`,
       },
+      ...linkOptions,
       ...secretOption,
       ...serverTlsOptions,
       ca: { ...caOption['ca'], describe: `${caOption['ca']!.describe} (default with --tls-cert: the certificate itself, for a self-signed one)` },
@@ -30,6 +32,10 @@ export const localCommand: CommandModule = {
     const tls = readServerTls(a['tls-cert'] as string | undefined, a['tls-key'] as string | undefined);
     const caFile = (a.ca as string | undefined) ?? (tls ? (a['tls-cert'] as string) : undefined);
     if (tls) readCa(caFile);
+    const plan = linkPlanFromArgv(a, config.clients);
+    if (plan && tls) throw new UsageError('--link and --tls-cert cannot be combined: clients in their namespaces dial the bridge address, which a certificate for localhost does not name');
+    const given = secret && secretFile !== undefined ? { bytes: secret, file: secretFile } : null;
+    const links = plan ? await openLinks(plan, given) : null;
     const summary = await runLocal(config, {
       out: (a.out as string | undefined) ?? null,
       force: a.force as boolean,
@@ -39,9 +45,10 @@ export const localCommand: CommandModule = {
       roundTimeoutMs: a['round-timeout'] as number,
       ...(processes !== undefined ? { processes } : {}),
       // Its clients get the same secret file, and with TLS dial wss://localhost trusting caFile.
-      secret: secret && secretFile !== undefined ? { bytes: secret, file: secretFile } : null,
+      secret: links?.secret ?? given,
       tls: tls && caFile !== undefined ? { ...tls, caFile } : null,
-    });
+      link: links?.net ?? null,
+    }).finally(() => links?.close());
     report(a, summary);
   },
 };
