@@ -365,7 +365,8 @@ async function hostileSession(scenario: string[]): Promise<Session> {
     insider(url, key, spec, rank, log, () => ++joinedInsiders === INSIDERS.length && allJoined()).then(async (o) => {
       insiderOutcomes.set(spec.name, o);
       // The vacated rank goes to a new honest client, which recomputes what it owes from x^{t−1} and x^t. After
-      // FLOOD_AFTER it dials while the flood holds every pending slot: refused as busy, it backs off and gets in.
+      // FLOOD_AFTER it dials while the flood still holds the pending slots (a refusal as busy then makes it back
+      // off and try again): it must get in all the same.
       const replace = () => {
         const h = spawnHonest(`replaces-${spec.name}`);
         replacements.push(log.waitFor(`${h.name} joining`, (e) => e['client'] === h.name && typeof e['rank'] === 'number', 30_000));
