@@ -97,9 +97,9 @@ interface Thief {
  * A raw client that does not hold the secret: it reads the challenge and answers with `proof(nonce)` (none, a
  * proof made with another secret, or one made for another connection's nonce), and reports what it got.
  */
-function thief(url: string, ca: Buffer, proof: (nonce: Uint8Array) => Uint8Array | undefined): Promise<Thief> {
+function thief(url: string, ca: Buffer, proof: (nonce: Uint8Array) => Uint8Array | undefined, localAddress?: string): Promise<Thief> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { ca, perMessageDeflate: false });
+    const ws = new WebSocket(url, { ca, perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) });
     const kinds: number[] = [];
     let error: Thief['error'] = null;
     ws.on('error', reject);
@@ -214,6 +214,16 @@ describe.skipIf(skipReason !== null)('security: a secret and TLS', () => {
     }
     expect(ProtocolErrors.MARINA_ERR_AUTH).toBe(4017);
 
+    // Failed authentications are limited per address (--max-auth-failures, 10 a minute): a stranger dialling
+    // from 127.0.0.3 is refused for its proof ten times, then at once, before any challenge, for the rest of
+    // the minute; the honest clients below dial from 127.0.0.1 and are not held back by it.
+    const wrongProof = (nonce: Uint8Array) => hmac(readFileSync(files.wrongFile).subarray(0, 64), proofInput(nonce, 'thief'));
+    for (let i = 0; i < 10; i++) expect((await thief(wss, ca, wrongProof, '127.0.0.3')).error?.code).toBe('MARINA_ERR_AUTH');
+    const limited = await thief(wss, ca, wrongProof, '127.0.0.3');
+    expect(limited.kinds).toEqual([Kind.Error]);
+    expect(limited.error?.code).toBe('MARINA_ERR_RATE_LIMITED');
+    expect(limited.closeCode).toBe(ProtocolErrors.MARINA_ERR_RATE_LIMITED);
+
     // Dashboard, /live and /metrics: 401 without the token, served with it (query or bearer); /healthz open, but
     // without the token it tells only ok and phase. The token is HMAC-SHA256(secret, "dashboard") in hex.
     const token = hmac(files.secret, 'dashboard').toString('hex');
@@ -247,7 +257,7 @@ describe.skipIf(skipReason !== null)('security: a secret and TLS', () => {
     // The ranks went to the honest clients only: three ranked sockets; every other one was refused unranked.
     const sockets = readSummary(out)['sockets'] as { rank: number }[];
     expect(sockets.filter((s) => s.rank >= 0).map((s) => s.rank).sort()).toEqual([0, 1, 2]);
-    expect(sockets.filter((s) => s.rank < 0)).toHaveLength(2 + 3 + 1); // two marina clients, three thieves, the nonce probe
+    expect(sockets.filter((s) => s.rank < 0)).toHaveLength(2 + 3 + 1 + 11); // two marina clients, three thieves, the nonce probe, the stranger's 11
   }, 120_000);
 
   it('the secret never crosses the wire: the bytes between an honest client and the server hold neither it nor its hex', async () => {

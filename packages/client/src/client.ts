@@ -317,8 +317,9 @@ function session(opts: ClientOptions, secureContext: SecureContext | null, cache
           else settle(() => reject(new ClientError('MARINA_ERR_ABORTED', `run ${bye.reason}: ${bye.message}`)));
         } else if (h.kind === Kind.Error) {
           const err = decodeError(payload);
-          // Too many connections waiting to join: not a failure of this client, so it backs off and retries.
-          if (err.code === 'MARINA_ERR_BUSY') return settle(() => reject(new ConnectError(`${opts.url} is busy: ${err.message}`, runner !== null, true)));
+          // Too many connections waiting to join, or too many failed authentications from this address lately
+          // (someone else's): not a failure of this client, so it backs off and retries.
+          if (err.code === 'MARINA_ERR_BUSY' || err.code === 'MARINA_ERR_RATE_LIMITED') return settle(() => reject(new ConnectError(`${opts.url} is busy: ${err.message}`, runner !== null, true)));
           log.error(err, 'server reported an error');
           settle(() => reject(new ClientError(err.code, err.message)));
         } else {

@@ -63,3 +63,50 @@ export function carriesToken(req: IncomingMessage, token: string): boolean {
   }
   return ok;
 }
+
+/**
+ * A limit on failed authentications per remote address (README "Security"): past `limit` failures within
+ * `windowMs`, the address's new connections are refused at once (MARINA_ERR_RATE_LIMITED, before any
+ * challenge) until the window has passed. An address that has authenticated in this run is exempt: it holds
+ * the secret, and a stranger sharing it must not lock its clients out. At most `maxAddresses` are tracked
+ * (the oldest window goes first), so a spray of addresses cannot grow the server's memory.
+ */
+export class AuthThrottle {
+  private readonly failures = new Map<string, { since: number; count: number }>();
+  private readonly trusted = new Set<string>();
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs = 60_000,
+    private readonly maxAddresses = 4096,
+  ) {}
+
+  /** Whether `address` is refused now; 0 disables the limit. */
+  blocked(address: string, now: number): boolean {
+    if (this.limit <= 0 || this.trusted.has(address)) return false;
+    const f = this.failures.get(address);
+    if (!f) return false;
+    if (now - f.since >= this.windowMs) {
+      this.failures.delete(address);
+      return false;
+    }
+    return f.count >= this.limit;
+  }
+
+  failed(address: string, now: number): void {
+    if (this.limit <= 0 || this.trusted.has(address)) return;
+    const f = this.failures.get(address);
+    if (f && now - f.since < this.windowMs) {
+      f.count++;
+      return;
+    }
+    this.failures.delete(address);
+    if (this.failures.size >= this.maxAddresses) this.failures.delete(this.failures.keys().next().value!);
+    this.failures.set(address, { since: now, count: 1 });
+  }
+
+  succeeded(address: string): void {
+    if (this.trusted.size < this.maxAddresses) this.trusted.add(address);
+    this.failures.delete(address);
+  }
+}

@@ -22,7 +22,7 @@ import { RunLifecycle } from './lifecycle.js';
 import { CheckpointError, type CheckpointFile } from './checkpoint.js';
 import { RunSink } from './sink.js';
 import { RankTable, type Conn, type SocketStats } from './ranks.js';
-import { bindingRefusal, dashboardToken, expectedProof, isLoopback, proofMatches } from './security.js';
+import { AuthThrottle, bindingRefusal, dashboardToken, expectedProof, isLoopback, proofMatches } from './security.js';
 import type { RunView } from './view.js';
 
 export interface ServerOptions {
@@ -56,6 +56,8 @@ export interface ServerOptions {
   reportTimeoutMs?: number;
   /** Connections that have not joined yet (no accepted hello) at most; more are refused at once (default 64). */
   maxPending?: number;
+  /** Failed authentications per address per minute before its connections are refused for the rest of it (default 10; 0: no limit). */
+  maxAuthFailures?: number;
   /**
    * Liveness: every this many ms each protocol socket is pinged; one that has not answered the previous ping is
    * cut off (a frozen or vanished client; default 30 s). Ping and pong frames count as connection bytes.
@@ -100,6 +102,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   const refusal = bindingRefusal(opts.host, secret, opts.insecure ?? false);
   if (refusal) throw new ServerStartError(refusal);
   const token = secret ? dashboardToken(secret) : null;
+  const throttle = new AuthThrottle(secret ? (opts.maxAuthFailures ?? 10) : 0);
   const ledger = new Ledger(config.clients);
   let setup: RunSetup | null = null;
   let coordinator: Coordinator | null = null;
@@ -181,6 +184,10 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     ws.on('message', (data: Buffer, isBinary) => onMessage(conn, data, isBinary));
     ws.on('close', (code, reason) => onClose(conn, code, reason.toString()));
     conn.log.debug('connected');
+    // An address with too many failed authentications lately is refused before any work is done for it.
+    if (throttle.blocked(socket.remoteAddress ?? '', Date.now())) {
+      return reject(conn, new ProtocolError('MARINA_ERR_RATE_LIMITED', `more than ${throttle.limit} failed authentications from ${socket.remoteAddress} within ${throttle.windowMs / 1000} s; try again later`));
+    }
     // Limits (issue 11): a bounded number of connections may wait to join, each for a bounded time. The refusal
     // is retriable (BUSY, not RUN_FULL): 1024 clients dialling at once get in by backing off (issue 13).
     const pending = [...ranks.open].filter((c) => c.rank < 0 && !c.rejected).length;
@@ -292,12 +299,16 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
 
   /** Before any rank is given: the hello's proof must be HMAC-SHA256(secret, this connection's nonce ‖ version ‖ name). */
   function authenticate(conn: Conn, hello: Hello, key: Uint8Array): void {
+    const address = conn.socket.remoteAddress ?? '';
     if (hello.proof === undefined) {
+      throttle.failed(address, Date.now());
       throw new ProtocolError('MARINA_ERR_AUTH', 'this run requires its secret: the hello carries no proof; give the client the server\'s secret file (--secret-file or MARINA_SECRET_FILE)');
     }
     if (!proofMatches(expectedProof(key, conn.nonce, hello.client), hello.proof)) {
+      throttle.failed(address, Date.now());
       throw new ProtocolError('MARINA_ERR_AUTH', 'the hello\'s proof does not match this run\'s secret: the client\'s --secret-file is not the server\'s');
     }
+    throttle.succeeded(address);
     conn.log.debug({ client: hello.client }, 'client proved the secret');
   }
 

@@ -30,6 +30,7 @@ export const serverCommand: CommandModule = {
       'report-timeout': { type: 'number', default: 300_000, describe: 'ms a client has after its hello to report its shard (reading data takes time)' },
       'ping-interval': { type: 'number', default: 30_000, describe: 'ms between liveness pings; a socket that missed the previous pong is cut off' },
       'max-pending': { type: 'number', default: 64, describe: 'connections that may wait to join at once; more are refused with the retriable MARINA_ERR_BUSY (clients back off and retry)' },
+      'max-auth-failures': { type: 'number', default: 10, describe: 'with --secret-file: failed authentications per address per minute after which its connections are refused (MARINA_ERR_RATE_LIMITED) for the rest of that minute; 0: no limit' },
       'checkpoint-every': { type: 'number', default: 50, describe: 'write checkpoint.json in the run folder every this many rounds (0: only when stopped by SIGTERM/SIGINT)' },
       resume: { type: 'string', describe: 'continue the run of this folder from its checkpoint.json (configuration from the checkpoint; clients reconnect by themselves)' },
     }),
@@ -55,7 +56,8 @@ export const serverCommand: CommandModule = {
       out: resume ? String(a['resume']) : ((a.out as string | undefined) ?? null),
       force: a.force as boolean,
       resume,
-      checkpointEvery: checkpointEvery(a['checkpoint-every']),
+      checkpointEvery: count('--checkpoint-every', a['checkpoint-every']),
+      maxAuthFailures: count('--max-auth-failures', a['max-auth-failures']),
       helloTimeoutMs: a['hello-timeout'] as number,
       reportTimeoutMs: a['report-timeout'] as number,
       maxPending: a['max-pending'] as number,
@@ -98,8 +100,9 @@ function resumeFrom(a: Args): CheckpointFile {
   return readCheckpoint(String(a['resume']));
 }
 
-function checkpointEvery(v: unknown): number {
+/** A count flag: an integer ≥ 0 (0 turns the feature off). */
+function count(flag: string, v: unknown): number {
   const x = Number(v);
-  if (!(Number.isInteger(x) && x >= 0 && x <= 1e9)) throw new UsageError(`--checkpoint-every is ${JSON.stringify(v)}; expected an integer ≥ 0`);
+  if (!(Number.isInteger(x) && x >= 0 && x <= 1e9)) throw new UsageError(`${flag} is ${JSON.stringify(v)}; expected an integer ≥ 0`);
   return x;
 }
