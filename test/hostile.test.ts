@@ -41,10 +41,13 @@ const MAX_PENDING = 50;
 const PING_MS = 2000;
 const FLOOD = 1000;
 /**
- * The thief dials from another loopback address than everyone else: it stands for a stranger elsewhere, and a
- * limit on failed authentications per address must not lock the honest clients (127.0.0.1) out with it.
+ * Two rank thieves: a stranger dialling from another loopback address than everyone else (a machine elsewhere),
+ * and a neighbour sharing the honest clients' address (127.0.0.1, as behind one NAT). A limit on failed
+ * authentications per address may stop the stranger early, but must never lock the honest clients out with the
+ * neighbour.
  */
-const THIEF_ADDRESS = '127.0.0.2';
+const STRANGER_ADDRESS = '127.0.0.2';
+const NEIGHBOUR_ADDRESS = '127.0.0.1';
 /** How long past --hello-timeout a connection that never completes its upgrade may stay open. */
 const PRE_UPGRADE_GRACE_MS = 5000;
 /** No single attacker may take longer than this to be refused or cut off (the server's deadlines are far shorter). */
@@ -213,6 +216,11 @@ interface Honest {
   exit: Promise<{ code: number | null; stderr: string }>;
 }
 
+interface ThiefLog {
+  tries: PeerOutcome[];
+  afterExit: number;
+}
+
 interface Session {
   n: number;
   dir: string;
@@ -225,7 +233,8 @@ interface Session {
   /** The server's log entries at level error or above (an internal error, a failure it could not pin on a client). */
   serverErrors: Record<string, unknown>[];
   outsiders: Map<string, RawOutcome | PeerOutcome>;
-  thief: { tries: PeerOutcome[]; afterExit: number };
+  /** Each thief's attempts while the server was up (those after it exited are only counted). */
+  thieves: { stranger: ThiefLog; neighbour: ThiefLog };
   flood: { codes: number[]; spreadMs: number; healthz: unknown; healthzToken: unknown; healthzMs: number };
   /** What the dashboard that never read got, read after the server exited (null: its socket never closed). */
   dashboard: RawOutcome | null;
@@ -318,21 +327,23 @@ async function hostileSession(scenario: string[]): Promise<Session> {
     socket.pause();
   }, 120_000);
 
-  // The rank thief: every 50 ms a new connection with a proof made from a wrong secret, asking for rank 0.
+  // A rank thief: every 50 ms a new connection from `address` with a proof made from a wrong secret, asking for
+  // rank 0, until the server has exited.
   const wrongKey = randomBytes(32);
-  const thief = (async () => {
+  const thief = async (address: string): Promise<ThiefLog> => {
     const tries: PeerOutcome[] = [];
     let afterExit = 0;
     for (let i = 0; i < 2000 && !over; i++) {
       const o = await protocolPeer(url, (ws, bytes) => {
         if (bytes[0] === Kind.Challenge) ws.send(encodeHello({ client: 'thief', rank: 0, proof: helloProof(wrongKey, decodeChallenge(payloadOf(bytes)).nonce, 'thief') }));
-      }, PEER_DEADLINE_MS, { localAddress: THIEF_ADDRESS });
+      }, PEER_DEADLINE_MS, { localAddress: address });
       if (over && o.socketError) afterExit++; // the server has gone: the port refuses
       else tries.push(o);
       await new Promise((r) => setTimeout(r, 50));
     }
     return { tries, afterExit };
-  })();
+  };
+  const stranger = thief(STRANGER_ADDRESS);
 
   // Outsiders before and around the upgrade, all at once.
   const hello = encodeHello({ client: 'outsider', rank: null });
@@ -376,6 +387,8 @@ async function hostileSession(scenario: string[]): Promise<Session> {
     }),
   );
   await insidersJoined;
+  // The neighbour starts once clients from its address have authenticated (before, it would be a stranger too).
+  const neighbour = thief(NEIGHBOUR_ADDRESS);
 
   const relay = await recordingRelay(port);
   relays.push(relay);
@@ -425,12 +438,12 @@ async function hostileSession(scenario: string[]): Promise<Session> {
   // Only now does the dashboard read what was sent to it (its kernel buffer kept it), up to the end of its socket.
   (dashSocket as Socket | null)?.resume();
   const dash = await Promise.race([dashboard, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
-  const thiefDone = await thief;
+  const thieves = { stranger: await stranger, neighbour: await neighbour };
   const joins = log.filter((e) => String(e['msg']).startsWith('client joined')).map((e) => ({ client: String(e['client']), rank: e['rank'] as number }));
   const serverErrors = log.filter((e) => (e['level'] as number) >= 50);
   const sim = await marina(['sim', ...run, '--quiet', '--out', join(dir, 'sim')], { timeoutMs: 60_000 });
   return {
-    n, dir, server, serverMs, insiders: insiderOutcomes, honest: exits, joins, serverErrors, outsiders, thief: thiefDone, flood: flood!,
+    n, dir, server, serverMs, insiders: insiderOutcomes, honest: exits, joins, serverErrors, outsiders, thieves, flood: flood!,
     dashboard: dash, sim,
   };
 }
@@ -454,7 +467,7 @@ describe.each(SCENARIOS)('hostile peers against a live server: %s', (_name, scen
   let s: Session;
   beforeAll(async () => {
     s = await hostileSession(scenario);
-    console.log(`hostile (${_name}): server ran ${(s.serverMs / 1000).toFixed(1)} s; ${s.thief.tries.length} thief attempts; flood spread ${s.flood.spreadMs.toFixed(0)} ms, /healthz in ${s.flood.healthzMs.toFixed(0)} ms`);
+    console.log(`hostile (${_name}): server ran ${(s.serverMs / 1000).toFixed(1)} s; ${s.thieves.stranger.tries.length} + ${s.thieves.neighbour.tries.length} thief attempts; flood spread ${s.flood.spreadMs.toFixed(0)} ms, /healthz in ${s.flood.healthzMs.toFixed(0)} ms`);
     for (const [name, o] of s.insiders) console.log(`  insider ${name} (rank ${o.rank}, round ${o.round}): ${o.error ? `${o.error.code}: ${o.error.message}` : `closed ${o.closeCode}`} after ${o.cutMs.toFixed(0)} ms`);
   }, 150_000);
 
@@ -507,28 +520,41 @@ describe.each(SCENARIOS)('hostile peers against a live server: %s', (_name, scen
     expect(decodeError(payloadOf(new Uint8Array(o.frames[1]!.payload))).message).toMatch(/proof does not match this run's secret/);
   });
 
-  it('a rank thief without the secret, every 50 ms for the whole run, never gets a rank', () => {
-    const { tries } = s.thief;
-    expect(tries.length).toBeGreaterThan(20);
-    const how = (t: PeerOutcome): string => {
-      if (t.timedOut || t.kinds.includes(Kind.Assign)) return `not refused: ${JSON.stringify(t)}`;
-      const code: string | undefined = t.error?.code;
-      // Refused for its proof, for its address's failures (where the server limits them), or while the flood
-      // holds the pending slots; or it was still waiting for an answer when the run ended (a bye, the port closing).
-      if (code === 'MARINA_ERR_AUTH' || code === 'MARINA_ERR_RATE_LIMITED') return code;
-      if (code === 'MARINA_ERR_BUSY') return 'cap';
-      if (code === undefined && (t.kinds.includes(Kind.Bye) || t.socketError)) return 'end';
-      return `unexpected: ${JSON.stringify(t)}`;
-    };
-    const counts = new Map<string, number>();
-    for (const t of tries) counts.set(how(t), (counts.get(how(t)) ?? 0) + 1);
-    expect([...counts.keys()].filter((k) => !['MARINA_ERR_AUTH', 'MARINA_ERR_RATE_LIMITED', 'cap', 'end'].includes(k))).toEqual([]);
-    expect(counts.get('MARINA_ERR_AUTH')).toBeGreaterThan(0);
-    for (const t of tries) {
-      if (t.error?.code !== 'MARINA_ERR_AUTH') continue;
-      expect(t.kinds).toEqual([Kind.Challenge, Kind.Error]);
-      expect(t.closeCode).toBe(ProtocolErrors.MARINA_ERR_AUTH);
+  /** How a thief's attempt ended: refused (its code, or 'cap' for the pending cap), 'end' of the run, or not refused. */
+  const how = (t: PeerOutcome): string => {
+    if (t.timedOut || t.kinds.includes(Kind.Assign)) return `not refused: ${JSON.stringify(t)}`;
+    const code: string | undefined = t.error?.code;
+    if (code === 'MARINA_ERR_AUTH' || code === 'MARINA_ERR_RATE_LIMITED') return code;
+    if (code === 'MARINA_ERR_BUSY') return 'cap'; // while the flood holds the pending slots
+    if (code === undefined && (t.kinds.includes(Kind.Bye) || t.socketError)) return 'end'; // the run ended mid-attempt
+    return `unexpected: ${JSON.stringify(t)}`;
+  };
+  const tally = (tries: PeerOutcome[]) => {
+    const counts: Record<string, number> = {};
+    for (const t of tries) counts[how(t)] = (counts[how(t)] ?? 0) + 1;
+    return counts;
+  };
+
+  it('rank thieves without the secret, every 50 ms for the whole run, never get a rank; the one sharing the honest clients\' address never locks them out', () => {
+    const { stranger, neighbour } = s.thieves;
+    console.log(`thieves (${_name}): stranger ${JSON.stringify(tally(stranger.tries))}, neighbour ${JSON.stringify(tally(neighbour.tries))}`);
+    for (const { tries } of [stranger, neighbour]) {
+      expect(tries.length).toBeGreaterThan(20);
+      const counts = tally(tries);
+      expect(Object.keys(counts).filter((k) => !['MARINA_ERR_AUTH', 'MARINA_ERR_RATE_LIMITED', 'cap', 'end'].includes(k))).toEqual([]);
+      expect(counts['MARINA_ERR_AUTH']).toBeGreaterThan(0);
+      for (const t of tries) {
+        if (t.error?.code === 'MARINA_ERR_AUTH') {
+          expect(t.kinds).toEqual([Kind.Challenge, Kind.Error]);
+          expect(t.closeCode).toBe(ProtocolErrors.MARINA_ERR_AUTH);
+        }
+        // A rate limit refuses before any challenge.
+        if (t.error?.code === 'MARINA_ERR_RATE_LIMITED') expect(t.kinds).toEqual([Kind.Error]);
+      }
     }
+    // Its address holds the secret (the insiders and honest clients authenticated from it): never limited, so the
+    // honest clients that dial from it meanwhile (every replacement) all got in (the last test checks their exits).
+    expect(tally(neighbour.tries)['MARINA_ERR_RATE_LIMITED']).toBeUndefined();
   });
 
   it(`${FLOOD} connections that never say hello are capped at --max-pending and cut at the hello deadline; /healthz answers and an honest client dialling meanwhile gets in`, () => {
