@@ -209,7 +209,7 @@ describe.skipIf(skipReason !== null)('runs behind emulated links (network namesp
     expect(serverCost).toBeLessThan(fastRound + 0.03);
   }, 120_000);
 
-  it('a run that fails after building its links removes them; a SIGKILLed one leaves them to the next run, which removes them', async () => {
+  it('a run that fails or is interrupted removes its links; a SIGKILLed one leaves them to the next run, which removes them', async () => {
     // --out naming a file: the server refuses to start (exit 2) once the links are up.
     const file = join(tempDir('link-fail'), 'a-file');
     writeFileSync(file, 'not a folder\n');
@@ -217,15 +217,29 @@ describe.skipIf(skipReason !== null)('runs behind emulated links (network namesp
     expect(failed.code, failed.stderr).toBe(2);
     expect(await leftovers()).toEqual([]);
 
-    const out = join(tempDir('link-kill'), 'run');
-    const child = spawn(process.execPath, [MARINA, 'local', '--quiet', '--out', out, '--clients', '2', '--rounds', '1000000', '--stop-at-target', 'false', '--link', 'rate=10mbit'], {
-      env: cleanEnv(),
-      stdio: ['ignore', 'ignore', 'ignore'],
-    });
-    const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-    const rounds = join(out, 'rounds.jsonl');
-    // Rounds are being written: the links are up and both clients joined through them.
-    await waitFor('the run to start its rounds', () => (existsSync(rounds) && statSync(rounds).size > 0 ? true : undefined), 60_000);
+    /** A long run, once its rounds are being written (the links are up and both clients joined through them). */
+    const running = async () => {
+      const out = join(tempDir('link-signal'), 'run');
+      const child = spawn(process.execPath, [MARINA, 'local', '--quiet', '--out', out, '--clients', '2', '--rounds', '1000000', '--stop-at-target', 'false', '--link', 'rate=10mbit'], {
+        env: cleanEnv(),
+        stdio: ['ignore', 'ignore', 'ignore'],
+        detached: true,
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      const rounds = join(out, 'rounds.jsonl');
+      await waitFor('the run to start its rounds', () => (existsSync(rounds) && statSync(rounds).size > 0 ? true : undefined), 60_000);
+      expect(await leftovers(child.pid!)).toHaveLength(3);
+      return { child, exited };
+    };
+    const bounded = <T>(p: Promise<T>) => Promise.race([p, new Promise<string>((r) => setTimeout(() => r('did not exit within 30 s'), 30_000).unref())]);
+
+    // SIGINT (and SIGTERM, the same path): the run stops, the clients are stopped, the links removed.
+    const a = await running();
+    a.child.kill('SIGINT');
+    expect(await bounded(a.exited)).toBe(1);
+    expect(await leftovers(a.child.pid!)).toEqual([]);
+
+    const { child, exited } = await running();
     child.kill('SIGKILL');
     await exited;
     const pid = child.pid!;

@@ -151,12 +151,19 @@ export async function runLocal(config: RunConfig, opts: LocalOptions): Promise<R
         }),
       ),
   );
-  const onSignal = () => server.shutdown('interrupted');
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    server.shutdown('interrupted');
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
     const summary = await server.done;
     ended = true;
+    // An interrupted server says bye 'shutdown', on which clients keep trying (for `marina server --resume`):
+    // these clients have no server to come back to.
+    if (interrupted) for (const child of children) child.kill();
     if (opts.link) {
       summary.link = opts.link.summary();
       if (opts.out) writeJsonAtomic(join(opts.out, 'summary.json'), summary);
