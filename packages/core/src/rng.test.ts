@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CounterRng, SHARED } from '@marina/core';
+import { CounterRng, hash32, SHARED, streamKeys } from '@marina/core';
+import { cqShift, cqStream } from './kernels/range.js';
 
 /**
  * Statistical tests of the generator (SPEC decision 15). Every test uses fixed seeds, so it is a
@@ -261,6 +262,74 @@ describe('CounterRng.ints', () => {
       const out = new Int32Array(500);
       a.ints(out, n);
       expect(Array.from(out)).toEqual(Array.from({ length: 500 }, () => b.int(n)));
+    }
+  });
+});
+
+describe('hash32 (the kernels\' fast stream, protocol 3)', () => {
+  const N = 256 * 500;
+  const draws = (seed: number, round: number, rank: number, purpose: string, count = N): Uint32Array => {
+    const [k0, k1] = streamKeys(seed, round, rank, purpose);
+    return Uint32Array.from({ length: count }, (_, i) => hash32(k0, k1, i));
+  };
+
+  it('is uniform in its high, low and middle 8 bits and in both 16-bit halves (CQ\'s two draws per hash)', () => {
+    for (const [seed, round, rank, purpose] of [
+      [1, 0, 0, 'iq'],
+      [2, 17, SHARED, 'cq-shift'],
+      [0xffffffff, 3, 9, 'cq-jitter'],
+    ] as const) {
+      const h = draws(seed, round, rank, purpose);
+      for (const shift of [0, 8, 12, 16, 24]) {
+        const counts = new Float64Array(256);
+        for (const u of h) counts[(u >>> shift) & 0xff]!++;
+        expect(chiSquare(counts, uniform(256, N))).toBeLessThan(CHI2_999[255]!);
+      }
+      // Low and high 16-bit halves jointly (top 4 bits of each: 256 cells).
+      const joint = new Float64Array(256);
+      for (const u of h) joint[((u >>> 12) & 0xf) * 16 + (u >>> 28)]!++;
+      expect(chiSquare(joint, uniform(256, N))).toBeLessThan(CHI2_999[255]!);
+    }
+  });
+
+  it('has independent consecutive counters and independent streams of adjacent ranks, rounds and purposes', () => {
+    const cells = (x: Uint32Array, y: Uint32Array): number => {
+      const joint = new Float64Array(256);
+      for (let i = 0; i < x.length; i++) joint[(x[i]! >>> 28) * 16 + (y[i]! >>> 28)]!++;
+      return chiSquare(joint, uniform(256, x.length));
+    };
+    const base = draws(3, 10, 4, 'iq');
+    expect(cells(base.subarray(0, N - 1), base.subarray(1))).toBeLessThan(CHI2_999[255]!);
+    for (const other of [draws(3, 10, 5, 'iq'), draws(3, 11, 4, 'iq'), draws(4, 10, 4, 'iq'), draws(3, 10, 4, 'cq-jitter')]) {
+      expect(cells(base, other)).toBeLessThan(CHI2_999[255]!);
+      // Not a shifted copy: no equal run of 8 draws at any lag within the first 4096 counters.
+      const at = new Map<number, number>();
+      for (let i = 0; i < 4096; i++) at.set(other[i]!, i);
+      let runs = 0;
+      for (let i = 0; i < 4096 - 8; i++) {
+        const k = at.get(base[i]!);
+        if (k !== undefined && k + 8 < 4096 && base[i + 1] === other[k + 1] && base[i + 7] === other[k + 7]) runs++;
+      }
+      expect(runs).toBe(0);
+    }
+  });
+
+  it('gives CQ\'s shared shifts uniform in [0, n) without modulo bias: the 16-bit path, its retries and the 32-bit path', () => {
+    // n = 3, 1000 (retry at 0.8%), 40000 (retry at 39%: 2^16 mod 40000 = 25536) and 70000 (one hash each).
+    for (const n of [3, 1000, 40000, 70000]) {
+      const q = cqStream(5, 1, n, 0, 0);
+      const cellsOf = n <= 1000 ? n : 1000;
+      const N2 = 300 * cellsOf;
+      const counts = new Float64Array(cellsOf);
+      for (let j = 0; j < N2; j++) {
+        const s = cqShift(q, j);
+        expect(s >= 0 && s < n).toBe(true);
+        counts[Math.floor((s * cellsOf) / n)]!++;
+      }
+      // Cells of unequal width when cellsOf does not divide n: expected counts from each cell's width.
+      const expected = new Float64Array(cellsOf);
+      for (let v = 0; v < n; v++) expected[Math.floor((v * cellsOf) / n)]! += N2 / n;
+      expect(chiSquare(counts, expected)).toBeLessThan(CHI2_999[cellsOf - 1] ?? 1142.85);
     }
   });
 });

@@ -5,6 +5,9 @@
  * No generator state survives a round, so an in-process run, a networked run and a resumed run draw the
  * same numbers. The hash is Wellons' "triple32" integer finalizer applied twice with key words mixed in;
  * changing it changes every run, so it is part of PROTOCOL_VERSION.
+ *
+ * Hot kernels (CQ's shared shifts and jitter, IQ's rounding noise; protocol 3) use `hash32` instead: the
+ * same key schedule, then a 2-multiply keyed finalizer per draw, cheap enough to vectorise (kernels/).
  */
 
 /** Rank used for randomness shared by all clients of a round (CQ shifts, PermK permutations, the coin). */
@@ -32,6 +35,27 @@ export function purposeId(purpose: string): number {
   return h >>> 0;
 }
 
+/** The two 32-bit key words of the stream (seed, round, rank, purpose), shared by CounterRng and hash32. */
+export function streamKeys(seed: number, round: number, rank: number, purpose: string): [number, number] {
+  let k = mix32((seed >>> 0) ^ purposeId(purpose));
+  k = mix32(k ^ (round >>> 0) ^ 0x9e3779b9);
+  k = mix32(k ^ (rank >>> 0));
+  return [k, mix32(k ^ 0x85ebca6b)];
+}
+
+/**
+ * The i-th 32-bit draw of the fast stream with keys (k0, k1): Wellons' 2-multiply "lowbias32" finalizer
+ * (constants 0x21f0aaad, 0x735a2d97) of i + k0, with k1 mixed in before the second multiply so that two
+ * streams are not shifted copies of each other. Only 32-bit adds, xors, shifts and two multiplies: the
+ * WebAssembly kernels compute it four lanes at a time and must agree bit for bit (kernels/range.wat).
+ */
+export function hash32(k0: number, k1: number, i: number): number {
+  let x = (i + k0) | 0;
+  x = Math.imul(x ^ (x >>> 16), 0x21f0aaad);
+  x = Math.imul(x ^ (x >>> 15) ^ k1, 0x735a2d97);
+  return (x ^ (x >>> 15)) >>> 0;
+}
+
 const TWO32 = 0x1_0000_0000;
 const INV_TWO32 = 1 / TWO32;
 
@@ -45,11 +69,9 @@ export class CounterRng {
   private counter = 0;
 
   constructor(seed: number, round: number, rank: number, purpose: string) {
-    let k = mix32((seed >>> 0) ^ purposeId(purpose));
-    k = mix32(k ^ (round >>> 0) ^ 0x9e3779b9);
-    k = mix32(k ^ (rank >>> 0));
-    this.k0 = k;
-    this.k1 = mix32(k ^ 0x85ebca6b);
+    const [k0, k1] = streamKeys(seed, round, rank, purpose);
+    this.k0 = k0;
+    this.k1 = k1;
   }
 
   /** The i-th 32-bit output of the stream. */

@@ -1,6 +1,6 @@
-import { CounterRng, SHARED } from '../rng.js';
+import { cqShift, cqStream, rangeKernels } from '../kernels/range.js';
 import type { Compressor } from './types.js';
-import { rangeQuantizer, slotBits, type RangeMode } from './rangeQuantizer.js';
+import { rangeQuantizer, type RangeMode } from './rangeQuantizer.js';
 
 /**
  * Correlated quantizer CQ (Suresh et al. 2022; CQ-MARINA Def. 7; SPEC B.4 and decision 4).
@@ -11,15 +11,11 @@ import { rangeQuantizer, slotBits, type RangeMode } from './rangeQuantizer.js';
  * across clients the slots are a permutation, so the rounding errors cancel. Cost O(d + n) per client.
  */
 export function createCq(options: { range?: RangeMode } = {}): Compressor {
-  let slots = new Int32Array(0);
   let rho = new Int32Array(0);
   return {
     ...rangeQuantizer('cq', options.range ?? 'client', (a, ctx, out, r) => {
-      const { d, n } = ctx;
-      if (slots.length < d) slots = new Int32Array(d);
-      if (rho.length !== n) rho = new Int32Array(n);
-      cqSlots(ctx.seed, ctx.round, n, ctx.slot, slots, d, rho);
-      slotBits(a, d, out, n, slots, new CounterRng(ctx.seed, ctx.round, ctx.rank, 'cq-jitter'), r);
+      if (rho.length !== ctx.n) rho = new Int32Array(ctx.n);
+      rangeKernels.cqBits(a, ctx.d, out, r, cqStream(ctx.seed, ctx.round, ctx.n, ctx.slot, ctx.rank, rho));
     }),
     correlated: true,
     constants: (d, n, convention) => ({
@@ -37,16 +33,15 @@ export function createCq(options: { range?: RangeMode } = {}): Compressor {
 /**
  * The slots of the client at position `slot` (0..n−1) in round `round`: out[j] = (s_j + ρ(slot)) mod n for
  * j < d (decision 4), s_j the shared per-coordinate shifts and ρ the shared permutation of positions, both
- * keyed by (seed, round) alone. Every client computes its own row in O(d + n); at each coordinate the rows
- * of the n clients form a permutation of 0..n−1, which is what makes the rounding errors cancel.
- * `rho` is optional scratch of length n.
+ * keyed by (seed, round) alone (kernels/rangeJs.cqShift: two 16-bit draws per hash for n ≤ 2^16, protocol 3).
+ * Every client computes its own row in O(d + n); at each coordinate the rows of the n clients form a
+ * permutation of 0..n−1, which is what makes the rounding errors cancel. The encoder computes the same
+ * slots inline; `rho` is optional scratch of length n.
  */
 export function cqSlots(seed: number, round: number, n: number, slot: number, out: Int32Array, d = out.length, rho = new Int32Array(n)): void {
-  new CounterRng(seed, round, SHARED, 'cq-rho').permutation(rho);
-  new CounterRng(seed, round, SHARED, 'cq-shift').ints(out, n, d);
-  const mine = rho[slot]!;
+  const q = cqStream(seed, round, n, slot, 0, rho);
   for (let j = 0; j < d; j++) {
-    const s = out[j]! + mine;
+    const s = cqShift(q, j) + q.mine;
     out[j] = s >= n ? s - n : s;
   }
 }

@@ -1,20 +1,19 @@
-import { CounterRng } from '../rng.js';
+import { streamKeys } from '../rng.js';
+import { rangeKernels } from '../kernels/range.js';
 import type { Compressor } from './types.js';
-import { rangeQuantizer, thresholdBits, type RangeMode } from './rangeQuantizer.js';
+import { rangeQuantizer, type RangeMode } from './rangeQuantizer.js';
 
 /**
  * Independent quantizer IQ (CQ-MARINA Def. 6, SPEC B.3): each coordinate rounds to ±r with a private
- * uniform threshold, keyed by the client's own rank (never shared: the MiniFL pitfall of B.3).
+ * uniform threshold, keyed by the client's own rank (never shared: the MiniFL pitfall of B.3): u_j = h_j/2^32,
+ * h_j = hash32 of the stream (seed, round, rank, 'iq') at j (protocol 3; kernels/rangeJs.iqBits).
  * ω = d − 1 exactly for l = −‖a‖, r = ‖a‖; (A, B) = (d/n, 0) by default, (d/(4n), 0) under `paper` (decision 5).
  */
 export function createIq(options: { range?: RangeMode } = {}): Compressor {
-  let u = new Float64Array(0);
   return {
     ...rangeQuantizer('iq', options.range ?? 'client', (a, ctx, out, r) => {
-      if (u.length < ctx.d) u = new Float64Array(ctx.d);
-      const rng = new CounterRng(ctx.seed, ctx.round, ctx.rank, 'iq');
-      for (let j = 0; j < ctx.d; j++) u[j] = rng.float();
-      thresholdBits(a, u, ctx.d, out, r);
+      const [k0, k1] = streamKeys(ctx.seed, ctx.round, ctx.rank, 'iq');
+      rangeKernels.iqBits(a, ctx.d, out, r, k0, k1);
     }),
     correlated: false,
     constants: (d, n, convention) => ({

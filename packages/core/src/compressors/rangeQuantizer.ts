@@ -1,13 +1,20 @@
-import { BitReader, BitWriter, ProtocolError } from '@marina/protocol';
-import type { CounterRng } from '../rng.js';
+import { ProtocolError } from '@marina/protocol';
+import { rangeKernels } from '../kernels/range.js';
 import type { CompressContext, Compressor } from './types.js';
-import { expectLength, float32Norm, readScale } from './floats.js';
+import { expectLength, readScale } from './floats.js';
 
 /**
  * The shared wire form of the one-bit range quantizers IQ and CQ (SPEC B.3, B.4, decisions 3 and 11):
  * the float32 radius r = fround(‖a‖₂), then one bit per coordinate; bit 1 decodes to r, bit 0 to −r.
  * They differ only in the thresholds U_j each coordinate is compared with, which the caller supplies.
+ * The kernels (kernels/range.ts: SIMD where it applies, the JavaScript reference otherwise) do the work.
  */
+
+/**
+ * Decision 11's r = fround(‖a‖₂) over a[0..d), the squares summed in the fixed 8-lane order of
+ * kernels/rangeJs.sumSquares (protocol 3: vectorisable; a sequential sum can differ in the last bit).
+ */
+export const radius = (a: Float64Array, d: number): number => Math.fround(Math.sqrt(rangeKernels.sumSquares(a, d)));
 
 /** 32 + d: the radius and one bit per coordinate (exact, no padding counted). */
 export const rangeBits = (ctx: CompressContext): number => 32 + ctx.d;
@@ -39,7 +46,7 @@ export function rangeQuantizer(name: string, range: RangeMode, encodeBits: Encod
       bits: rangeBits,
       payloadBits: rangeBits,
       encode(a, ctx, out) {
-        const r = float32Norm(a);
+        const r = radius(a, ctx.d);
         new DataView(out.buffer, out.byteOffset, 4).setFloat32(0, r, true);
         if (r === 0) out.fill(0, 4, 4 + Math.ceil(ctx.d / 8));
         else encodeBits(a, ctx, out.subarray(4), r);
@@ -69,7 +76,7 @@ export function rangeQuantizer(name: string, range: RangeMode, encodeBits: Encod
     sharedRange: {
       heldNorm() {
         if (!heldCtx) throw new Error(`${what}: no vector is held`);
-        return float32Norm(held.subarray(0, heldCtx.d));
+        return radius(held, heldCtx.d);
       },
       release(shared) {
         if (!heldCtx || !heldOut) throw new Error(`${what}: no vector is held`);
@@ -86,54 +93,33 @@ export function rangeQuantizer(name: string, range: RangeMode, encodeBits: Encod
 }
 
 /**
- * IQ (SPEC B.3): bit_j = [u_j < y_j], y_j = (a_j + r)/(2r), with private uniform thresholds u_j drawn by
- * the caller (values of y outside [0, 1] compare like their clamp).
- */
-export function thresholdBits(a: Float64Array, u: Float64Array, d: number, out: Uint8Array, r: number): void {
-  const w = new BitWriter(out, 0);
-  const inv = 1 / (2 * r);
-  for (let j = 0; j < d; j++) w.bit(+(u[j]! < (a[j]! + r) * inv)); // branchless: see slotBits
-  w.finish();
-}
-
-/**
- * CQ (SPEC B.4): bit_j = [(slot_j + γ_j)/n < y_j], written as slot_j + γ_j < z_j = n·y_j: the bit is 1 when
- * the slot is below ⌊z_j⌋ and 0 above it; only at slot_j = ⌊z_j⌋ is the private jitter γ_j = jitter.at(j)/2^32
- * drawn (random access, so about 1/n of the coordinates pay for a draw).
- */
-export function slotBits(a: Float64Array, d: number, out: Uint8Array, n: number, slots: Int32Array, jitter: CounterRng, r: number): void {
-  const w = new BitWriter(out, 0);
-  const scale = n / (2 * r);
-  for (let j = 0; j < d; j++) {
-    const z = (a[j]! + r) * scale;
-    const floor = Math.floor(z);
-    const slot = slots[j]!;
-    // `+(a < b)` compiles to a flag, `a < b ? 1 : 0` to a branch that mispredicts on random bits
-    // (ARCHITECTURE's measured 3×); the equality branch is taken for about 1/n of the coordinates.
-    let bit = +(slot < floor);
-    if (slot === floor) bit = +(jitter.at(j) < (z - floor) * TWO32);
-    w.bit(bit);
-  }
-  w.finish();
-}
-
-const TWO32 = 0x1_0000_0000;
-
-/**
  * Validates a range payload (length, radius, padding) and adds ±r per coordinate into `sum`; with a shared
  * range the payload is the bits alone and r = `shared`.
  */
 export function decodeRangeInto(sum: Float64Array, payload: Uint8Array, d: number, what: string, shared: number | null): void {
+  decodeRangeManyInto(sum, [payload], d, what, shared);
+}
+
+/**
+ * decodeRangeInto for several payloads at once, added in the order given (for each coordinate the same
+ * additions in the same order as one call per payload, so the same sums), in one pass over `sum` instead of
+ * one per payload: the server's round holds every payload until its rank-order turn. Every payload is
+ * validated before `sum` is touched.
+ */
+export function decodeRangeManyInto(sum: Float64Array, payloads: readonly Uint8Array[], d: number, what: string, shared: number | null): void {
   const head = shared === null ? 4 : 0;
+  const radii = new Float64Array(payloads.length);
+  for (let i = 0; i < payloads.length; i++) radii[i] = checkRange(payloads[i]!, head, d, what, shared);
+  rangeKernels.addSigns(sum, d, payloads, head, radii);
+}
+
+/** Checks one payload's length, radius and padding bits; returns its radius. */
+function checkRange(payload: Uint8Array, head: number, d: number, what: string, shared: number | null): number {
   expectLength(payload, head + Math.ceil(d / 8), what);
   const r = shared ?? readScale(payload, 0, what);
-  // Check the padding bits of the last byte before touching sum, so a bad message leaves it intact.
   const tail = d % 8;
   if (tail !== 0 && payload[payload.length - 1]! >>> tail !== 0) {
     throw new ProtocolError('MARINA_ERR_NONZERO_PADDING', `${what}: padding bits of the last byte are not zero`);
   }
-  const reader = new BitReader(payload, head);
-  const twoR = 2 * r;
-  for (let j = 0; j < d; j++) sum[j]! += reader.bit() * twoR - r;
-  reader.finish();
+  return r;
 }

@@ -1,0 +1,44 @@
+import * as js from './rangeJs.js';
+import type { CqStream } from './rangeJs.js';
+import { loadWasmRangeKernels } from './rangeWasm.js';
+
+export { cqShift, cqStream, type CqStream } from './rangeJs.js';
+
+/** The kernels of the one-bit range quantizers (IQ, CQ), whichever implementation runs them. */
+export interface RangeKernels {
+  /** Σ a_j², j < d, in the fixed 8-lane order of rangeJs.sumSquares. */
+  sumSquares(a: Float64Array, d: number): number;
+  /** IQ's d bits of `a` against [−r, r] into out[0..⌈d/8⌉), private stream keys (k0, k1). */
+  iqBits(a: Float64Array, d: number, out: Uint8Array, r: number, k0: number, k1: number): void;
+  /** CQ's d bits of `a` against [−r, r] into out[0..⌈d/8⌉). */
+  cqBits(a: Float64Array, d: number, out: Uint8Array, r: number, q: CqStream): void;
+  /** sum_j += ±radii[i] for each payload i in order, bits from payloads[i][offset..] (already validated). */
+  addSigns(sum: Float64Array, d: number, payloads: readonly Uint8Array[], offset: number, radii: ArrayLike<number>): void;
+}
+
+/** The JavaScript reference. */
+export const jsRangeKernels: RangeKernels = js;
+
+/** The WebAssembly SIMD kernels (range.wat), or null where WebAssembly SIMD is unavailable. */
+export const wasmRangeKernels: RangeKernels | null = loadWasmRangeKernels();
+
+/**
+ * Below this many coordinates the JavaScript path runs: a wasm call's fixed cost (copies, the call) is
+ * then more than it saves (measured by `marina bench`, docs/performance.md).
+ */
+export const WASM_MIN_D = 64;
+
+/** CQ's SIMD kernel multiplies 16-bit draws by n in 16-bit lanes. */
+const WASM_MAX_N = 0xffff;
+
+const w = wasmRangeKernels;
+
+/** What the compressors call: the SIMD kernels where they apply, the reference otherwise (same results). */
+export const rangeKernels: RangeKernels = w
+  ? {
+      sumSquares: (a, d) => (d >= WASM_MIN_D ? w : js).sumSquares(a, d),
+      iqBits: (a, d, out, r, k0, k1) => (d >= WASM_MIN_D ? w : js).iqBits(a, d, out, r, k0, k1),
+      cqBits: (a, d, out, r, q) => (d >= WASM_MIN_D && q.n <= WASM_MAX_N ? w : js).cqBits(a, d, out, r, q),
+      addSigns: (sum, d, payloads, offset, radii) => (d >= WASM_MIN_D ? w : js).addSigns(sum, d, payloads, offset, radii),
+    }
+  : jsRangeKernels;
