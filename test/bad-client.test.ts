@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { decodeAssign, decodeError, encodeHello, encodeReport, HEADER_BYTES, Kind, payloadOf, PROTOCOL_VERSION, type Report } from '@marina/protocol';
+import { decodeAssign, decodeError, encodeHello, encodeReport, Kind, payloadOf, PROTOCOL_VERSION, type Report, UPLINK_HEADER_BYTES } from '@marina/protocol';
 import { clientShard, resolveConfig } from '@marina/core';
 import { marina, MARINA, readRounds, startServerProcess, tempDir, type RunningServer } from './helpers/cli.js';
 
@@ -121,10 +121,10 @@ describe('a bad client', () => {
   it('that holds a rank and sends garbage is cut off; a new client takes its rank and the run ends as if undisturbed', async () => {
     const dir = tempDir('bad-ranked');
     server = await startServerProcess([...config, '--out', join(dir, 'net'), '--join-timeout', '30000']);
-    // A well-formed header declaring more payload than the run's limit for d = 32.
-    const oversized = new Uint8Array(HEADER_BYTES + 8);
+    // A well-formed Update header (compact: kind, version, flags, round mod 2^16) with more payload than the run's
+    // limit for d = 32 (16·d + 64 bytes).
+    const oversized = new Uint8Array(UPLINK_HEADER_BYTES + 16 * 32 + 65);
     oversized.set([Kind.Update, PROTOCOL_VERSION]);
-    new DataView(oversized.buffer).setUint32(16, 8 * 1_000_000, true);
     const evil = evilClient(server.port, oversized, { join: true });
     await new Promise((r) => setTimeout(r, 300)); // the evil client takes rank 0
     const honest = [client(server.port), client(server.port)];

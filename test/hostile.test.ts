@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import {
-  decodeAssign, decodeChallenge, decodeError, decodeWelcome, encodeHello, encodeReport, Flag, HEADER_BYTES, Kind, payloadOf, PROTOCOL_VERSION,
+  decodeAssign, decodeChallenge, decodeError, decodeWelcome, encodeHello, encodeReport, Flag, HEADER_BYTES, Kind, payloadOf, PROTOCOL_VERSION, UPLINK_HEADER_BYTES,
   type ProtocolErrorCode, ProtocolErrors,
 } from '@marina/protocol';
 import { applyEdits } from '@marina/protocol/testing';
@@ -25,7 +25,7 @@ import { clientFrame, closeCodeOf, Opcode, parseFrames, rawPeer, splitHttp, upgr
  * upgrade, truncated and oversized frames and messages, another protocol version, a replay of an honest
  * client's recorded hello, a rank thief every 50 ms, 1000 connections that never say hello, and a dashboard
  * that never reads. Insiders (they hold the secret: a buggy or malicious client) take ranks, answer rounds
- * honestly with core's ClientRunner, then send one bad update each (wrong round, forged rank, a replay of an
+ * honestly with core's ClientRunner, then send one bad update each (wrong round, forged flags, a replay of an
  * earlier round's update, a truncated one, another protocol version, absurd values) or stop reading; each is refused with its typed error
  * (or cut off by the liveness ping), its rank is vacated, and an honest client takes it over mid-run. Every
  * attacker checks its own refusal; at the end the honest run equals `marina sim` round by round and the server
@@ -69,18 +69,19 @@ interface InsiderSpec {
 
 const withHeader = (msg: Uint8Array, edit: (v: DataView) => void): Uint8Array => {
   const out = msg.slice();
-  edit(new DataView(out.buffer, out.byteOffset, HEADER_BYTES));
+  edit(new DataView(out.buffer, out.byteOffset, Math.min(HEADER_BYTES, out.length)));
   return out;
 };
+// A client's round messages have the compact uplink header: kind u8 | version u8 | flags u8 | round mod 2^16 u16.
 const isUpdate = (msg: Uint8Array): boolean => msg[0] === Kind.Update;
-const isCompressed = (msg: Uint8Array): boolean => (new DataView(msg.buffer, msg.byteOffset, HEADER_BYTES).getUint16(2, true) & Flag.Compressed) !== 0;
-const roundOf = (msg: Uint8Array): number => new DataView(msg.buffer, msg.byteOffset, HEADER_BYTES).getUint32(4, true);
+const isCompressed = (msg: Uint8Array): boolean => (msg[2]! & Flag.Compressed) !== 0;
+const roundOf = (msg: Uint8Array): number => msg[3]! | (msg[4]! << 8);
 
 /** Scales every float32 of a dense update, a client-range radius, or a shared-range norm by 1e30 (finite, absurd). */
 function absurd(msg: Uint8Array): Uint8Array {
   const out = msg.slice();
-  const v = new DataView(out.buffer, out.byteOffset + HEADER_BYTES);
-  const floats = isUpdate(out) && !isCompressed(out) ? (out.length - HEADER_BYTES) / 4 : 1;
+  const v = new DataView(out.buffer, out.byteOffset + UPLINK_HEADER_BYTES);
+  const floats = isUpdate(out) && !isCompressed(out) ? (out.length - UPLINK_HEADER_BYTES) / 4 : 1;
   for (let j = 0; j < floats; j++) v.setFloat32(4 * j, (v.getFloat32(4 * j, true) || 1) * 1e30, true);
   return out;
 }
@@ -89,16 +90,18 @@ const INSIDERS: InsiderSpec[] = [
   {
     name: 'wrong-round',
     at: 2,
-    attack: (m) => withHeader(m, (v) => v.setUint32(4, v.getUint32(4, true) + 1, true)),
+    attack: (m) => withHeader(m, (v) => v.setUint16(3, v.getUint16(3, true) + 1, true)),
     code: 'MARINA_ERR_UNEXPECTED',
     message: (rank, _n, t) => new RegExp(`^rank ${rank} sent Update for round ${t + 1} during round ${t}$`),
   },
   {
-    name: 'forged-rank',
+    // No rank to forge: the header carries none (the server takes the sender's from its connection). A flag an
+    // Update may not set (the round's coin) is refused instead.
+    name: 'forged-flags',
     at: 4,
-    attack: (m, { rank, n }) => withHeader(m, (v) => v.setUint32(8, (rank + 1) % n, true)),
+    attack: (m) => withHeader(m, (v) => v.setUint8(2, v.getUint8(2) | Flag.Coin)),
     code: 'MARINA_ERR_BAD_FIELD',
-    message: (rank, n) => new RegExp(`^message from rank ${rank} claims rank ${(rank + 1) % n}$`),
+    message: () => /^Update header sets flag bits it may not set 0x1$/,
   },
   {
     name: 'replay',
@@ -113,7 +116,7 @@ const INSIDERS: InsiderSpec[] = [
     at: 8,
     attack: (m) => m.subarray(0, m.length - 3),
     code: 'MARINA_ERR_TRUNCATED',
-    message: () => /^Update declares \d+ payload bytes but only \d+ arrived$/,
+    message: (rank) => new RegExp(`^Update carries \\d+ payload bytes, expected \\d+ \\(rank ${rank}'s [^)]+ update of \\d+ bits\\)$`),
   },
   {
     name: 'wrong-version',
@@ -146,7 +149,7 @@ const INSIDERS: InsiderSpec[] = [
     : []),
 ];
 /** The insider after whose refusal the flood of silent connections comes (its rank waits for a replacement meanwhile). */
-const FLOOD_AFTER = 'forged-rank';
+const FLOOD_AFTER = 'forged-flags';
 
 interface InsiderOutcome extends PeerOutcome {
   rank: number;
@@ -567,7 +570,7 @@ describe.each(SCENARIOS)('hostile peers against a live server: %s', (_name, scen
     expect(timedOut).toBeLessThanOrEqual(MAX_PENDING * (Math.floor(spreadMs / HELLO_TIMEOUT_MS) + 1));
     expect(timedOut).toBeGreaterThan(0);
     expect(healthz).toEqual({ ok: true, phase: 'running' });
-    // The forged-rank insider's rank was vacant meanwhile: n − 1 ranks held.
+    // The forged-flags insider's rank was vacant meanwhile: n − 1 ranks held.
     expect(healthzToken).toMatchObject({ ok: true, phase: 'running', connected: s.n - 1 });
     const h = s.honest.find((x) => x.name === `replaces-${FLOOD_AFTER}`)!;
     expect(h.code, h.stderr).toBe(0);

@@ -101,14 +101,14 @@ describe.each([
     expect(rowsA).toEqual(rowsB);
     if (method === 'pp-marina') {
       // Decision 14: on compressed rounds only the r = 2 sampled clients are asked and only they send:
-      // two CQ messages of 32 + d bits, each a 24-byte header + 10-byte payload in a 6-byte masked frame.
+      // two CQ messages of 32 + d bits, each a 5-byte (uplink) header + 9-byte payload in a 6-byte masked frame.
       const compressed = a.filter((r) => r['kind'] === 'compressed');
       expect(compressed.length).toBeGreaterThan(10);
       for (const r of compressed) {
         expect(r['senders']).toBe(2);
         expect(r['bitsUp']).toBe(2 * (32 + 40));
-        // Shared range: a norm message (24-byte header + 4 bytes) then the d bits (5 bytes), each in a 6-byte frame.
-        expect(r['wireBytesUp']).toBe(extra.includes('shared') ? 2 * (6 + 24 + 4 + 6 + 24 + 5) : 2 * (6 + 24 + Math.ceil((32 + 40) / 8)));
+        // Shared range: a norm message (5-byte header + 4 bytes) then the d bits (5 bytes), each in a 6-byte frame.
+        expect(r['wireBytesUp']).toBe(extra.includes('shared') ? 2 * (6 + 5 + 4 + 6 + 5 + 5) : 2 * (6 + 5 + Math.ceil((32 + 40) / 8)));
       }
       for (const r of a.filter((r) => r['kind'] !== 'compressed')) expect(r['senders']).toBe(4);
     }

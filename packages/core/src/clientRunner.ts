@@ -1,4 +1,4 @@
-import { decodeRoundStart, decodeScalar, decodeState, encodeEval, encodeScalar, Kind, kindName, ProtocolError, readHeader } from '@marina/protocol';
+import { decodeRoundStart, decodeScalar, decodeState, encodeEval, encodeScalar, Kind, kindName, ProtocolError, readRoundHeader } from '@marina/protocol';
 import type { ClientHalf } from './methods/types.js';
 import type { Problem } from './problems/types.js';
 import type { RunConfig } from './config.js';
@@ -44,8 +44,13 @@ export class ClientRunner {
 
   /** A shared-range round's update, its payload written once R arrives (decision 3). */
   private held: { round: number; msg: Uint8Array } | null = null;
+  /** The evaluation report's message, rewritten in place each evaluation round (d + 1 float64 values). */
+  private evalMsg: Uint8Array | null = null;
 
-  /** Answers one message of a round from the server (untrusted bytes): a RoundStart, or a shared-range round's R. */
+  /**
+   * Answers one message of a round from the server (untrusted bytes): a RoundStart, or a shared-range round's R.
+   * The replies' bytes are valid until the next call (buffers are reused): send or copy them before it.
+   */
   onMessage(msg: Uint8Array): Uint8Array[] {
     if (msg.length > 0 && msg[0] === Kind.Range) return this.onRange(msg);
     if (msg.length > 0 && msg[0] === Kind.State) return this.onState(msg);
@@ -54,7 +59,7 @@ export class ClientRunner {
 
   /** The rank's client state as the server mirrored it (DIANA's h_i, EF21's g_i): this client goes on from it. */
   private onState(msg: Uint8Array): Uint8Array[] {
-    const h = readHeader(msg, 8 * this.grad.length);
+    const h = readRoundHeader(msg, 8 * this.grad.length);
     if (!this.half.restore) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `a client state, but ${this.method.name} keeps none`);
     decodeState(h, msg, this.grad);
     this.half.restore(this.grad);
@@ -63,7 +68,7 @@ export class ClientRunner {
 
   /** R of a shared-range round: the held vector is quantized against [−R, R] and its update sent. */
   private onRange(msg: Uint8Array): Uint8Array[] {
-    const h = readHeader(msg, 4);
+    const h = readRoundHeader(msg, 4);
     const held = this.held;
     if (!held || held.round !== h.round) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `a shared range for round ${h.round}, when this client holds ${held ? `round ${held.round}'s update` : 'no update'}`);
     this.env.compressor.sharedRange!.release(decodeScalar(h, msg));
@@ -73,7 +78,7 @@ export class ClientRunner {
 
   /** Answers one RoundStart (untrusted bytes from the server). */
   onRoundStart(msg: Uint8Array): Uint8Array[] {
-    const h = readHeader(msg, this.maxPayload);
+    const h = readRoundHeader(msg, this.maxPayload);
     if (h.kind !== Kind.RoundStart) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `expected RoundStart, got ${kindName(h.kind)}`);
     [this.x, this.lastX] = [this.lastX, this.x]; // lastX ← x of the previous RoundStart
     const seenLast = this.lastRound;
@@ -99,7 +104,7 @@ export class ClientRunner {
       if (shared) {
         // Decision 3's shared range: the compressor held the vector; its norm goes first, the update after R.
         this.held = { round: h.round, msg: update };
-        out.push(encodeScalar(Kind.Norm, h.round, this.rank, shared.heldNorm()));
+        out.push(encodeScalar(Kind.Norm, h.round, shared.heldNorm()));
       } else {
         out.push(update);
       }
@@ -107,7 +112,8 @@ export class ClientRunner {
     }
     if (flags.evaluate) {
       this.problem.gradInto(this.grad, this.x);
-      out.push(encodeEval(h.round, this.rank, this.problem.loss(this.x), this.grad));
+      this.evalMsg = encodeEval(h.round, this.problem.loss(this.x), this.grad, this.evalMsg ?? undefined);
+      out.push(this.evalMsg);
     }
     return out;
   }

@@ -1,5 +1,6 @@
 import {
-  decodeEval, decodeScalar, encodeRoundStart, encodeScalar, encodeState, type Header, Kind, kindName, Ledger, payloadOf, ProtocolError, readHeader, type RoundTraffic, SERVER_RANK,
+  decodeEval, decodeScalar, encodeRoundStart, encodeScalar, encodeState, Kind, kindName, Ledger, ProtocolError, readRoundHeader, type RoundHeader, roundPayload,
+  type RoundTraffic, widenRound,
 } from '@marina/protocol';
 import type { SharedRange } from './compressors/types.js';
 import { contextOf, type RoundPlan, type ServerHalf, type MethodEnv } from './methods/types.js';
@@ -248,9 +249,13 @@ export class Coordinator {
   accept(rank: number, msg: Uint8Array): void {
     const plan = this.plan;
     if (!plan) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent a message while no round is open`);
-    const h = readHeader(msg, this.maxPayload);
-    if (h.rank !== rank) throw new ProtocolError('MARINA_ERR_BAD_FIELD', `message from rank ${rank} claims rank ${h.rank}`);
-    if (h.round !== this.round) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent ${kindName(h.kind)} for round ${h.round} during round ${this.round}`);
+    // The sender's rank is its connection's; the header's round is t mod 2^16, read as the nearest round to t.
+    const h = readRoundHeader(msg, this.maxPayload);
+    if (h.kind !== Kind.Update && h.kind !== Kind.Eval && h.kind !== Kind.Norm) {
+      throw new ProtocolError('MARINA_ERR_UNEXPECTED', `${kindName(h.kind)} is not expected from a client during a round`);
+    }
+    const round = widenRound(h.round, this.round);
+    if (round !== this.round) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent ${kindName(h.kind)} for round ${round} during round ${this.round}`);
     if (h.kind === Kind.Norm) {
       this.acceptNorm(plan, rank, h, msg);
     } else if (h.kind === Kind.Update) {
@@ -262,13 +267,11 @@ export class Coordinator {
       // Kept as received (no copy): ws hands each message in a buffer of its own, and clients never reuse theirs.
       this.pendingUpdates.set(rank, msg);
       this.drainUpdates();
-    } else if (h.kind === Kind.Eval) {
+    } else {
       if (!this.evaluate) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent an evaluation report in round ${this.round}, which is not an evaluation round`);
       if (this.pendingEvals.has(rank) || rank < this.nextEval) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent two evaluation reports in round ${this.round}`);
       this.pendingEvals.set(rank, msg);
       this.drainEvals();
-    } else {
-      throw new ProtocolError('MARINA_ERR_UNEXPECTED', `${kindName(h.kind)} is not expected from a client during a round`);
     }
   }
 
@@ -289,7 +292,7 @@ export class Coordinator {
   }
 
   /** A sender's norm (32 algorithm bits, decision 3's shared range); with all n in, R = their max. */
-  private acceptNorm(plan: RoundPlan, rank: number, h: Header, msg: Uint8Array): void {
+  private acceptNorm(plan: RoundPlan, rank: number, h: RoundHeader, msg: Uint8Array): void {
     if (!this.shared) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent a norm in round ${this.round}, which has no shared range`);
     if (this.slots[rank]! < 0) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} was not asked for an update in round ${this.round}`);
     const norm = decodeScalar(h, msg);
@@ -307,7 +310,7 @@ export class Coordinator {
     let R = 0;
     for (const v of this.norms.values()) R = Math.max(R, v);
     this.shared.set(R);
-    this.rangeMsg = encodeScalar(Kind.Range, this.round, SERVER_RANK, R);
+    this.rangeMsg = encodeScalar(Kind.Range, this.round, R);
     this.rangeOwed = Array.from(plan.senders).filter((r) => this.updateOwed(r));
   }
 
@@ -513,8 +516,8 @@ export class Coordinator {
       const msg = this.pendingUpdates.get(rank);
       if (!msg) return;
       this.pendingUpdates.delete(rank);
-      const h = readHeader(msg, this.maxPayload);
-      const payload = payloadOf(msg);
+      const h = readRoundHeader(msg, this.maxPayload);
+      const payload = roundPayload(msg);
       let bits: number;
       try {
         this.checkPlausible(plan, rank, this.nextUpdate, h, payload);
@@ -536,7 +539,7 @@ export class Coordinator {
       this.pendingEvals.delete(rank);
       let loss: number;
       try {
-        loss = decodeEval(readHeader(msg, this.maxPayload) as Header, msg, this.evalGrad);
+        loss = decodeEval(readRoundHeader(msg, this.maxPayload), msg, this.evalGrad);
         this.plausible.observeGradient(rank, this.round, norm2(this.evalGrad), false);
       } catch (e) {
         throw blame(e, rank);
@@ -559,7 +562,7 @@ export class Coordinator {
    * The plausibility rule on one update, decoded on its own before it is summed: a dense gradient is checked
    * against (and tightens) G_i; any other message against the bound of what the round sends.
    */
-  private checkPlausible(plan: RoundPlan, rank: number, slot: number, h: Header, payload: Uint8Array): void {
+  private checkPlausible(plan: RoundPlan, rank: number, slot: number, h: RoundHeader, payload: Uint8Array): void {
     const kind = this.setup.method.sends(plan);
     const norm = decodedNorm(this.env, plan, rank, slot, h, payload, this.decoded);
     const compressed = plan.kind === 'compressed';

@@ -3,7 +3,7 @@ import { ProtocolError } from './errors.js';
 /** Protocol version: bump when any message layout, bit count or random-draw derivation changes (SPEC decision 15). */
 export const PROTOCOL_VERSION = 3;
 
-/** Every message starts with this fixed header; its size is a multiple of 8 so a float64 payload can be aligned. */
+/** Control messages (hello … bye) start with this fixed header (`readHeader`); round messages have a compact one. */
 export const HEADER_BYTES = 24;
 
 /** Message kinds. Control kinds carry a msgpack map; hot kinds carry raw bytes (ARCHITECTURE "Wire format"). */
@@ -102,22 +102,23 @@ export function allocMessage(h: Omit<Header, 'version'>): Uint8Array {
 }
 
 /**
- * Reads and checks the header of an untrusted message: length, version, kind, payload length against
- * `maxPayloadBytes` (before anything is allocated), and that the message holds exactly the declared bytes.
+ * Reads and checks the header of an untrusted control message: length, version, kind, payload length against
+ * `maxPayloadBytes` (before anything is allocated), and that the message holds exactly the declared bytes. A
+ * round message (compact header, `readRoundHeader`) is refused here with MARINA_ERR_UNEXPECTED.
  */
 export function readHeader(msg: Uint8Array, maxPayloadBytes: number): Header {
   if (msg.byteLength < HEADER_BYTES) {
+    // Kind and version first: a short round message is refused as what it is, not as a truncated control one.
+    if (msg.byteLength >= 2) {
+      const kind = checkKindAndVersion(msg);
+      if (isRoundKind(kind)) throw notControl(kind);
+    }
     throw new ProtocolError('MARINA_ERR_TRUNCATED', `message of ${msg.byteLength} bytes is shorter than the ${HEADER_BYTES}-byte header`);
   }
   const v = new DataView(msg.buffer, msg.byteOffset, HEADER_BYTES);
-  const kind = v.getUint8(0);
-  const version = v.getUint8(1);
-  if (version !== PROTOCOL_VERSION) {
-    throw new ProtocolError('MARINA_ERR_BAD_VERSION', `protocol version ${version} is not supported (expected ${PROTOCOL_VERSION})`, { version });
-  }
-  if (!KIND_NAMES.has(kind)) {
-    throw new ProtocolError('MARINA_ERR_BAD_KIND', `message kind ${kind} is unknown`, { kind });
-  }
+  const kind = checkKindAndVersion(msg);
+  const version = PROTOCOL_VERSION;
+  if (isRoundKind(kind)) throw notControl(kind);
   const flags = v.getUint16(2, true);
   if ((flags & ~KNOWN_FLAGS) !== 0) {
     throw new ProtocolError('MARINA_ERR_BAD_FIELD', `${kindName(kind)} header sets reserved flag bits 0x${(flags & ~KNOWN_FLAGS).toString(16)}`, { flags });
@@ -149,7 +150,137 @@ export function readHeader(msg: Uint8Array, maxPayloadBytes: number): Header {
   };
 }
 
-/** The payload bytes of a message whose header has been read (a view, not a copy). */
+/** The payload bytes of a control message whose header has been read (a view, not a copy). */
 export function payloadOf(msg: Uint8Array): Uint8Array {
   return msg.subarray(HEADER_BYTES);
+}
+
+/** Byte 0 is the kind and byte 1 the version in both layouts: checked first, so any message is told apart. */
+function checkKindAndVersion(msg: Uint8Array): number {
+  const kind = msg[0]!;
+  const version = msg[1]!;
+  if (version !== PROTOCOL_VERSION) {
+    throw new ProtocolError('MARINA_ERR_BAD_VERSION', `protocol version ${version} is not supported (expected ${PROTOCOL_VERSION})`, { version });
+  }
+  if (!KIND_NAMES.has(kind)) {
+    throw new ProtocolError('MARINA_ERR_BAD_KIND', `message kind ${kind} is unknown`, { kind });
+  }
+  return kind;
+}
+
+function notControl(kind: number): ProtocolError {
+  return new ProtocolError('MARINA_ERR_UNEXPECTED', `${kindName(kind)} is a round message; a control message was expected here`, { kind });
+}
+
+/*
+ * Round messages (RoundStart, Update, Eval, Norm, Range, State) have a compact header: the receiver already knows
+ * the sender's rank (its connection, or itself), d (the welcome) and the payload's exact length (the round's plan
+ * and codec), and the WebSocket frame gives the message's length, so none of those is carried:
+ *
+ *   kind u8 | version u8 | flags u8 | round: u32 (downlink) or its low 16 bits, u16 (uplink)
+ *
+ * and the payload is the rest of the message. Downlink messages carry the whole round because a client that has
+ * just joined does not know it; uplink ones carry t mod 2^16, which is enough for the server (which knows t) to
+ * refuse a stale, replayed or early message: an honest one is never more than a round away.
+ */
+
+/** Compact header of a server → client round message (RoundStart, Range, State). */
+export const DOWNLINK_HEADER_BYTES = 7;
+/** Compact header of a client → server round message (Update, Eval, Norm). */
+export const UPLINK_HEADER_BYTES = 5;
+
+/** Whether `kind` is a round message (compact header) rather than a control one (24-byte header). */
+export function isRoundKind(kind: number): boolean {
+  return kind >= Kind.RoundStart && kind <= Kind.State;
+}
+
+function isUplinkKind(kind: number): boolean {
+  return kind === Kind.Update || kind === Kind.Eval || kind === Kind.Norm;
+}
+
+/** The compact header's size for a round kind (`isRoundKind`). */
+export function roundHeaderBytes(kind: number): number {
+  return isUplinkKind(kind) ? UPLINK_HEADER_BYTES : DOWNLINK_HEADER_BYTES;
+}
+
+/** The flags each round kind may set; any other bit is refused. */
+const ROUND_FLAGS = new Map<number, number>([
+  [Kind.RoundStart, Flag.Coin | Flag.Participate | Flag.Evaluate | Flag.Previous],
+  [Kind.Update, Flag.Compressed],
+]);
+
+/** The compact header of a round message, as read from the wire. */
+export interface RoundHeader {
+  kind: number;
+  flags: number;
+  /** Downlink kinds: the round t. Uplink kinds: t mod 2^16 (`widenRound` resolves it against the receiver's round). */
+  round: number;
+  /** The payload's length: the rest of the message, which each decoder checks against the length it expects. */
+  payloadBytes: number;
+}
+
+/** Allocates a round message of `payloadBytes` payload bytes and writes its compact header (uplink: round mod 2^16). */
+export function allocRoundMessage(kind: number, flags: number, round: number, payloadBytes: number): Uint8Array {
+  if (!isRoundKind(kind)) throw new RangeError(`allocRoundMessage: kind ${kind} is not a round message`);
+  if (!Number.isSafeInteger(round) || round < 0 || round > 0xffffffff) {
+    throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `round must be a 32-bit unsigned integer, got ${round}`);
+  }
+  const hb = roundHeaderBytes(kind);
+  const msg = new Uint8Array(hb + payloadBytes);
+  writeRoundHeader(msg, kind, flags, round);
+  return msg;
+}
+
+/** Writes a round message's compact header into the first `roundHeaderBytes(kind)` bytes of `target`. */
+export function writeRoundHeader(target: Uint8Array, kind: number, flags: number, round: number): void {
+  target[0] = kind;
+  target[1] = PROTOCOL_VERSION;
+  target[2] = flags;
+  target[3] = round & 0xff;
+  target[4] = (round >>> 8) & 0xff;
+  if (!isUplinkKind(kind)) {
+    target[5] = (round >>> 16) & 0xff;
+    target[6] = (round >>> 24) & 0xff;
+  }
+}
+
+/**
+ * Reads and checks the compact header of an untrusted round message: version, kind (a round kind), the flags
+ * that kind may set, and the payload's length against `maxPayloadBytes`. Nothing is allocated: the length is the
+ * message's own, never a declared one.
+ */
+export function readRoundHeader(msg: Uint8Array, maxPayloadBytes: number): RoundHeader {
+  if (msg.byteLength < 2) throw new ProtocolError('MARINA_ERR_TRUNCATED', `message of ${msg.byteLength} bytes is shorter than a round message's header`);
+  const kind = checkKindAndVersion(msg);
+  if (!isRoundKind(kind)) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `${kindName(kind)} is a control message; a round message was expected here`, { kind });
+  const hb = roundHeaderBytes(kind);
+  if (msg.byteLength < hb) throw new ProtocolError('MARINA_ERR_TRUNCATED', `${kindName(kind)} of ${msg.byteLength} bytes is shorter than its ${hb}-byte header`);
+  const flags = msg[2]!;
+  const allowed = ROUND_FLAGS.get(kind) ?? 0;
+  if ((flags & ~allowed) !== 0) {
+    const what = (flags & ~KNOWN_FLAGS) !== 0 ? 'reserved flag bits' : 'flag bits it may not set';
+    throw new ProtocolError('MARINA_ERR_BAD_FIELD', `${kindName(kind)} header sets ${what} 0x${(flags & ~allowed).toString(16)}`, { flags });
+  }
+  const round = hb === UPLINK_HEADER_BYTES ? msg[3]! | (msg[4]! << 8) : (msg[3]! | (msg[4]! << 8) | (msg[5]! << 16) | (msg[6]! << 24)) >>> 0;
+  const payloadBytes = msg.byteLength - hb;
+  if (payloadBytes > maxPayloadBytes) {
+    throw new ProtocolError('MARINA_ERR_TOO_LARGE', `${kindName(kind)} payload of ${payloadBytes} bytes exceeds the limit of ${maxPayloadBytes} bytes`, { payloadBytes, maxPayloadBytes });
+  }
+  return { kind, flags, round, payloadBytes };
+}
+
+/** The payload of a round message whose header has been read (a view, not a copy). */
+export function roundPayload(msg: Uint8Array): Uint8Array {
+  return msg.subarray(roundHeaderBytes(msg[0]!));
+}
+
+/**
+ * The round nearest `current` whose low 16 bits are `low16` (an uplink header's round): `current` itself for an
+ * honest message, and for a stale, replayed or early one the round it was meant for, to say so in the refusal.
+ */
+export function widenRound(low16: number, current: number): number {
+  let delta = (low16 - current) & 0xffff;
+  if (delta >= 0x8000) delta -= 0x10000;
+  const r = current + delta;
+  return r < 0 ? r + 0x10000 : r;
 }

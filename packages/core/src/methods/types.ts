@@ -1,4 +1,4 @@
-import type { Header } from '@marina/protocol';
+import type { RoundHeader } from '@marina/protocol';
 import type { Compressor, CompressContext } from '../compressors/types.js';
 import type { ConfigValues, OptionSpecs } from '../options.js';
 import type { Problem } from '../problems/types.js';
@@ -79,9 +79,9 @@ export interface ServerHalf {
    * Checks an update's header (dense or compressed as the plan expects, exact payload length) as it
    * arrives, before it is queued for its turn in rank order. Throws ProtocolError.
    */
-  check(plan: RoundPlan, rank: number, slot: number, header: Header): void;
+  check(plan: RoundPlan, rank: number, slot: number, header: RoundHeader): void;
   /** Validates and accumulates one update; returns its algorithm bits. Throws ProtocolError on bad input. */
-  accept(plan: RoundPlan, rank: number, slot: number, header: Header, payload: Uint8Array): number;
+  accept(plan: RoundPlan, rank: number, slot: number, header: RoundHeader, payload: Uint8Array): number;
   /** Forms g and steps: x ← x − γ g. */
   finish(plan: RoundPlan): void;
   /**

@@ -1,4 +1,4 @@
-import { allocUpdate, Flag, type Header, payloadOf, ProtocolError } from '@marina/protocol';
+import { allocUpdate, expectPayload, Flag, type RoundHeader, roundPayload, ProtocolError } from '@marina/protocol';
 import type { CompressContext, Compressor } from '../compressors/types.js';
 import { contextOf, type MethodEnv, type RoundPlan, type ServerHalf } from './types.js';
 import { norm2 } from '../plausibility.js';
@@ -8,8 +8,8 @@ export function encodeUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot
   checkCarriable(v, env.d, rank, plan.round);
   const ctx = contextOf(env, plan, rank, slot);
   const codec = compressed ? env.compressor : env.dense;
-  const msg = allocUpdate(plan.round, rank, compressed, codec.payloadBits(ctx));
-  codec.encode(v, ctx, payloadOf(msg));
+  const msg = allocUpdate(plan.round, compressed, codec.payloadBits(ctx));
+  codec.encode(v, ctx, roundPayload(msg));
   return msg;
 }
 
@@ -38,21 +38,22 @@ function checkCarriable(v: Float64Array, d: number, rank: number, round: number)
  */
 export function decodeOwnUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, msg: Uint8Array, compressed: boolean, out: Float64Array): void {
   out.fill(0);
-  (compressed ? env.compressor : env.dense).decodeInto(out, payloadOf(msg), contextOf(env, plan, rank, slot));
+  (compressed ? env.compressor : env.dense).decodeInto(out, roundPayload(msg), contextOf(env, plan, rank, slot));
 }
 
-/** Checks an update's header against what the plan expects of this sender; returns its codec and context. */
-export function checkUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, header: Header, compressed: boolean): { codec: Compressor; ctx: CompressContext } {
+/**
+ * Checks an update's header against what the plan expects of this sender (dense or compressed, and exactly the
+ * codec's ceil(bits / 8) payload bytes); returns its codec and context.
+ */
+export function checkUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, header: RoundHeader, compressed: boolean): { codec: Compressor; ctx: CompressContext } {
   const ctx = contextOf(env, plan, rank, slot);
   const codec: Compressor = compressed ? env.compressor : env.dense;
   const flagged = (header.flags & Flag.Compressed) !== 0;
   if (flagged !== compressed) {
     throw new ProtocolError('MARINA_ERR_UNEXPECTED', `round ${plan.round} expects a ${compressed ? 'compressed' : 'dense'} update from rank ${rank}`);
   }
-  const expected = codec.payloadBits(ctx);
-  if (header.payloadBits !== expected) {
-    throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `${codec.name} update of rank ${rank} declares ${header.payloadBits} payload bits, expected ${expected}`);
-  }
+  const bits = codec.payloadBits(ctx);
+  expectPayload(header, Math.ceil(bits / 8), `rank ${rank}'s ${codec.name} update of ${bits} bits`);
   return { codec, ctx };
 }
 
@@ -60,7 +61,7 @@ export function checkUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot:
  * Checks an update's header, then decodes it into `sum`. Returns the message's algorithm bits (counted by
  * the server from the compressor, never taken from the client).
  */
-export function acceptUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, header: Header, payload: Uint8Array, sum: Float64Array, compressed: boolean): number {
+export function acceptUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, header: RoundHeader, payload: Uint8Array, sum: Float64Array, compressed: boolean): number {
   const { codec, ctx } = checkUpdate(env, plan, rank, slot, header, compressed);
   codec.decodeInto(sum, payload, ctx);
   return codec.bits(ctx);
@@ -122,7 +123,7 @@ export function mirrorClients(env: MethodEnv, half: ServerHalf, name: string, mo
  * The norm of an update as the server will decode it (into `out`, zeroed first): what the plausibility rule
  * checks before the update is summed. Throws ProtocolError on a malformed payload, as `acceptUpdate` would.
  */
-export function decodedNorm(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, header: Header, payload: Uint8Array, out: Float64Array): number {
+export function decodedNorm(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, header: RoundHeader, payload: Uint8Array, out: Float64Array): number {
   const { codec, ctx } = checkUpdate(env, plan, rank, slot, header, plan.kind === 'compressed');
   out.fill(0);
   codec.decodeInto(out, payload, ctx);
