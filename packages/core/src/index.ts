@@ -22,3 +22,5 @@ export * from './testSet.js';
 export * from './data/libsvm.js';
 export * from './data/idx.js';
 export * from './data/shard.js';
+export * from './kernels/range.js';
+export { decodeRangeManyInto, radius } from './compressors/rangeQuantizer.js';

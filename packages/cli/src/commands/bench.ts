@@ -1,108 +1,83 @@
+import { writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { compressors, contextOf, createCompressor, CounterRng, resolveConfig, runInProcess } from '@marina/core';
+import { resolveConfig, runInProcess } from '@marina/core';
 import { nodeHooks } from '@marina/server';
+import { figureTable, machine, summarize, type Figure } from '../bench/figures.js';
+import { kernelFigures, numpyFigures, numpyVersion } from '../bench/kernels.js';
 import { makeLogger } from '../logger.js';
 import { resolveInProcess, runLocal } from '../runs.js';
+import { UsageError } from './common.js';
 
 /**
- * `marina bench`: speed figures as JSON lines on stdout (one object per measurement), medians over
- * repetitions, with a memcpy baseline measured in the same run so results compare as ratios.
+ * `marina bench`: speed figures, each beside its limit measured in the same run (memcpy, a plain JS loop of
+ * the same operation, NumPy where present), as a table on stdout and, with --json FILE, as JSON: a machine
+ * line and a flat list of figures {name, unit, median, min, max, runs}. docs/performance.md reads them.
  */
 export const benchCommand: CommandModule = {
   command: 'bench',
-  describe: 'measure encode/decode throughput per compressor and round rates; prints JSON lines',
+  describe: 'measure compressor kernels (encode, decode-accumulate) and round rates against memcpy, plain loops and NumPy',
   builder: (y) =>
     y.options({
-      dim: { type: 'number', default: 65536, describe: 'vector length for the compressor kernels' },
-      clients: { type: 'number', default: 16, describe: 'n for the compressor kernels and round rates' },
-      reps: { type: 'number', default: 15, describe: 'repetitions per measurement (the median is reported)' },
-      network: { type: 'boolean', default: true, describe: 'also measure a local cluster over real sockets' },
+      dims: { type: 'string', default: '1e4,1e6,1e7', describe: 'comma-separated vector lengths for the kernel figures' },
+      clients: { type: 'number', default: 16, describe: 'n: payloads a decode accumulates, and clients of the round rates' },
+      runs: { type: 'number', default: 7, describe: 'timed runs per figure (median, min and max reported)' },
+      json: { type: 'string', describe: 'also write the figures as JSON to this file' },
+      numpy: { type: 'boolean', default: true, describe: 'compare with a plain NumPy IQ at the largest d (when python3 has numpy)' },
+      rounds: { type: 'boolean', default: true, describe: 'also measure round rates (in-process, and with --network a local cluster)' },
+      network: { type: 'boolean', default: true, describe: 'round rates of a local cluster over real sockets too' },
     }),
   handler: async (a) => {
-    const d = a['dim'] as number;
+    const dims = parseDims(a['dims'] as string);
     const n = a['clients'] as number;
-    const reps = a['reps'] as number;
-    const emit = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify({ node: process.version, ...o }) + '\n');
+    const runs = a['runs'] as number;
+    if (!(Number.isInteger(n) && n >= 1 && n <= 65535)) throw new UsageError(`--clients must be an integer in [1, 65535], got ${a['clients']}`);
+    if (!(Number.isInteger(runs) && runs >= 1 && runs <= 1000)) throw new UsageError(`--runs must be an integer in [1, 1000], got ${a['runs']}`);
+    const log = (line: string) => process.stderr.write(line + '\n');
 
-    const src = new Float64Array(d);
-    const rng = new CounterRng(1, 0, 0, 'bench');
-    for (let j = 0; j < d; j++) src[j] = rng.normal();
-    const dst = new Float64Array(d);
-    const copyNs = median(reps, () => dst.set(src)) / d;
-    emit({ bench: 'memcpy-float64', d, nsPerCoord: copyNs });
+    const np = a['numpy'] ? numpyVersion() : null;
+    const figures: Figure[] = kernelFigures(dims, n, runs, log);
+    if (np) figures.push(...numpyFigures(Math.max(...dims), n, runs, log));
+    else if (a['numpy']) log('numpy: python3 with numpy not found; numpy.* figures skipped');
 
-    for (const name of Object.keys(compressors)) {
-      const q = createCompressor(name, { k: null, levels: 4, norm: 2 });
-      const env = { d, n, seed: 1, compressor: q, dense: q, gamma: 0, p: 0 };
-      const plan = { round: 1, kind: 'compressed' as const, coin: false, senders: Int32Array.from({ length: n }, (_, i) => i) };
-      const ctx = contextOf(env, plan, 0, 0);
-      const out = new Uint8Array(Math.ceil(q.payloadBits(ctx) / 8));
-      const sum = new Float64Array(d);
-      const enc = median(reps, () => q.encode(src, ctx, out)) / d;
-      const dec = median(reps, () => q.decodeInto(sum, out, ctx)) / d;
-      emit({
-        bench: 'compressor',
-        name,
-        d,
-        n,
-        encodeMcoordPerS: 1e3 / enc,
-        decodeMcoordPerS: 1e3 / dec,
-        encodeVsMemcpy: enc / copyNs,
-        decodeVsMemcpy: dec / copyNs,
-        payloadBytes: out.length,
-      });
-    }
+    if (a['rounds']) figures.push(...(await roundFigures(n, Boolean(a['network']), log)));
 
-    const config = resolveConfig({ clients: n, dim: 1024, rounds: 400, stopAtTarget: false, targetRel: null, p: '0.1' });
-    const { setup, problems } = await resolveInProcess(config);
-    const simNs = median(5, () => runInProcess(setup, problems, { ...nodeHooks, runId: 'bench' }));
-    emit({
-      bench: 'sim-rounds',
-      method: config.method,
-      compressor: config.compressor,
-      clients: n,
-      d: setup.d,
-      roundsPerS: (config.rounds * 1e9) / simNs,
-    });
-
-    if (a['network']) {
-      const logger = makeLogger('silent', 'bench');
-      const times: number[] = [];
-      for (let r = 0; r < 3; r++) {
-        const s = await runLocal(config, {
-          out: null,
-          force: false,
-          logger,
-          progress: 'quiet',
-          clientLogLevel: 'silent',
-          roundTimeoutMs: 60_000,
-        });
-        times.push(s.totals.seconds);
-      }
-      times.sort((x, y) => x - y);
-      emit({
-        bench: 'local-rounds',
-        method: config.method,
-        compressor: config.compressor,
-        clients: n,
-        d: setup.d,
-        roundsPerS: config.rounds / times[1]!,
-        note: 'server + n client processes on this machine, evaluation every round',
-      });
-    }
+    const m = machine(np);
+    process.stdout.write(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}${np ? `, NumPy ${np}` : ''}\n${figureTable(figures)}\n`);
+    if (a['json']) writeFileSync(a['json'] as string, JSON.stringify({ machine: m, figures }, null, 1) + '\n');
   },
 };
 
-/** Median wall time in ns of `fn` over `reps` runs, after two warm-up runs. */
-function median(reps: number, fn: () => unknown): number {
-  fn();
-  fn();
-  const t: number[] = [];
-  for (let r = 0; r < reps; r++) {
+/** Parses --dims: integers in [1, 1e8], written as 1e6 or 1000000. */
+function parseDims(text: string): number[] {
+  const dims = text.split(',').map((s) => s.trim());
+  return dims.map((s) => {
+    const d = Number(s);
+    if (s === '' || !Number.isInteger(d) || d < 1 || d > 1e8) throw new UsageError(`--dims takes integers in [1, 1e8] separated by commas, got ${JSON.stringify(text)}`);
+    return d;
+  });
+}
+
+/** Rounds per second of the default run at d = 1024: in-process, and as a local cluster (server + n clients). */
+async function roundFigures(n: number, network: boolean, log: (line: string) => void): Promise<Figure[]> {
+  const config = resolveConfig({ clients: n, dim: 1024, rounds: 400, stopAtTarget: false, targetRel: null, p: '0.1' });
+  const { setup, problems } = await resolveInProcess(config);
+  const rates: number[] = [];
+  for (let r = 0; r < 5; r++) {
     const t0 = process.hrtime.bigint();
-    fn();
-    t.push(Number(process.hrtime.bigint() - t0));
+    runInProcess(setup, problems, { ...nodeHooks, runId: 'bench' });
+    rates.push((config.rounds * 1e9) / Number(process.hrtime.bigint() - t0));
   }
-  t.sort((x, y) => x - y);
-  return t[Math.floor(reps / 2)]!;
+  const what = `${config.method} + ${config.compressor}, n = ${n}, d = 1024`;
+  const figures = [summarize(`rounds.sim.n${n}.d1024`, 'rounds/s', rates, `in-process engine, ${what}`)];
+  if (network) {
+    const logger = makeLogger('silent', 'bench');
+    const net: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const s = await runLocal(config, { out: null, force: false, logger, progress: 'quiet', clientLogLevel: 'silent', roundTimeoutMs: 60_000 });
+      net.push(config.rounds / s.totals.seconds);
+    }
+    figures.push(summarize(`rounds.n${n}.d1024`, 'rounds/s', net, `marina local: server + ${n} client processes, ${what}`));
+  }
+  for (const f of figures) log(`${f.name}: ${f.median.toPrecision(3)} ${f.unit}`);
+  return figures;
 }

@@ -1,0 +1,131 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createCompressor, CounterRng, decodeRangeManyInto, jsRangeKernels, streamKeys, cqStream, type CompressContext } from '@marina/core';
+import { rate, summarize, type Figure } from './figures.js';
+
+/**
+ * The compressor-kernel figures of `marina bench` (issue 12): memcpy, then per d the production encode and
+ * decode-accumulate of CQ and IQ, the JavaScript reference kernels (`<c>-jsref`), and a plain JavaScript
+ * loop of the same operation (`js-baseline`); decode counts the n·d coordinates a round accumulates.
+ */
+
+/** A Gaussian vector of length d (fixed seed). */
+function gaussian(d: number): Float64Array {
+  const rng = new CounterRng(1, 0, 0, 'bench');
+  const a = new Float64Array(d);
+  for (let j = 0; j < d; j++) a[j] = rng.normal();
+  return a;
+}
+
+/**
+ * The plain loop the kernels are compared with: the same IQ operation written directly (sequential norm,
+ * an inline xorshift32 for the thresholds, a branchless compare, bits packed a byte at a time).
+ */
+function baselineEncode(a: Float64Array, d: number, out: Uint8Array): void {
+  let s = 0;
+  for (let j = 0; j < d; j++) s += a[j]! * a[j]!;
+  const r = Math.fround(Math.sqrt(s));
+  const c = 2 ** 31 / r;
+  let x = 0x9e3779b9;
+  let acc = 0;
+  let p = 4;
+  for (let j = 0; j < d; j++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    acc |= +(x >>> 0 < (a[j]! + r) * c) << (j & 7);
+    if ((j & 7) === 7) {
+      out[p++] = acc;
+      acc = 0;
+    }
+  }
+  if (d & 7) out[p] = acc;
+}
+
+/** The plain decode loop: each payload in turn adds ±r per coordinate into the whole sum. */
+function baselineDecode(sum: Float64Array, d: number, payloads: readonly Uint8Array[], radii: Float64Array): void {
+  for (let i = 0; i < payloads.length; i++) {
+    const p = payloads[i]!;
+    const r = radii[i]!;
+    for (let j = 0; j < d; j++) sum[j]! += (((p[4 + (j >>> 3)]! >>> (j & 7)) & 1) * 2 - 1) * r;
+  }
+}
+
+const fmtD = (d: number): string => (Number.isInteger(Math.log10(d)) ? `1e${Math.log10(d)}` : String(d));
+
+export function kernelFigures(dims: readonly number[], n: number, runs: number, log: (line: string) => void): Figure[] {
+  const figures: Figure[] = [];
+  const push = (f: Figure) => {
+    figures.push(f);
+    log(`${f.name}: ${f.median.toPrecision(3)} ${f.unit}`);
+  };
+  const dMax = Math.max(...dims);
+  {
+    const src = gaussian(dMax);
+    const dst = new Float64Array(dMax);
+    push(rate('memcpy', 'GB/s', 8 * dMax, runs, () => dst.set(src), `Float64Array.set of ${fmtD(dMax)} doubles (bytes copied)`));
+  }
+  for (const d of dims) {
+    const a = gaussian(d);
+    const tag = fmtD(d);
+    const bytes = 4 + Math.ceil(d / 8);
+    const sum = new Float64Array(d);
+    for (const name of ['cq', 'iq']) {
+      const q = createCompressor(name, { k: null, levels: 4, norm: 2 });
+      const ctxOf = (slot: number): CompressContext => ({ d, n, slot, rank: slot, seed: 1, round: 1 });
+      const out = new Uint8Array(bytes);
+      push(rate(`encode.${name}.${tag}`, 'Gcoord/s', d, runs, () => q.encode(a, ctxOf(3), out), 'radius pass + bits pass'));
+      const payloads = Array.from({ length: n }, (_, i) => {
+        const p = new Uint8Array(bytes);
+        q.encode(a, ctxOf(i), p);
+        return p;
+      });
+      push(rate(`decode.${name}.${tag}`, 'Gcoord/s', n * d, runs, () => decodeRangeManyInto(sum, payloads, d, 'bench', null), `n = ${n} payloads, one pass over the sum`));
+      push(rate(`decode-each.${name}.${tag}`, 'Gcoord/s', n * d, runs, () => payloads.forEach((p, i) => q.decodeInto(sum, p, ctxOf(i))), `n = ${n} decodeInto calls, n passes`));
+      // The JavaScript reference kernels alone (what runs where WebAssembly SIMD does not).
+      const js = jsRangeKernels;
+      const [k0, k1] = streamKeys(1, 1, 3, 'iq');
+      const cq = cqStream(1, 1, n, 3, 3);
+      push(
+        rate(`encode.${name}-jsref.${tag}`, 'Gcoord/s', d, runs, () => {
+          const r = Math.fround(Math.sqrt(js.sumSquares(a, d)));
+          if (name === 'iq') js.iqBits(a, d, out.subarray(4), r, k0, k1);
+          else js.cqBits(a, d, out.subarray(4), r, cq);
+        }),
+      );
+      const radii = Float64Array.from(payloads, (p) => new DataView(p.buffer, p.byteOffset).getFloat32(0, true));
+      push(rate(`decode.${name}-jsref.${tag}`, 'Gcoord/s', n * d, runs, () => js.addSigns(sum, d, payloads, 4, radii)));
+    }
+    const out = new Uint8Array(bytes);
+    push(rate(`encode.js-baseline.${tag}`, 'Gcoord/s', d, runs, () => baselineEncode(a, d, out), 'plain JS loop: norm, xorshift, compare'));
+    const payloads = Array.from({ length: n }, () => out.slice());
+    const radii = new Float64Array(n).fill(1.5);
+    push(rate(`decode.js-baseline.${tag}`, 'Gcoord/s', n * d, runs, () => baselineDecode(sum, d, payloads, radii), 'plain JS loop, payload by payload'));
+  }
+  return figures;
+}
+
+/** NumPy's version, or null when python3 with numpy is not on this machine (nothing is installed here). */
+export function numpyVersion(): string | null {
+  try {
+    return execFileSync('python3', ['-c', 'import numpy; print(numpy.__version__)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 30_000 }).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** numpy.encode.<d> and numpy.decode.<d> from bench/iq_numpy.py, a plain NumPy IQ written for this comparison. */
+export function numpyFigures(d: number, n: number, runs: number, log: (line: string) => void): Figure[] {
+  const script = fileURLToPath(new URL('../../bench/iq_numpy.py', import.meta.url));
+  if (!existsSync(script)) throw new Error(`${script} is missing`);
+  const out = execFileSync('python3', [script, String(d), String(n), String(runs)], { encoding: 'utf8', maxBuffer: 1 << 20, timeout: 600_000 });
+  const parsed = JSON.parse(out.trim().split('\n').pop()!) as { encode: number[]; decode: number[] };
+  const tag = fmtD(d);
+  const figures = [
+    summarize(`numpy.encode.${tag}`, 'Gcoord/s', parsed.encode.map((s) => d / s / 1e9), 'plain NumPy IQ (PCG64 thresholds)'),
+    summarize(`numpy.decode.${tag}`, 'Gcoord/s', parsed.decode.map((s) => (n * d) / s / 1e9), `plain NumPy, n = ${n} payloads`),
+  ];
+  for (const f of figures) log(`${f.name}: ${f.median.toPrecision(3)} ${f.unit}`);
+  return figures;
+}
