@@ -57,7 +57,7 @@
   (func (export "iq") (param $a i32) (param $out i32) (param $m i32) (param $j0 i32) (param $r f64) (param $c f64) (param $k0 i32) (param $k1 i32)
     (local $t i32) (local $full i32) (local $word i32) (local $g i32)
     (local $ctr v128) (local $h v128) (local $k0v v128) (local $k1v v128) (local $m1 v128) (local $m2 v128)
-    (local $rv v128) (local $cv v128) (local $four v128) (local $bit i32)
+    (local $rv v128) (local $cv v128) (local $four v128) (local $bit i32) (local $bits i32) (local $mag v128) (local $p52 v128)
     (local.set $k0v (i32x4.splat (local.get $k0)))
     (local.set $k1v (i32x4.splat (local.get $k1)))
     (local.set $m1 (i32x4.splat (i32.const 0x21f0aaad)))
@@ -65,6 +65,9 @@
     (local.set $rv (f64x2.splat (local.get $r)))
     (local.set $cv (f64x2.splat (local.get $c)))
     (local.set $four (i32x4.splat (i32.const 4)))
+    ;; h as a double: 0x43300000 above it is 2^52 + h, exactly; minus 2^52.
+    (local.set $mag (i32x4.splat (i32.const 0x43300000)))
+    (local.set $p52 (f64x2.splat (f64.const 4503599627370496)))
     (local.set $ctr (i32x4.add (i32x4.splat (local.get $j0)) (v128.const i32x4 0 1 2 3)))
     (local.set $full (i32.and (local.get $m) (i32.const -32)))
     (block $words
@@ -72,26 +75,42 @@
         (br_if $words (i32.ge_u (local.get $t) (local.get $full)))
         (local.set $word (i32.const 0))
         (local.set $g (i32.const 0))
+        ;; 8 coordinates (two hashes of 4 lanes) per iteration.
         (loop $gl
+          (local.set $bits (i32.const 0))
           (local.set $h (i32x4.add (local.get $ctr) (local.get $k0v)))
+          (local.set $ctr (i32x4.add (local.get $ctr) (local.get $four)))
           (local.set $h (i32x4.mul (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))) (local.get $m1)))
           (local.set $h (i32x4.mul (v128.xor (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))) (local.get $k1v)) (local.get $m2)))
           (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))))
-          (local.set $word
-            (i32.or (local.get $word)
+          (local.set $bits (i32.or (local.get $bits) (i32.shl
+            (i32.or
+              (i64x2.bitmask (f64x2.lt (f64x2.sub (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $h) (local.get $mag)) (local.get $p52))
+                (f64x2.mul (f64x2.add (v128.load offset=0 (local.get $a)) (local.get $rv)) (local.get $cv))))
               (i32.shl
-                (i32.or
-                  (i64x2.bitmask (f64x2.lt (f64x2.convert_low_i32x4_u (local.get $h))
-                    (f64x2.mul (f64x2.add (v128.load offset=0 (local.get $a)) (local.get $rv)) (local.get $cv))))
-                  (i32.shl
-                    (i64x2.bitmask (f64x2.lt
-                      (f64x2.convert_low_i32x4_u (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $h) (local.get $h)))
-                      (f64x2.mul (f64x2.add (v128.load offset=16 (local.get $a)) (local.get $rv)) (local.get $cv))))
-                    (i32.const 2)))
-                (local.get $g))))
+                (i64x2.bitmask (f64x2.lt
+                  (f64x2.sub (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $h) (local.get $mag)) (local.get $p52))
+                  (f64x2.mul (f64x2.add (v128.load offset=16 (local.get $a)) (local.get $rv)) (local.get $cv))))
+                (i32.const 2)))
+            (i32.const 0))))
+          (local.set $h (i32x4.add (local.get $ctr) (local.get $k0v)))
           (local.set $ctr (i32x4.add (local.get $ctr) (local.get $four)))
-          (local.set $a (i32.add (local.get $a) (i32.const 32)))
-          (local.set $g (i32.add (local.get $g) (i32.const 4)))
+          (local.set $h (i32x4.mul (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))) (local.get $m1)))
+          (local.set $h (i32x4.mul (v128.xor (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))) (local.get $k1v)) (local.get $m2)))
+          (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))))
+          (local.set $bits (i32.or (local.get $bits) (i32.shl
+            (i32.or
+              (i64x2.bitmask (f64x2.lt (f64x2.sub (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $h) (local.get $mag)) (local.get $p52))
+                (f64x2.mul (f64x2.add (v128.load offset=32 (local.get $a)) (local.get $rv)) (local.get $cv))))
+              (i32.shl
+                (i64x2.bitmask (f64x2.lt
+                  (f64x2.sub (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $h) (local.get $mag)) (local.get $p52))
+                  (f64x2.mul (f64x2.add (v128.load offset=48 (local.get $a)) (local.get $rv)) (local.get $cv))))
+                (i32.const 2)))
+            (i32.const 4))))
+          (local.set $word (i32.or (local.get $word) (i32.shl (local.get $bits) (local.get $g))))
+          (local.set $a (i32.add (local.get $a) (i32.const 64)))
+          (local.set $g (i32.add (local.get $g) (i32.const 8)))
           (br_if $gl (i32.lt_u (local.get $g) (i32.const 32))))
         (i32.store (local.get $out) (local.get $word))
         (local.set $out (i32.add (local.get $out) (i32.const 4)))
@@ -140,11 +159,12 @@
   (func (export "cq") (param $a i32) (param $out i32) (param $m i32) (param $j0 i32) (param $r f64) (param $scale f64) (param $c f64)
       (param $n i32) (param $mine i32) (param $sk0 i32) (param $sk1 i32) (param $jk0 i32) (param $jk1 i32)
     (local $t i32) (local $full i32) (local $word i32) (local $g i32) (local $bits i32) (local $q i32) (local $j i32)
+    (local $thr i32) (local $bad i32) (local $nm1 v128) (local $mag v128) (local $p52 v128)
     (local $sctr v128) (local $jctr v128) (local $h v128) (local $jh0 v128) (local $jh1 v128)
     (local $m1 v128) (local $m2 v128) (local $sk0v v128) (local $sk1v v128) (local $jk0v v128) (local $jk1v v128)
-    (local $n16 v128) (local $nv v128) (local $minev v128) (local $thrv v128) (local $low v128)
+    (local $n16 v128) (local $nv v128) (local $minev v128) (local $thrv v128)
     (local $mlo v128) (local $mhi v128) (local $slo v128) (local $shi v128)
-    (local $rv v128) (local $cv v128) (local $two32 v128) (local $four v128) (local $eight v128)
+    (local $rv v128) (local $cv v128) (local $four v128) (local $eight v128)
     (local.set $m1 (i32x4.splat (i32.const 0x21f0aaad)))
     (local.set $m2 (i32x4.splat (i32.const 0x735a2d97)))
     (local.set $sk0v (i32x4.splat (local.get $sk0)))
@@ -154,11 +174,13 @@
     (local.set $n16 (i16x8.splat (local.get $n)))
     (local.set $nv (i32x4.splat (local.get $n)))
     (local.set $minev (i32x4.splat (local.get $mine)))
-    (local.set $thrv (i32x4.splat (i32.rem_u (i32.const 0x10000) (local.get $n))))
-    (local.set $low (i32x4.splat (i32.const 0xffff)))
+    (local.set $thr (i32.rem_u (i32.const 0x10000) (local.get $n)))
+    (local.set $thrv (i16x8.splat (local.get $thr)))
+    (local.set $nm1 (i32x4.splat (i32.sub (local.get $n) (i32.const 1))))
+    (local.set $mag (i32x4.splat (i32.const 0x43300000)))
+    (local.set $p52 (f64x2.splat (f64.const 4503599627370496)))
     (local.set $rv (f64x2.splat (local.get $r)))
     (local.set $cv (f64x2.splat (local.get $c)))
-    (local.set $two32 (f64x2.splat (f64.const 4294967296)))
     (local.set $four (i32x4.splat (i32.const 4)))
     (local.set $eight (i32x4.splat (i32.const 8)))
     (local.set $sctr (i32x4.add (i32x4.splat (i32.shr_u (local.get $j0) (i32.const 1))) (v128.const i32x4 0 1 2 3)))
@@ -177,9 +199,11 @@
           (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))))
           (local.set $mlo (i32x4.extmul_low_i16x8_u (local.get $h) (local.get $n16)))
           (local.set $mhi (i32x4.extmul_high_i16x8_u (local.get $h) (local.get $n16)))
-          (if (v128.any_true (v128.or
-                (i32x4.lt_u (v128.and (local.get $mlo) (local.get $low)) (local.get $thrv))
-                (i32x4.lt_u (v128.and (local.get $mhi) (local.get $low)) (local.get $thrv))))
+          ;; u*n mod 2^16 is the low half of the 16-bit product; no draw is rejected when 2^16 mod n = 0.
+          (local.set $bad (i32.const 0))
+          (if (local.get $thr)
+            (then (local.set $bad (v128.any_true (i16x8.lt_u (i16x8.mul (local.get $h) (local.get $n16)) (local.get $thrv))))))
+          (if (local.get $bad)
             (then
               ;; A rejected draw among the 8 (rare): the scalar path for the group.
               (local.set $bits (i32.const 0))
@@ -195,10 +219,14 @@
                 (br_if $sl (i32.lt_u (local.get $q) (i32.const 8)))))
             (else
               ;; slot = s + rho(slot) mod n, for coordinates t..t+3 (slo) and t+4..t+7 (shi).
+              ;; (slot < 2n <= 2^17, so a signed compare); then 0x43300000 in the high word: with a 32-bit h in the
+              ;; low word the pair is the double 2^52 + slot*2^32 + h exactly.
               (local.set $slo (i32x4.add (i32x4.shr_u (local.get $mlo) (i32.const 16)) (local.get $minev)))
-              (local.set $slo (i32x4.sub (local.get $slo) (v128.and (local.get $nv) (i32x4.ge_u (local.get $slo) (local.get $nv)))))
+              (local.set $slo (v128.or (local.get $mag)
+                (i32x4.sub (local.get $slo) (v128.and (local.get $nv) (i32x4.gt_s (local.get $slo) (local.get $nm1))))))
               (local.set $shi (i32x4.add (i32x4.shr_u (local.get $mhi) (i32.const 16)) (local.get $minev)))
-              (local.set $shi (i32x4.sub (local.get $shi) (v128.and (local.get $nv) (i32x4.ge_u (local.get $shi) (local.get $nv)))))
+              (local.set $shi (v128.or (local.get $mag)
+                (i32x4.sub (local.get $shi) (v128.and (local.get $nv) (i32x4.gt_s (local.get $shi) (local.get $nm1))))))
               ;; Jitter draws of coordinates t..t+3 and t+4..t+7.
               (local.set $h (i32x4.add (local.get $jctr) (local.get $jk0v)))
               (local.set $h (i32x4.mul (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))) (local.get $m1)))
@@ -211,16 +239,16 @@
               ;; bit = [slot*2^32 + h < (a + r)*c], c = n*2^31/r: every term an exact integer or an exact power-of-two
               ;; scaling of cqBits' z, so the same as its [slot < floor(z)], or [h < (z - floor(z))*2^32] at equality.
               (local.set $bits (i64x2.bitmask (f64x2.lt
-                (f64x2.add (f64x2.mul (f64x2.convert_low_i32x4_s (local.get $slo)) (local.get $two32)) (f64x2.convert_low_i32x4_u (local.get $jh0)))
+                (f64x2.sub (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $jh0) (local.get $slo)) (local.get $p52))
                 (f64x2.mul (f64x2.add (v128.load offset=0 (local.get $a)) (local.get $rv)) (local.get $cv)))))
               (local.set $bits (i32.or (local.get $bits) (i32.shl (i64x2.bitmask (f64x2.lt
-                (f64x2.add (f64x2.mul (f64x2.convert_low_i32x4_s (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $slo) (local.get $slo))) (local.get $two32)) (f64x2.convert_low_i32x4_u (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $jh0) (local.get $jh0))))
+                (f64x2.sub (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $jh0) (local.get $slo)) (local.get $p52))
                 (f64x2.mul (f64x2.add (v128.load offset=16 (local.get $a)) (local.get $rv)) (local.get $cv)))) (i32.const 2))))
               (local.set $bits (i32.or (local.get $bits) (i32.shl (i64x2.bitmask (f64x2.lt
-                (f64x2.add (f64x2.mul (f64x2.convert_low_i32x4_s (local.get $shi)) (local.get $two32)) (f64x2.convert_low_i32x4_u (local.get $jh1)))
+                (f64x2.sub (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $jh1) (local.get $shi)) (local.get $p52))
                 (f64x2.mul (f64x2.add (v128.load offset=32 (local.get $a)) (local.get $rv)) (local.get $cv)))) (i32.const 4))))
               (local.set $bits (i32.or (local.get $bits) (i32.shl (i64x2.bitmask (f64x2.lt
-                (f64x2.add (f64x2.mul (f64x2.convert_low_i32x4_s (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $shi) (local.get $shi))) (local.get $two32)) (f64x2.convert_low_i32x4_u (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $jh1) (local.get $jh1))))
+                (f64x2.sub (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $jh1) (local.get $shi)) (local.get $p52))
                 (f64x2.mul (f64x2.add (v128.load offset=48 (local.get $a)) (local.get $rv)) (local.get $cv)))) (i32.const 6))))))
           (local.set $word (i32.or (local.get $word) (i32.shl (local.get $bits) (local.get $g))))
           (local.set $sctr (i32x4.add (local.get $sctr) (local.get $four)))
