@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createCompressor, CounterRng, decodeRangeManyInto, jsRangeKernels, streamKeys, cqStream, type CompressContext } from '@marina/core';
+import { createCompressor, CounterRng, decodeRangeManyInto, jsRangeKernels, kernelVector, streamKeys, cqStream, type CompressContext } from '@marina/core';
 import { rate, summarize, type Figure } from './figures.js';
 
 /**
@@ -71,17 +71,22 @@ export function kernelFigures(dims: readonly number[], n: number, runs: number, 
     const tag = fmtD(d);
     const bytes = 4 + Math.ceil(d / 8);
     const sum = new Float64Array(d);
+    const resident = kernelVector(d);
+    resident.set(a);
+    const residentSum = kernelVector(d);
     for (const name of ['cq', 'iq']) {
       const q = createCompressor(name, { k: null, levels: 4, norm: 2 });
       const ctxOf = (slot: number): CompressContext => ({ d, n, slot, rank: slot, seed: 1, round: 1 });
       const out = new Uint8Array(bytes);
-      push(rate(`encode.${name}.${tag}`, 'Gcoord/s', d, runs, () => q.encode(a, ctxOf(3), out), 'radius pass + bits pass'));
+      push(rate(`encode.${name}.${tag}`, 'Gcoord/s', d, runs, () => q.encode(a, ctxOf(3), out), 'radius pass + bits pass, vector in the JS heap'));
+      push(rate(`encode-resident.${name}.${tag}`, 'Gcoord/s', d, runs, () => q.encode(resident, ctxOf(3), out), 'the same, vector in wasm memory (kernelVector)'));
       const payloads = Array.from({ length: n }, (_, i) => {
         const p = new Uint8Array(bytes);
         q.encode(a, ctxOf(i), p);
         return p;
       });
       push(rate(`decode.${name}.${tag}`, 'Gcoord/s', n * d, runs, () => decodeRangeManyInto(sum, payloads, d, 'bench', null), `n = ${n} payloads, one pass over the sum`));
+      push(rate(`decode-resident.${name}.${tag}`, 'Gcoord/s', n * d, runs, () => decodeRangeManyInto(residentSum, payloads, d, 'bench', null), 'the same, sum in wasm memory'));
       push(rate(`decode-each.${name}.${tag}`, 'Gcoord/s', n * d, runs, () => payloads.forEach((p, i) => q.decodeInto(sum, p, ctxOf(i))), `n = ${n} decodeInto calls, n passes`));
       // The JavaScript reference kernels alone (what runs where WebAssembly SIMD does not).
       const js = jsRangeKernels;

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CounterRng, streamKeys } from '../rng.js';
-import { cqStream, jsRangeKernels as js, rangeKernels, wasmRangeKernels, type RangeKernels } from './range.js';
+import { cqStream, jsRangeKernels as js, kernelVector, rangeKernels, wasmRangeKernels, type RangeKernels } from './range.js';
 
 /**
  * The WebAssembly kernels (range.wat) against the JavaScript reference (rangeJs.ts): the same bytes and the
@@ -109,5 +109,51 @@ describe('range kernels: WebAssembly SIMD = the JavaScript reference', () => {
         for (let j = 0; j < d; j++) if (!Object.is(one[j], expected[j])) expect([j, one[j]]).toEqual([j, expected[j]]);
       }
     }
+  });
+
+  it('use vectors in wasm memory in place, with the same results, and those stay valid as the memory grows', () => {
+    const first = kernelVector(1000);
+    first.set(inputs(1000)[0]!);
+    for (const d of [1, 9, 8192, 8193, 20001]) {
+      const start = inputs(d)[1]!;
+      const a = kernelVector(d);
+      a.set(start);
+      expect(Object.is(w.sumSquares(a, d), js.sumSquares(start, d))).toBe(true);
+      const r = radiusOf(js, start);
+      const [k0, k1] = streamKeys(1, 2, 3, 'iq');
+      const bits = (k: RangeKernels, v: Float64Array, cq: boolean): Uint8Array => {
+        const out = new Uint8Array(Math.ceil(d / 8));
+        if (cq) k.cqBits(v, d, out, r, cqStream(1, 2, 16, 3, 3));
+        else k.iqBits(v, d, out, r, k0, k1);
+        return out;
+      };
+      for (const cq of [false, true]) expect(bits(w, a, cq)).toEqual(bits(js, start, cq));
+      // A resident sum (d mod 8 ≠ 0 takes the copying path for the last block).
+      const payloads = [bits(js, start, false), bits(js, start, true)];
+      const sum = kernelVector(d);
+      sum.set(start);
+      const expected = start.slice();
+      js.addSigns(expected, d, payloads, 0, [r, 2 * r]);
+      w.addSigns(sum, d, payloads, 0, [r, 2 * r]);
+      expect(sum).toEqual(expected);
+    }
+    kernelVector(3_000_000); // grows the memory by 24 MB: earlier views are not detached
+    expect(first.length).toBe(1000);
+    expect(Object.is(w.sumSquares(first, 1000), js.sumSquares(inputs(1000)[0]!, 1000))).toBe(true);
+  });
+
+  it('add more payloads than one kernel call takes (groups of 64) in order', () => {
+    const d = 100;
+    const rng = new CounterRng(2, 0, 0, 'kernel-many');
+    const payloads = Array.from({ length: 150 }, () => Uint8Array.from({ length: Math.ceil(d / 8) }, () => rng.u32() & 0xff)).map((p) => {
+      p[p.length - 1]! &= (1 << d % 8) - 1;
+      return p;
+    });
+    const radii = Float64Array.from({ length: 150 }, (_, i) => Math.fround(1 + i / 7));
+    const expected = inputs(d)[0]!;
+    const got = expected.slice();
+    js.addSigns(expected, d, payloads, 0, radii);
+    w.addSigns(got, d, payloads, 0, radii);
+    expect(got).toEqual(expected);
   });
 });

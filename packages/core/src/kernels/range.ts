@@ -1,6 +1,6 @@
 import * as js from './rangeJs.js';
 import type { CqStream } from './rangeJs.js';
-import { loadWasmRangeKernels } from './rangeWasm.js';
+import { loadWasmRangeKernels, type WasmRangeKernels } from './rangeWasm.js';
 
 export { cqShift, cqStream, type CqStream } from './rangeJs.js';
 
@@ -20,7 +20,14 @@ export interface RangeKernels {
 export const jsRangeKernels: RangeKernels = js;
 
 /** The WebAssembly SIMD kernels (range.wat), or null where WebAssembly SIMD is unavailable. */
-export const wasmRangeKernels: RangeKernels | null = loadWasmRangeKernels();
+export const wasmRangeKernels: WasmRangeKernels | null = loadWasmRangeKernels();
+
+/**
+ * A zeroed Float64Array of length d that the kernels read and write in place (in wasm memory; never freed,
+ * so for a run's long-lived vectors), or a plain one where the SIMD kernels are unavailable. Any
+ * Float64Array works with the kernels; one from here saves a copy of it per pass.
+ */
+export const kernelVector = (d: number): Float64Array => wasmRangeKernels?.vector(d) ?? new Float64Array(d);
 
 /**
  * Below this many coordinates the JavaScript path runs: a wasm call's fixed cost (copies, the call) is

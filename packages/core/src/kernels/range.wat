@@ -6,8 +6,9 @@
 ;; hash32(k0, k1, i), four lanes at a time: x = i + k0; x = (x ^ x>>>16)*0x21f0aaad;
 ;; x = (x ^ x>>>15 ^ k1)*0x735a2d97; x ^ x>>>15.
 (module
+;; The memory is shared (growing it never detaches a view), so vectors can live in it (rangeWasm.ts).
   (import "env" "cqRetry" (func $cqRetry (param i32) (result i32)))
-  (memory (export "memory") 4)
+  (import "env" "memory" (memory 1 32768 shared))
 
   (func $hash1 (param $k0 i32) (param $k1 i32) (param $i i32) (result i32)
     (local $x i32)

@@ -1,140 +1,218 @@
 import { cqRetry, type CqStream } from './rangeJs.js';
-import { RANGE_WASM } from './rangeWasmBytes.js';
+import { RANGE_WASM, RANGE_WASM_UNSHARED } from './rangeWasmBytes.js';
 
 /**
- * The SIMD kernels of range.wat behind the same calls as rangeJs.ts (same bits, same sums). The caller's
- * vectors live in the JavaScript heap, so each call streams them through wasm memory in chunks of CHUNK
- * coordinates (64 KiB of float64: the copy lands in cache and the kernel reads it from there, so a
- * vector still crosses main memory once per pass). Memory layout, in bytes:
+ * The SIMD kernels of range.wat behind the same calls as rangeJs.ts (same bits, same sums).
+ *
+ * A vector from `vector(d)` lives in wasm memory and the kernels read and write it in place. Any other
+ * Float64Array (in the JavaScript heap) is streamed through wasm memory in chunks of CHUNK coordinates
+ * (64 KiB: the copy lands in cache and the kernel reads it there), which costs one more read of it per
+ * pass. Layout of each instance's memory, in bytes (vectors from `vector` are allocated above TOP):
  *   [0, 16384)   per byte value b, 8 sign masks (bit k of b clear → the float64 sign bit): ±r by one xor
  *   ACC          8 float64 lane sums of sumSquares
  *   A            CHUNK float64 inputs, or the CHUNK-coordinate block of a decode's sum
  *   OUT          CHUNK/8 bytes of encoded bits
- *   RAD          the decode's radii, then its payload slices (CHUNK/8 bytes each); grown on demand
+ *   RAD          the radii of a group of up to GROUP payloads
+ *   SL           their slices of the block, CHUNK/8 bytes each
  */
 
 const CHUNK = 8192; // a multiple of 32 (whole words of bits) and of 8 (sumSquares' lanes)
+const GROUP = 64; // payloads per kernel call; a round with more adds them group after group (same order)
 const ACC = 16384;
 const A = ACC + 64;
 const OUT = A + 8 * CHUNK;
 const RAD = OUT + CHUNK / 8;
+const SL = RAD + 8 * GROUP;
+const TOP = SL + GROUP * (CHUNK / 8);
 const PAGE = 65536;
+const MAX_PAGES = 32768; // 2 GiB, range.wat's declared maximum
 
 /** The slice of the WebAssembly API used here (core compiles without DOM or Node types). */
+interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+  grow(pages: number): number;
+}
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
-}
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 }
 const platform = globalThis as unknown as { WebAssembly?: WasmApi; atob?: (s: string) => string };
 
 interface Exports {
-  memory: WasmMemory;
   sumsq(p: number, m: number, acc: number): void;
   iq(a: number, out: number, m: number, j0: number, r: number, c: number, k0: number, k1: number): void;
   cq(a: number, out: number, m: number, j0: number, r: number, scale: number, c: number, n: number, mine: number, sk0: number, sk1: number, jk0: number, jk1: number): void;
   add(sum: number, m: number, slices: number, stride: number, radii: number, count: number): void;
 }
 
-export class WasmRangeKernels {
+/** One instance of range.wat with its memory and scratch; `resident` tells the vectors that live in it. */
+class Engine {
   private readonly x: Exports;
+  private readonly memory: WasmMemory;
+  /** Every buffer object a shared memory has had (each grow gives a new one): a view on any is resident. */
+  private readonly buffers = new Set<ArrayBufferLike>();
   private f64!: Float64Array;
   private u8!: Uint8Array;
+  private top = TOP;
   /** The stream whose rejected shifts the kernel's imported cqRetry redraws (set around each cq call). */
   private retry: CqStream | null = null;
 
-  constructor(bytes: Uint8Array) {
-    const api = platform.WebAssembly;
-    if (!api) throw new Error('no WebAssembly');
+  constructor(api: WasmApi, bytes: Uint8Array, shared: boolean) {
+    this.memory = new api.Memory({ initial: Math.ceil(TOP / PAGE), maximum: MAX_PAGES, shared });
     const instance = new api.Instance(new api.Module(bytes), {
-      env: { cqRetry: (j: number) => cqRetry(this.retry!, j >>> 0) },
+      env: { memory: this.memory, cqRetry: (j: number) => cqRetry(this.retry!, j >>> 0) },
     });
-    this.x = instance.exports as unknown as Exports;
+    this.x = instance.exports as Exports;
     this.views();
-    const masks = new BigUint64Array(this.x.memory.buffer, 0, 256 * 8);
+    const masks = new BigUint64Array(this.memory.buffer, 0, 256 * 8);
     for (let b = 0; b < 256; b++) for (let k = 0; k < 8; k++) masks[8 * b + k] = (b >>> k) & 1 ? 0n : 0x8000000000000000n;
   }
 
   private views(): void {
-    this.f64 = new Float64Array(this.x.memory.buffer);
-    this.u8 = new Uint8Array(this.x.memory.buffer);
+    this.buffers.add(this.memory.buffer);
+    this.f64 = new Float64Array(this.memory.buffer);
+    this.u8 = new Uint8Array(this.memory.buffer);
   }
 
-  private ensure(bytes: number): void {
-    const have = this.x.memory.buffer.byteLength;
-    if (bytes > have) {
-      this.x.memory.grow(Math.ceil((bytes - have) / PAGE));
+  /** A zeroed vector above the scratch (a shared memory's views survive later grows). */
+  vector(d: number): Float64Array {
+    const at = this.top;
+    const end = at + Math.ceil((8 * d) / 64) * 64;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      this.memory.grow(Math.ceil((end - have) / PAGE));
       this.views();
+    }
+    this.top = end;
+    return new Float64Array(this.memory.buffer, at, d);
+  }
+
+  /** The byte address of `a` in this memory, or −1 if it lives elsewhere. */
+  address(a: Float64Array): number {
+    return this.buffers.has(a.buffer) ? a.byteOffset : -1;
+  }
+
+  /** Calls `kernel(ptr, j0, m)` chunk by chunk over a[0..d), copying each chunk in unless `a` is resident. */
+  private chunks(a: Float64Array, d: number, kernel: (ptr: number, j0: number, m: number) => void): void {
+    const at = this.address(a);
+    for (let j0 = 0; j0 < d; j0 += CHUNK) {
+      const m = Math.min(CHUNK, d - j0);
+      if (at >= 0) kernel(at + 8 * j0, j0, m);
+      else {
+        this.f64.set(a.subarray(j0, j0 + m), A / 8);
+        kernel(A, j0, m);
+      }
     }
   }
 
   sumSquares(a: Float64Array, d: number): number {
     const f = this.f64;
     f.fill(0, ACC / 8, ACC / 8 + 8);
-    for (let j0 = 0; j0 < d; j0 += CHUNK) {
-      const m = Math.min(CHUNK, d - j0);
-      f.set(a.subarray(j0, j0 + m), A / 8);
-      this.x.sumsq(A, m, ACC);
-    }
+    const at = this.address(a);
+    if (at >= 0) this.x.sumsq(at, d, ACC);
+    else this.chunks(a, d, (ptr, _, m) => this.x.sumsq(ptr, m, ACC));
     const s = f.subarray(ACC / 8, ACC / 8 + 8);
     return ((s[0]! + s[4]!) + (s[2]! + s[6]!)) + ((s[1]! + s[5]!) + (s[3]! + s[7]!)); // prettier-ignore
   }
 
   iqBits(a: Float64Array, d: number, out: Uint8Array, r: number, k0: number, k1: number): void {
     const c = 2 ** 31 / r;
-    for (let j0 = 0; j0 < d; j0 += CHUNK) {
-      const m = Math.min(CHUNK, d - j0);
-      this.f64.set(a.subarray(j0, j0 + m), A / 8);
-      this.x.iq(A, OUT, m, j0, r, c, k0 | 0, k1 | 0);
+    this.chunks(a, d, (ptr, j0, m) => {
+      this.x.iq(ptr, OUT, m, j0, r, c, k0 | 0, k1 | 0);
       out.set(this.u8.subarray(OUT, OUT + ((m + 7) >>> 3)), j0 >>> 3);
-    }
+    });
   }
 
-  /** CQ for n ≤ 65535 (the kernel multiplies 16-bit draws by n in 16-bit lanes); others use rangeJs. */
   cqBits(a: Float64Array, d: number, out: Uint8Array, r: number, q: CqStream): void {
     const scale = q.n / (2 * r);
     const c = (q.n * 2 ** 31) / r; // = scale·2^32 exactly (power-of-two scaling of a rounded quotient)
     this.retry = q;
     try {
-      for (let j0 = 0; j0 < d; j0 += CHUNK) {
-        const m = Math.min(CHUNK, d - j0);
-        this.f64.set(a.subarray(j0, j0 + m), A / 8);
-        this.x.cq(A, OUT, m, j0, r, scale, c, q.n, q.mine, q.sk0 | 0, q.sk1 | 0, q.jk0 | 0, q.jk1 | 0);
+      this.chunks(a, d, (ptr, j0, m) => {
+        this.x.cq(ptr, OUT, m, j0, r, scale, c, q.n, q.mine, q.sk0 | 0, q.sk1 | 0, q.jk0 | 0, q.jk1 | 0);
         out.set(this.u8.subarray(OUT, OUT + ((m + 7) >>> 3)), j0 >>> 3);
-      }
+      });
     } finally {
       this.retry = null;
     }
   }
 
   addSigns(sum: Float64Array, d: number, payloads: readonly Uint8Array[], offset: number, radii: ArrayLike<number>): void {
-    const count = payloads.length;
     const stride = CHUNK / 8;
-    const slices = RAD + 8 * count;
-    this.ensure(slices + count * stride);
     const f = this.f64;
     const u = this.u8;
-    for (let i = 0; i < count; i++) f[RAD / 8 + i] = radii[i]!;
+    const at = this.address(sum);
     for (let j0 = 0; j0 < d; j0 += CHUNK) {
       const m = Math.min(CHUNK, d - j0);
       const from = offset + (j0 >>> 3);
       const bytes = (m + 7) >>> 3;
-      f.set(sum.subarray(j0, j0 + m), A / 8);
-      for (let i = 0; i < count; i++) u.set(payloads[i]!.subarray(from, from + bytes), slices + i * stride);
-      this.x.add(A, m, slices, stride, RAD, count);
-      sum.set(f.subarray(A / 8, A / 8 + m), j0);
+      // The kernel writes whole groups of 8 coordinates: in place only where the block ends on one.
+      const inPlace = at >= 0 && (m & 7) === 0;
+      const block = inPlace ? at + 8 * j0 : A;
+      if (!inPlace) f.set(sum.subarray(j0, j0 + m), A / 8);
+      for (let g = 0; g < payloads.length; g += GROUP) {
+        const count = Math.min(GROUP, payloads.length - g);
+        for (let i = 0; i < count; i++) {
+          f[RAD / 8 + i] = radii[g + i]!;
+          u.set(payloads[g + i]!.subarray(from, from + bytes), SL + i * stride);
+        }
+        this.x.add(block, m, SL, stride, RAD, count);
+      }
+      if (!inPlace) sum.set(f.subarray(A / 8, A / 8 + m), j0);
     }
   }
 }
 
-/** The kernels, or null where WebAssembly SIMD is not available (the JavaScript path then serves). */
+/**
+ * Two instances: one with an unshared memory streams JavaScript-heap vectors through its scratch (V8 copies
+ * into a shared buffer 2-3× slower), one with a shared memory (growing it never detaches a view handed out
+ * earlier) holds the vectors from `vector`, which the kernels then use in place.
+ */
+export class WasmRangeKernels {
+  private readonly heap: Engine;
+  private readonly shared: Engine;
+
+  constructor(api: WasmApi, unsharedBytes: Uint8Array, sharedBytes: Uint8Array) {
+    this.heap = new Engine(api, unsharedBytes, false);
+    this.shared = new Engine(api, sharedBytes, true);
+  }
+
+  /** A zeroed Float64Array of length d in wasm memory, used in place by the kernels; never freed. */
+  vector(d: number): Float64Array {
+    return this.shared.vector(d);
+  }
+
+  /** The engine whose memory holds `v`, else the one that copies it in. */
+  private of(v: Float64Array): Engine {
+    return this.shared.address(v) >= 0 ? this.shared : this.heap;
+  }
+
+  sumSquares(a: Float64Array, d: number): number {
+    return this.of(a).sumSquares(a, d);
+  }
+
+  iqBits(a: Float64Array, d: number, out: Uint8Array, r: number, k0: number, k1: number): void {
+    this.of(a).iqBits(a, d, out, r, k0, k1);
+  }
+
+  /** CQ for n ≤ 65535 (the kernel multiplies 16-bit draws by n in 16-bit lanes); others use rangeJs. */
+  cqBits(a: Float64Array, d: number, out: Uint8Array, r: number, q: CqStream): void {
+    this.of(a).cqBits(a, d, out, r, q);
+  }
+
+  addSigns(sum: Float64Array, d: number, payloads: readonly Uint8Array[], offset: number, radii: ArrayLike<number>): void {
+    this.of(sum).addSigns(sum, d, payloads, offset, radii);
+  }
+}
+
+/** The kernels, or null where WebAssembly SIMD (or shared memory) is not available: the JavaScript path then serves. */
 export function loadWasmRangeKernels(): WasmRangeKernels | null {
   try {
-    const binary = platform.atob!(RANGE_WASM);
-    return new WasmRangeKernels(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
+    const api = platform.WebAssembly;
+    if (!api) return null;
+    const bytes = (base64: string) => Uint8Array.from(platform.atob!(base64), (c) => c.charCodeAt(0));
+    return new WasmRangeKernels(api, bytes(RANGE_WASM_UNSHARED), bytes(RANGE_WASM));
   } catch {
     return null;
   }
