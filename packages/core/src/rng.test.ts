@@ -254,18 +254,6 @@ describe('CounterRng', () => {
   });
 });
 
-describe('CounterRng.ints', () => {
-  it('fills exactly what as many int(n) calls return, for several n', () => {
-    for (const n of [1, 2, 3, 7, 16, 1000, 0x200000]) {
-      const a = new CounterRng(9, 4, 2, 'ints');
-      const b = new CounterRng(9, 4, 2, 'ints');
-      const out = new Int32Array(500);
-      a.ints(out, n);
-      expect(Array.from(out)).toEqual(Array.from({ length: 500 }, () => b.int(n)));
-    }
-  });
-});
-
 describe('hash32 (the kernels\' fast stream, protocol 3)', () => {
   const N = 256 * 500;
   const draws = (seed: number, round: number, rank: number, purpose: string, count = N): Uint32Array => {

@@ -116,25 +116,6 @@ export class CounterRng {
     }
   }
 
-  /**
-   * Fills out[0..count) with what `count` calls of int(n) would return (n ≤ 2^21), with the range check and
-   * the rejection threshold done once: the per-coordinate loop of CQ's shared shifts.
-   */
-  ints(out: Int32Array, n: number, count = out.length): void {
-    if (!(n >= 1 && n <= 0x200000 && Number.isInteger(n))) throw new RangeError(`ints(n) needs an integer n in [1, 2^21], got ${n}`);
-    const threshold = (TWO32 - n) % n;
-    for (let j = 0; j < count; j++) {
-      for (;;) {
-        const m = this.u32() * n;
-        const hi = Math.floor(m * INV_TWO32);
-        if (m - hi * TWO32 >= threshold) {
-          out[j] = hi;
-          break;
-        }
-      }
-    }
-  }
-
   /** Standard normal draw (Box–Muller, cosine branch only, so one draw costs two uniforms, always). */
   normal(): number {
     const u1 = this.float53();

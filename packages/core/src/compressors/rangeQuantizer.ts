@@ -97,8 +97,18 @@ export function rangeQuantizer(name: string, range: RangeMode, encodeBits: Encod
  * range the payload is the bits alone and r = `shared`.
  */
 export function decodeRangeInto(sum: Float64Array, payload: Uint8Array, d: number, what: string, shared: number | null): void {
-  decodeRangeManyInto(sum, [payload], d, what, shared);
+  one[0] = payload;
+  try {
+    decodeRangeManyInto(sum, one, d, what, shared);
+  } finally {
+    one[0] = EMPTY;
+  }
 }
+
+const EMPTY = new Uint8Array(0);
+/** Reused so that decoding a message allocates nothing (single-threaded: one decode at a time). */
+const one: Uint8Array[] = [EMPTY];
+let radiiScratch = new Float64Array(64);
 
 /**
  * decodeRangeInto for several payloads at once, added in the order given (for each coordinate the same
@@ -108,7 +118,8 @@ export function decodeRangeInto(sum: Float64Array, payload: Uint8Array, d: numbe
  */
 export function decodeRangeManyInto(sum: Float64Array, payloads: readonly Uint8Array[], d: number, what: string, shared: number | null): void {
   const head = shared === null ? 4 : 0;
-  const radii = new Float64Array(payloads.length);
+  if (radiiScratch.length < payloads.length) radiiScratch = new Float64Array(payloads.length);
+  const radii = radiiScratch;
   for (let i = 0; i < payloads.length; i++) radii[i] = checkRange(payloads[i]!, head, d, what, shared);
   rangeKernels.addSigns(sum, d, payloads, head, radii);
 }
