@@ -30,10 +30,11 @@ export const wasmRangeKernels: WasmRangeKernels | null = loadWasmRangeKernels();
 export const kernelVector = (d: number): Float64Array => wasmRangeKernels?.vector(d) ?? new Float64Array(d);
 
 /**
- * Below this many coordinates the JavaScript path runs: a wasm call's fixed cost (copies, the call) is
- * then more than it saves (measured by `marina bench`, docs/performance.md).
+ * Below these dimensions the JavaScript path runs: a wasm call's fixed cost (~0.2 µs: the chunk set-up and
+ * the call) is then more than it saves. Measured crossovers on the development machine (2-core EPYC, Node 24):
+ * IQ with its radius ~128 coordinates, CQ ~32, the decode of 16 payloads ~64.
  */
-export const WASM_MIN_D = 64;
+export const WASM_MIN_D = { iq: 128, cq: 32, add: 64 } as const;
 
 /** CQ's SIMD kernel multiplies 16-bit draws by n in 16-bit lanes. */
 const WASM_MAX_N = 0xffff;
@@ -43,9 +44,9 @@ const w = wasmRangeKernels;
 /** What the compressors call: the SIMD kernels where they apply, the reference otherwise (same results). */
 export const rangeKernels: RangeKernels = w
   ? {
-      sumSquares: (a, d) => (d >= WASM_MIN_D ? w : js).sumSquares(a, d),
-      iqBits: (a, d, out, r, k0, k1) => (d >= WASM_MIN_D ? w : js).iqBits(a, d, out, r, k0, k1),
-      cqBits: (a, d, out, r, q) => (d >= WASM_MIN_D && q.n <= WASM_MAX_N ? w : js).cqBits(a, d, out, r, q),
-      addSigns: (sum, d, payloads, offset, radii) => (d >= WASM_MIN_D ? w : js).addSigns(sum, d, payloads, offset, radii),
+      sumSquares: (a, d) => (d >= WASM_MIN_D.iq ? w : js).sumSquares(a, d),
+      iqBits: (a, d, out, r, k0, k1) => (d >= WASM_MIN_D.iq ? w : js).iqBits(a, d, out, r, k0, k1),
+      cqBits: (a, d, out, r, q) => (d >= WASM_MIN_D.cq && q.n <= WASM_MAX_N ? w : js).cqBits(a, d, out, r, q),
+      addSigns: (sum, d, payloads, offset, radii) => (d >= WASM_MIN_D.add ? w : js).addSigns(sum, d, payloads, offset, radii),
     }
   : jsRangeKernels;
