@@ -57,9 +57,8 @@
   ;; bit = [hash32(k0, k1, j) < (a_j + r)*c], c = 2^31/r.
   (func (export "iq") (param $a i32) (param $out i32) (param $m i32) (param $j0 i32) (param $r f64) (param $c f64) (param $k0 i32) (param $k1 i32)
     (local $t i32) (local $full i32) (local $word i32) (local $g i32)
-    (local $ctr v128) (local $h v128) (local $k0v v128) (local $k1v v128) (local $m1 v128) (local $m2 v128)
+    (local $ctr v128) (local $h v128) (local $k1v v128) (local $m1 v128) (local $m2 v128)
     (local $rv v128) (local $cv v128) (local $four v128) (local $bit i32) (local $bits i32) (local $mag v128) (local $p52 v128)
-    (local.set $k0v (i32x4.splat (local.get $k0)))
     (local.set $k1v (i32x4.splat (local.get $k1)))
     (local.set $m1 (i32x4.splat (i32.const 0x21f0aaad)))
     (local.set $m2 (i32x4.splat (i32.const 0x735a2d97)))
@@ -69,7 +68,8 @@
     ;; h as a double: 0x43300000 above it is 2^52 + h, exactly; minus 2^52.
     (local.set $mag (i32x4.splat (i32.const 0x43300000)))
     (local.set $p52 (f64x2.splat (f64.const 4503599627370496)))
-    (local.set $ctr (i32x4.add (i32x4.splat (local.get $j0)) (v128.const i32x4 0 1 2 3)))
+    ;; The counters carry k0 already (hash32 starts from i + k0).
+    (local.set $ctr (i32x4.add (i32x4.splat (i32.add (local.get $j0) (local.get $k0))) (v128.const i32x4 0 1 2 3)))
     (local.set $full (i32.and (local.get $m) (i32.const -32)))
     (block $words
       (loop $wl
@@ -79,7 +79,7 @@
         ;; 8 coordinates (two hashes of 4 lanes) per iteration.
         (loop $gl
           (local.set $bits (i32.const 0))
-          (local.set $h (i32x4.add (local.get $ctr) (local.get $k0v)))
+          (local.set $h (local.get $ctr))
           (local.set $ctr (i32x4.add (local.get $ctr) (local.get $four)))
           (local.set $h (i32x4.mul (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))) (local.get $m1)))
           (local.set $h (i32x4.mul (v128.xor (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))) (local.get $k1v)) (local.get $m2)))
@@ -94,7 +94,7 @@
                   (f64x2.mul (f64x2.add (v128.load offset=16 (local.get $a)) (local.get $rv)) (local.get $cv))))
                 (i32.const 2)))
             (i32.const 0))))
-          (local.set $h (i32x4.add (local.get $ctr) (local.get $k0v)))
+          (local.set $h (local.get $ctr))
           (local.set $ctr (i32x4.add (local.get $ctr) (local.get $four)))
           (local.set $h (i32x4.mul (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))) (local.get $m1)))
           (local.set $h (i32x4.mul (v128.xor (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))) (local.get $k1v)) (local.get $m2)))
@@ -160,17 +160,15 @@
   (func (export "cq") (param $a i32) (param $out i32) (param $m i32) (param $j0 i32) (param $r f64) (param $scale f64) (param $c f64)
       (param $n i32) (param $mine i32) (param $sk0 i32) (param $sk1 i32) (param $jk0 i32) (param $jk1 i32)
     (local $t i32) (local $full i32) (local $word i32) (local $g i32) (local $bits i32) (local $q i32) (local $j i32)
-    (local $thr i32) (local $bad i32) (local $nm1 v128) (local $mag v128) (local $p52 v128)
+    (local $thr i32) (local $bad i32) (local $pow2 i32) (local $shift i32) (local $mine16 v128) (local $mask16 v128) (local $nm1 v128) (local $mag v128) (local $p52 v128)
     (local $sctr v128) (local $jctr v128) (local $h v128) (local $jh0 v128) (local $jh1 v128)
-    (local $m1 v128) (local $m2 v128) (local $sk0v v128) (local $sk1v v128) (local $jk0v v128) (local $jk1v v128)
+    (local $m1 v128) (local $m2 v128) (local $sk1v v128) (local $jk1v v128)
     (local $n16 v128) (local $nv v128) (local $minev v128) (local $thrv v128)
     (local $mlo v128) (local $mhi v128) (local $slo v128) (local $shi v128)
     (local $rv v128) (local $cv v128) (local $four v128) (local $eight v128)
     (local.set $m1 (i32x4.splat (i32.const 0x21f0aaad)))
     (local.set $m2 (i32x4.splat (i32.const 0x735a2d97)))
-    (local.set $sk0v (i32x4.splat (local.get $sk0)))
     (local.set $sk1v (i32x4.splat (local.get $sk1)))
-    (local.set $jk0v (i32x4.splat (local.get $jk0)))
     (local.set $jk1v (i32x4.splat (local.get $jk1)))
     (local.set $n16 (i16x8.splat (local.get $n)))
     (local.set $nv (i32x4.splat (local.get $n)))
@@ -178,14 +176,19 @@
     (local.set $thr (i32.rem_u (i32.const 0x10000) (local.get $n)))
     (local.set $thrv (i16x8.splat (local.get $thr)))
     (local.set $nm1 (i32x4.splat (i32.sub (local.get $n) (i32.const 1))))
+    (local.set $pow2 (i32.eqz (i32.and (local.get $n) (i32.sub (local.get $n) (i32.const 1)))))
+    (local.set $shift (i32.sub (i32.const 16) (i32.ctz (local.get $n))))
+    (local.set $mine16 (i16x8.splat (local.get $mine)))
+    (local.set $mask16 (i16x8.splat (i32.sub (local.get $n) (i32.const 1))))
     (local.set $mag (i32x4.splat (i32.const 0x43300000)))
     (local.set $p52 (f64x2.splat (f64.const 4503599627370496)))
     (local.set $rv (f64x2.splat (local.get $r)))
     (local.set $cv (f64x2.splat (local.get $c)))
     (local.set $four (i32x4.splat (i32.const 4)))
     (local.set $eight (i32x4.splat (i32.const 8)))
-    (local.set $sctr (i32x4.add (i32x4.splat (i32.shr_u (local.get $j0) (i32.const 1))) (v128.const i32x4 0 1 2 3)))
-    (local.set $jctr (i32x4.add (i32x4.splat (local.get $j0)) (v128.const i32x4 0 1 2 3)))
+    ;; The counters carry their stream's k0 already (hash32 starts from i + k0).
+    (local.set $sctr (i32x4.add (i32x4.splat (i32.add (i32.shr_u (local.get $j0) (i32.const 1)) (local.get $sk0))) (v128.const i32x4 0 1 2 3)))
+    (local.set $jctr (i32x4.add (i32x4.splat (i32.add (local.get $j0) (local.get $jk0))) (v128.const i32x4 0 1 2 3)))
     (local.set $full (i32.and (local.get $m) (i32.const -32)))
     (block $words
       (loop $wl
@@ -194,16 +197,33 @@
         (local.set $g (i32.const 0))
         (loop $gl
           ;; Shift draws of coordinates t..t+7: u*n split into s = floor(u*n/2^16) and the rejection test.
-          (local.set $h (i32x4.add (local.get $sctr) (local.get $sk0v)))
+          (local.set $h (local.get $sctr))
           (local.set $h (i32x4.mul (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))) (local.get $m1)))
           (local.set $h (i32x4.mul (v128.xor (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))) (local.get $sk1v)) (local.get $m2)))
           (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))))
-          (local.set $mlo (i32x4.extmul_low_i16x8_u (local.get $h) (local.get $n16)))
-          (local.set $mhi (i32x4.extmul_high_i16x8_u (local.get $h) (local.get $n16)))
-          ;; u*n mod 2^16 is the low half of the 16-bit product; no draw is rejected when 2^16 mod n = 0.
-          (local.set $bad (i32.const 0))
-          (if (local.get $thr)
-            (then (local.set $bad (v128.any_true (i16x8.lt_u (i16x8.mul (local.get $h) (local.get $n16)) (local.get $thrv))))))
+          (if (local.get $pow2)
+            (then
+              ;; n = 2^k: s = u >> (16 - k), and mod n is a mask; in 16-bit lanes, no rejection.
+              (local.set $h (v128.and (i16x8.add (i16x8.shr_u (local.get $h) (local.get $shift)) (local.get $mine16)) (local.get $mask16)))
+              (local.set $slo (v128.or (local.get $mag) (i32x4.extend_low_i16x8_u (local.get $h))))
+              (local.set $shi (v128.or (local.get $mag) (i32x4.extend_high_i16x8_u (local.get $h))))
+              (local.set $bad (i32.const 0)))
+            (else
+              (local.set $mlo (i32x4.extmul_low_i16x8_u (local.get $h) (local.get $n16)))
+              (local.set $mhi (i32x4.extmul_high_i16x8_u (local.get $h) (local.get $n16)))
+              ;; u*n mod 2^16 is the low half of the 16-bit product; no draw is rejected when 2^16 mod n = 0.
+              (local.set $bad (i32.const 0))
+              (if (local.get $thr)
+                (then (local.set $bad (v128.any_true (i16x8.lt_u (i16x8.mul (local.get $h) (local.get $n16)) (local.get $thrv))))))
+              ;; slot = s + rho(slot) mod n, for coordinates t..t+3 (slo) and t+4..t+7 (shi).
+              ;; (slot < 2n <= 2^17, so a signed compare); then 0x43300000 in the high word: with a 32-bit h in the
+              ;; low word the pair is the double 2^52 + slot*2^32 + h exactly.
+              (local.set $slo (i32x4.add (i32x4.shr_u (local.get $mlo) (i32.const 16)) (local.get $minev)))
+              (local.set $slo (v128.or (local.get $mag)
+                (i32x4.sub (local.get $slo) (v128.and (local.get $nv) (i32x4.gt_s (local.get $slo) (local.get $nm1))))))
+              (local.set $shi (i32x4.add (i32x4.shr_u (local.get $mhi) (i32.const 16)) (local.get $minev)))
+              (local.set $shi (v128.or (local.get $mag)
+                (i32x4.sub (local.get $shi) (v128.and (local.get $nv) (i32x4.gt_s (local.get $shi) (local.get $nm1))))))))
           (if (local.get $bad)
             (then
               ;; A rejected draw among the 8 (rare): the scalar path for the group.
@@ -219,21 +239,12 @@
                 (local.set $q (i32.add (local.get $q) (i32.const 1)))
                 (br_if $sl (i32.lt_u (local.get $q) (i32.const 8)))))
             (else
-              ;; slot = s + rho(slot) mod n, for coordinates t..t+3 (slo) and t+4..t+7 (shi).
-              ;; (slot < 2n <= 2^17, so a signed compare); then 0x43300000 in the high word: with a 32-bit h in the
-              ;; low word the pair is the double 2^52 + slot*2^32 + h exactly.
-              (local.set $slo (i32x4.add (i32x4.shr_u (local.get $mlo) (i32.const 16)) (local.get $minev)))
-              (local.set $slo (v128.or (local.get $mag)
-                (i32x4.sub (local.get $slo) (v128.and (local.get $nv) (i32x4.gt_s (local.get $slo) (local.get $nm1))))))
-              (local.set $shi (i32x4.add (i32x4.shr_u (local.get $mhi) (i32.const 16)) (local.get $minev)))
-              (local.set $shi (v128.or (local.get $mag)
-                (i32x4.sub (local.get $shi) (v128.and (local.get $nv) (i32x4.gt_s (local.get $shi) (local.get $nm1))))))
               ;; Jitter draws of coordinates t..t+3 and t+4..t+7.
-              (local.set $h (i32x4.add (local.get $jctr) (local.get $jk0v)))
+              (local.set $h (local.get $jctr))
               (local.set $h (i32x4.mul (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))) (local.get $m1)))
               (local.set $h (i32x4.mul (v128.xor (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))) (local.get $jk1v)) (local.get $m2)))
               (local.set $jh0 (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))))
-              (local.set $h (i32x4.add (i32x4.add (local.get $jctr) (local.get $four)) (local.get $jk0v)))
+              (local.set $h (i32x4.add (local.get $jctr) (local.get $four)))
               (local.set $h (i32x4.mul (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))) (local.get $m1)))
               (local.set $h (i32x4.mul (v128.xor (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))) (local.get $jk1v)) (local.get $m2)))
               (local.set $jh1 (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))))
