@@ -20,6 +20,12 @@ export interface FrontOptions {
   token: string | null;
   /** A TLS connection that failed its handshake (a client that does not trust the certificate, say). */
   onTlsError?: (err: Error & { code?: string }, remote: string) => void;
+  /**
+   * A connection must have sent a whole request (or upgrade) within this long, and may idle this long between
+   * requests (default 10 s, the protocol's hello timeout): a peer that opens TCP and never finishes its
+   * upgrade must not hold a descriptor for Node's 60–90 s defaults.
+   */
+  requestTimeoutMs?: number;
 }
 
 /** The HTTP side of the server's one port: plain routes by path, and WebSocket upgrades by path. */
@@ -64,7 +70,12 @@ export function createHttpFront(protocolUpgrade: UpgradeHandler, opts: FrontOpti
       res.end(UNAUTHORIZED);
     } else route.handler(req, res);
   };
-  const http = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) : createServer(onRequest);
+  const ms = opts.requestTimeoutMs ?? 10_000;
+  // headersTimeout and requestTimeout are enforced every connectionsCheckingInterval (30 s by default).
+  const limits = { headersTimeout: ms, requestTimeout: ms, connectionsCheckingInterval: Math.min(1000, ms) };
+  const http = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key, handshakeTimeout: ms, ...limits }, onRequest) : createServer(limits, onRequest);
+  // Idle sockets (before a request, between keep-alive requests) go too; ws clears this on the upgraded ones.
+  http.on(opts.tls ? 'secureConnection' : 'connection', (socket: Socket) => socket.setTimeout(ms, () => socket.destroy()));
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const route = upgrades.get(pathOf(req));
     if (!route) return protocolUpgrade(req, socket, head);
@@ -75,7 +86,7 @@ export function createHttpFront(protocolUpgrade: UpgradeHandler, opts: FrontOpti
     }
     route.handler(req, socket, head);
   });
-  const tls = opts.tls ? tlsFront(http as HttpsServer, opts.onTlsError) : null;
+  const tls = opts.tls ? tlsFront(http as HttpsServer, opts.onTlsError, ms) : null;
   return {
     http,
     listener: tls?.listener ?? http,
@@ -97,7 +108,7 @@ export function createHttpFront(protocolUpgrade: UpgradeHandler, opts: FrontOpti
  * bytes already read), and answers plain text with a 400 that names wss://. It tracks every socket, as the
  * HTTPS server, never listening itself, does not.
  */
-function tlsFront(https: HttpsServer, onTlsError: FrontOptions['onTlsError']): { listener: NetServer; close(): void } {
+function tlsFront(https: HttpsServer, onTlsError: FrontOptions['onTlsError'], ms: number): { listener: NetServer; close(): void } {
   const sockets = new Set<Socket>();
   // The peer's address, noted on arrival: a failed handshake is reported once the socket is gone (and its address with it).
   const remotes = new WeakMap<object, string>();
@@ -112,7 +123,7 @@ function tlsFront(https: HttpsServer, onTlsError: FrontOptions['onTlsError']): {
     // Every socket gets an error listener: a reset during the first read must not take the server down.
     socket.on('error', () => socket.destroy());
     // A connection that sends nothing is not kept forever.
-    socket.setTimeout(30_000, () => socket.destroy());
+    socket.setTimeout(ms, () => socket.destroy());
     socket.once('data', (first: Buffer) => {
       socket.setTimeout(0);
       socket.pause();

@@ -127,6 +127,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
   const front = createHttpFront((req, socket, head) => wss.handleUpgrade(req, socket as Socket, head, (ws) => onConnection(ws, req)), {
     tls: opts.tls ?? null,
     token,
+    requestTimeoutMs: opts.helloTimeoutMs ?? 10_000,
     onTlsError: (err, remote) => logger.warn({ remote, code: err.code, err: err.message }, 'TLS handshake failed (does the client trust this certificate? does it speak TLS?)'),
   });
   const http = front.listener;
