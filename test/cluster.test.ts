@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { configFields } from '@marina/core';
 import { MARINA, readSummary, sameRunRows, tempDir } from './helpers/cli.js';
-import { cleanEnv, probe, run, runOk, tail, waitFor } from './helpers/exec.js';
+import { cleanEnv, probe, run, runOk, tail, waitFor, isAlive } from './helpers/exec.js';
 import { checkWire, duplicateSegments, ledgerSocketBytes, parseMib, parseProcNetDev } from './helpers/wire.js';
 
 /**
@@ -251,15 +251,6 @@ describe.skipIf(skipReason !== null)('docker-compose cluster: server + 4 clients
     expect(readSummary(join(runsDir, 'a9a'))['shards'].map((x: { rows: number }) => x.rows)).toEqual([8141, 8140, 8140, 8140]);
   }, 600_000);
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Whether "a.b.c.d:port" (maybe "::ffff:"-prefixed) lies in one of the "ip/len" networks listed. */
 function sameSubnet(remote: string, networks: string): boolean {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MARINA, readSummary, sameRunRows, tempDir } from './helpers/cli.js';
-import { cleanEnv, killGroup, probe, run, runOk, tail } from './helpers/exec.js';
+import { cleanEnv, isAlive, killGroup, probe, run, runOk, tail } from './helpers/exec.js';
 import { addCounters, checkWire, duplicateSegments, ledgerSocketBytes, parseMib, zeroCounters, type Counters } from './helpers/wire.js';
 
 /**
@@ -52,13 +52,7 @@ async function removeStale(): Promise<void> {
   const list = (await ip(['netns', 'list'])).stdout;
   for (const m of list.matchAll(/^(mnet-(\d+)-\S+)/gm)) {
     const pid = Number(m[2]);
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
-    if (!alive || pid === process.pid) await run('ip', ['netns', 'del', m[1]!], { timeoutMs: 20_000 });
+    if (!isAlive(pid) || pid === process.pid) await run('ip', ['netns', 'del', m[1]!], { timeoutMs: 20_000 });
   }
 }
 

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { marina, MARINA, tempDir } from './helpers/cli.js';
+import { isAlive } from './helpers/exec.js';
 
 /** What an operator can get wrong is a one-line error with exit status 2, not a stack trace. */
 describe('clean failures for the operator', () => {
@@ -49,15 +50,7 @@ describe('clean failures for the operator', () => {
     }
     expect(pids).toHaveLength(3);
     local.kill('SIGKILL');
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    for (let i = 0; i < 50 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(pids.filter(alive)).toEqual([]);
+    for (let i = 0; i < 50 && pids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(pids.filter(isAlive)).toEqual([]);
   });
 });

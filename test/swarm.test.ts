@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { configFields } from '@marina/core';
 import { MARINA, readSummary, sameRunRows, tempDir } from './helpers/cli.js';
-import { cleanEnv, probe, run, runOk, tail, waitFor } from './helpers/exec.js';
+import { cleanEnv, probe, run, runOk, tail, waitFor, isAlive } from './helpers/exec.js';
 
 /**
  * deploy/swarm/stack.yml as README "Scaling out" deploys it: `docker stack deploy` on a one-node swarm (made here
@@ -218,12 +218,3 @@ describe.skipIf(skipReason !== null)(`Docker Swarm: ${STACK_FILE}, ${REPLICAS} c
     console.log(`swarm: ${REPLICAS} tasks × ${COUNT} clients, d = ${RUN.dim}, ${a.length} rounds equal to marina sim; whole test ${secs()}`);
   }, 900_000);
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

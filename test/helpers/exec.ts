@@ -84,3 +84,13 @@ export async function waitFor<T>(what: string, check: () => T | undefined | Prom
 export function tail(text: string, lines = 40): string {
   return text.trim().split('\n').slice(-lines).join('\n');
 }
+
+/** Whether process `pid` exists (EPERM: it does, owned by another user). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
