@@ -1,4 +1,4 @@
-import type { RunSummary } from '@marina/core';
+import { type RunSummary, shownTargetRound } from '@marina/core';
 import { fmtBits } from './progress.js';
 
 /** A plain-text table with right-aligned numeric columns. */
@@ -20,7 +20,7 @@ export function summaryRows(runs: { label: string; summary: RunSummary }[]): { h
       label,
       th ? `${th.p.toPrecision(3)} (${th.pRule.split(':')[0]!})` : '-',
       th ? th.gamma.toPrecision(3) : '-',
-      t?.reached ? String(t.round) : `not in ${s.totals.rounds}`,
+      t?.reached ? shownTargetRound(t) : `not in ${s.totals.rounds}`,
       t?.reached ? fmtBits(t.bitsPerClient!) : '-',
       t?.reached ? fmtBits(t.wireBytesUp!) : '-',
       fmtNum(s.final.gradNormSq),
@@ -51,7 +51,8 @@ export function describeRun(s: RunSummary): string {
     ['wire bytes', `up ${tot.wireBytesUp}, down ${tot.wireBytesDown}; telemetry ${tot.telemetryBytes}; control ${tot.controlBytes}; connection ${tot.connectionBytes ?? '-'}`],
   );
   if (t) {
-    const where = t.reached ? `reached at round ${t.round}: ${fmtBits(t.bitsPerClient!)} bits per client, ${t.wireBytesUp} wire bytes up` : 'not reached';
+    const at = shownTargetRound(t).startsWith('≤') ? `by round ${t.round} (round ${t.previousEvaluation} had not; those between were not evaluated)` : `at round ${t.round}`;
+    const where = t.reached ? `reached ${at}: ${fmtBits(t.bitsPerClient!)} bits per client, ${t.wireBytesUp} wire bytes up` : 'not reached';
     rows.push([`target (${t.kind} ${t.value})`, `‖∇f‖² ≤ ${fmtNum(t.threshold)}: ${where}`]);
   }
   rows.push(['final ‖∇f‖²', fmtNum(s.final.gradNormSq)]);

@@ -29,7 +29,8 @@ export interface RunConfig {
   readonly targetRel: number | null;
   readonly stopAtTarget: boolean;
   readonly seed: number;
-  readonly evalEvery: number;
+  /** Which rounds are evaluated (evalSchedule.ts): `auto` (log-spaced, dense near a target) or every k-th. */
+  readonly evalEvery: number | 'auto';
   /** Decision 5. */
   readonly constants: 'default' | 'paper';
   /** A LIBSVM (or IDX) file every party sees at the same path; each client reads only its rank's part (null: none). */
@@ -55,6 +56,18 @@ const stepOption: OptionSpec = {
     return Number.isFinite(x) && x > 0 ? String(x) : failOption(field, v, '"theory", a positive multiple such as "4x", or a positive number');
   },
   help: 'step size: "theory", a multiple such as "4x", or a number',
+};
+
+const evalEveryOption: OptionSpec = {
+  type: 'string',
+  default: 'auto',
+  expects: '"auto" or a whole number of rounds in [1, 1000000000]',
+  parse: (v, field) => {
+    if (String(v).trim() === 'auto') return 'auto';
+    const k = typeof v === 'number' ? v : String(v).trim() === '' ? NaN : Number(v);
+    return Number.isInteger(k) && k >= 1 && k <= 1e9 ? k : failOption(field, v, '"auto" or a whole number of rounds in [1, 1000000000]');
+  },
+  help: 'evaluate ‖∇f‖² and f (telemetry): "auto" (every round below 16, then 8 per doubling, every round near a target) or every k rounds; the last round always',
 };
 
 const pOption: OptionSpec = {
@@ -93,7 +106,7 @@ export const RUN_OPTIONS: OptionSpecs = {
   targetRel: { type: 'real', default: 1e-6, nullable: true, unset: 'none (with --target)', min: 0, openMin: true, max: Number.MAX_VALUE, help: 'target on ‖∇f(x)‖² relative to ‖∇f(x⁰)‖²' },
   stopAtTarget: { type: 'bool', default: true, help: 'stop as soon as every target is reached' },
   seed: { type: 'int', default: 1, min: 0, max: 0xffffffff, help: 'run seed (all randomness derives from it)' },
-  evalEvery: { type: 'int', default: 1, min: 1, max: 1e9, help: 'evaluate ‖∇f‖² and f every k rounds and at the last round (telemetry)' },
+  evalEvery: evalEveryOption,
   constants: choice(() => ['default', 'paper'], 'default', 'theory constants convention for CQ/IQ: default (MSE bounds) or paper (4× smaller), decision 5'),
   data: { type: 'string', default: null, nullable: true, help: 'LIBSVM/svmlight file (plain or gzip; IDX for autoencoder) seen by every party at this path; each client reads its rank\'s part' },
   features: { type: 'int', default: null, nullable: true, unset: 'inferred from the file', min: 1, max: 1 << 24, help: 'feature count of the data (default: the largest index in the file); give it when clients hold their own files' },

@@ -77,6 +77,31 @@ describe('Coordinator: how a run ends', () => {
   });
 });
 
+describe('Coordinator: which rounds are evaluated', () => {
+  it('--eval-every auto (the default) evaluates a few rounds, yet finds the target at the round --eval-every 1 does, with the same iterates', () => {
+    for (const cfg of [{ compressor: 'cq' }, { compressor: 'iq', p: '0.1' }]) {
+      const run = (evalEvery: number | 'auto') => {
+        const setup = setupRun(resolveConfig({ dim: 64, clients: 4, seed: 3, ...cfg, evalEvery }));
+        return runInProcess(setup, setup.problems, { ...hooks, runId: 'e' });
+      };
+      const every = run(1);
+      const auto = run('auto');
+      expect(every.summary.stopReason).toMatch(/^target: /);
+      expect(auto.records.map((r) => r.xHash)).toEqual(every.records.map((r) => r.xHash));
+      const [a, e] = [auto.summary.targets[0]!, every.summary.targets[0]!];
+      expect({ ...a, previousEvaluation: null }).toEqual({ ...e, previousEvaluation: null });
+      expect([e.previousEvaluation, a.previousEvaluation]).toEqual([e.round! - 1, e.round! - 1]);
+      const evaluated = auto.records.filter((r) => r.gradNormSq !== null);
+      // Where evaluated, the same values; rounds 0..15, 8 per doubling after, and the approach to the target.
+      for (const r of evaluated) expect(r.gradNormSq).toBe(every.records[r.round]!.gradNormSq);
+      const T = auto.records.length;
+      expect(T).toBeGreaterThan(1000);
+      expect(evaluated.length).toBeLessThan(0.1 * T);
+      expect(evaluated.slice(0, 16).map((r) => r.round)).toEqual(Array.from({ length: 16 }, (_, t) => t));
+    }
+  });
+});
+
 describe('Coordinator: checkpoint and restore', () => {
   /** Drives `coordinator` with `clients` until `until` rounds are done (or the run ends); returns the records. */
   function drive(coordinator: Coordinator, clients: ClientRunner[], until: number) {

@@ -6,6 +6,7 @@ import type { SharedRange } from './compressors/types.js';
 import { contextOf, type RoundPlan, type ServerHalf, type MethodEnv } from './methods/types.js';
 import type { RoundRecord, RunSummary } from './records.js';
 import { Targets } from './targets.js';
+import { scheduledEval } from './evalSchedule.js';
 import { methodEnv, type RunSetup } from './setup.js';
 import type { TestEvaluator } from './testSet.js';
 import { norm2, Plausibility } from './plausibility.js';
@@ -193,8 +194,10 @@ export class Coordinator {
     this.startedAt ??= this.hooks.now();
     const plan = this.setup.method.plan(this.env, t);
     this.plan = plan;
-    // Every k-th round, and the last one the round or bit limit allows, so the summary's final ‖∇f‖² is known.
-    this.evaluate = t % this.setup.config.evalEvery === 0 || t === this.setup.config.rounds - 1 || this.exhaustsBudget(plan);
+    // The schedule (evalSchedule.ts), the last round the round or bit limit allows (so the summary's final ‖∇f‖²
+    // is known), and under `auto` the rounds that close in on a target's crossing (so its round is exact).
+    const every = this.setup.config.evalEvery;
+    this.evaluate = scheduledEval(every, t) || t === this.setup.config.rounds - 1 || this.exhaustsBudget(plan) || (every === 'auto' && t >= this.targets.dueFrom());
     this.server.begin(plan);
     this.pendingUpdates.clear();
     this.pendingEvals.clear();

@@ -36,10 +36,26 @@ export interface TargetResult {
   /** The threshold on ‖∇f‖² it stands for. */
   threshold: number;
   reached: boolean;
+  /** The first evaluated round whose x^t met it: reached by this round at the latest (`--eval-every`). */
   round: number | null;
+  /**
+   * The evaluated round before `round` (where it did not hold; null if none): rounds between were not evaluated.
+   * For a ‖∇f‖² that falls round by round it was first met in (previousEvaluation, round], so exactly at `round`
+   * when this is round − 1; a noisy one may also have dipped below it unseen. Absent in older summaries.
+   */
+  previousEvaluation?: number | null;
   bitsPerClient: number | null;
   wireBytesUp: number | null;
   wireBytesDown: number | null;
+}
+
+/**
+ * A reached target's round as tables show it: "t", or "≤ t" when the round before t was not evaluated (the target
+ * may have been met in a round between; `--eval-every`).
+ */
+export function shownTargetRound(r: Pick<TargetResult, 'round' | 'previousEvaluation'>): string {
+  const gap = r.round !== null && r.previousEvaluation != null && r.previousEvaluation < r.round - 1;
+  return gap ? `≤ ${r.round}` : String(r.round);
 }
 
 export interface RunTotals {

@@ -1,4 +1,4 @@
-import type { TargetResult } from '@marina/core';
+import { shownTargetRound, type TargetResult } from '@marina/core';
 import type { Series } from './series.js';
 
 /** The report's table: a header and one row of cells per series, rendered as markdown and as HTML. */
@@ -28,7 +28,7 @@ export function reportTable(series: readonly Series[]): ReportTable {
       const r = s.targets.find((x) => x.kind === t.kind && x.value === t.value);
       if (!r) row.push('-', '-', '-');
       else if (!r.reached) row.push('not reached', '-', '-');
-      else row.push(String(r.round), count(r.bitsPerClient), count(r.wireBytesUp));
+      else row.push(shownTargetRound(r), count(r.bitsPerClient), count(r.wireBytesUp));
     }
     row.push(s.final.gradNormSq === null ? '-' : s.final.gradNormSq.toExponential(3), s.stopReason);
     return row;
