@@ -3,6 +3,7 @@ import { type ProtocolErrorCode } from '@marina/protocol';
 import { expectProtocolError } from '@marina/protocol/testing';
 import { createCq } from './cq.js';
 import { createIq } from './iq.js';
+import { decodeRangeManyInto } from './rangeQuantizer.js';
 import { contextFor, encodeMessage, gaussian, rangeBit, sqNorm } from './testkit.js';
 
 /**
@@ -145,3 +146,45 @@ describe.each([
     }
   });
 });
+
+describe('decodeRangeManyInto (a round\'s payloads in one pass over the sum)', () => {
+  it('gives the same sums as one decodeInto per payload in order, for both range modes', () => {
+    for (const [name, create] of [
+      ['cq', createCq],
+      ['iq', createIq],
+    ] as const) {
+      for (const d of [1, 13, 1000, 9000]) {
+        const n = 5;
+        const q = create();
+        const inputs = Array.from({ length: n }, (_, i) => gaussian(d, 40 + i, 1 + i));
+        const payloads = inputs.map((a, i) => encodeMessage(q, a, contextFor(d, n, i, 3, SEED)));
+        const each = gaussian(d, 99);
+        const many = each.slice();
+        payloads.forEach((p, i) => q.decodeInto(each, p, contextFor(d, n, i, 3, SEED)));
+        decodeRangeManyInto(many, payloads, d, `${name} update`, null);
+        expect(many).toEqual(each);
+        // Shared range: bits alone, one R for all.
+        const bits = payloads.map((p) => p.subarray(4));
+        const a = gaussian(d, 7);
+        const b = a.slice();
+        for (const p of bits) decodeRangeManyInto(a, [p], d, `${name} update`, 2.5);
+        decodeRangeManyInto(b, bits, d, `${name} update`, 2.5);
+        expect(b).toEqual(a);
+      }
+    }
+  });
+
+  it('validates every payload before touching the sum', () => {
+    const d = 13;
+    const q = createIq();
+    const good = encodeMessage(q, gaussian(d, 3), contextFor(d, 2, 0, 1, SEED));
+    const bad = good.slice();
+    bad[bad.length - 1]! |= 0x80; // a padding bit
+    const sum = gaussian(d, 4);
+    const before = sum.slice();
+    expectProtocolError(() => decodeRangeManyInto(sum, [good, good, bad], d, 'iq update', null), 'MARINA_ERR_NONZERO_PADDING', 'iq update: padding bits of the last byte are not zero');
+    expectProtocolError(() => decodeRangeManyInto(sum, [good, good.subarray(1)], d, 'iq update', null), 'MARINA_ERR_TRUNCATED', 'iq update: payload of 5 bytes, expected 6');
+    expect(sum).toEqual(before);
+  });
+});
+
