@@ -1,12 +1,13 @@
 ;; SIMD kernels of the one-bit range quantizers IQ and CQ (SPEC B.3, B.4; protocol 3). Each computes
 ;; exactly what its JavaScript reference in rangeJs.ts computes (the same IEEE operations in the same order,
-;; so the same bits and the same sums); rangeWasm.ts copies vectors in and out in chunks. Assembled by
-;; packages/core/scripts/build-wasm.mjs (wabt) into rangeWasmBytes.ts.
+;; so the same bits and the same sums). Assembled by packages/core/scripts/build-wasm.mjs (wabt) into
+;; rangeWasmBytes.ts twice: as written, with a shared memory (growing it never detaches a view, so vectors can
+;; live in it and be used in place), and with an unshared one (rangeWasm.ts streams JavaScript-heap vectors
+;; through it in chunks: V8 copies into a shared buffer 2-3x slower).
 ;;
 ;; hash32(k0, k1, i), four lanes at a time: x = i + k0; x = (x ^ x>>>16)*0x21f0aaad;
 ;; x = (x ^ x>>>15 ^ k1)*0x735a2d97; x ^ x>>>15.
 (module
-;; The memory is shared (growing it never detaches a view), so vectors can live in it (rangeWasm.ts).
   (import "env" "cqRetry" (func $cqRetry (param i32) (result i32)))
   (import "env" "memory" (memory 1 32768 shared))
 
