@@ -171,21 +171,28 @@ class Engine {
  */
 export class WasmRangeKernels {
   private readonly heap: Engine;
-  private readonly shared: Engine;
+  /** Null where shared memory is unavailable (no SharedArrayBuffer): vectors are then plain ones. */
+  private readonly shared: Engine | null;
 
   constructor(api: WasmApi, unsharedBytes: Uint8Array, sharedBytes: Uint8Array) {
     this.heap = new Engine(api, unsharedBytes, false);
-    this.shared = new Engine(api, sharedBytes, true);
+    let shared: Engine | null = null;
+    try {
+      shared = new Engine(api, sharedBytes, true);
+    } catch {
+      shared = null;
+    }
+    this.shared = shared;
   }
 
   /** A zeroed Float64Array of length d in wasm memory, used in place by the kernels; never freed. */
   vector(d: number): Float64Array {
-    return this.shared.vector(d);
+    return this.shared ? this.shared.vector(d) : new Float64Array(d);
   }
 
   /** The engine whose memory holds `v`, else the one that copies it in. */
   private of(v: Float64Array): Engine {
-    return this.shared.address(v) >= 0 ? this.shared : this.heap;
+    return this.shared !== null && this.shared.address(v) >= 0 ? this.shared : this.heap;
   }
 
   sumSquares(a: Float64Array, d: number): number {
@@ -206,7 +213,7 @@ export class WasmRangeKernels {
   }
 }
 
-/** The kernels, or null where WebAssembly SIMD (or shared memory) is not available: the JavaScript path then serves. */
+/** The kernels, or null where WebAssembly SIMD is not available: the JavaScript path then serves. */
 export function loadWasmRangeKernels(): WasmRangeKernels | null {
   try {
     const api = platform.WebAssembly;
