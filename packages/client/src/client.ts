@@ -110,6 +110,23 @@ export async function runClient(opts: ClientOptions): Promise<ClientResult> {
   }
 }
 
+/**
+ * Sends a round's replies (an update and an evaluation report) in one socket write: the TCP socket under ws is
+ * corked around them, so their frames leave in one writev instead of one syscall each. ws copies each message as
+ * it masks it (client frames are masked), so the runner may reuse the buffers as soon as this returns.
+ */
+export function sendAll(ws: WebSocket, replies: readonly Uint8Array[]): void {
+  if (replies.length === 1) return ws.send(replies[0]!);
+  // ws keeps its net.Socket private (`_socket`, stable across ws 8); without it each message is its own write.
+  const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+  socket?.cork();
+  try {
+    for (const reply of replies) ws.send(reply);
+  } finally {
+    socket?.uncork();
+  }
+}
+
 /** A wait drawn uniformly from [ms/2, ms]: timing only, never a result, so from the OS and not the run's keyed generator. */
 function jittered(ms: number): number {
   const half = Math.floor(ms / 2);
@@ -261,7 +278,7 @@ function session(opts: ClientOptions, secureContext: SecureContext | null, cache
         const kind = bytes[0]!;
         if (kind === Kind.RoundStart || kind === Kind.Range || kind === Kind.State) {
           if (!runner) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `${kindName(kind)} before welcome`);
-          for (const reply of runner.onMessage(bytes)) ws.send(reply);
+          sendAll(ws, runner.onMessage(bytes));
           if (kind === Kind.RoundStart) rounds++;
           return;
         }

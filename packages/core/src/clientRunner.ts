@@ -46,6 +46,8 @@ export class ClientRunner {
   private held: { round: number; msg: Uint8Array } | null = null;
   /** The evaluation report's message, rewritten in place each evaluation round (d + 1 float64 values). */
   private evalMsg: Uint8Array | null = null;
+  /** The replies to one RoundStart (reused: no array per round). */
+  private readonly out: Uint8Array[] = [];
 
   /**
    * Answers one message of a round from the server (untrusted bytes): a RoundStart, or a shared-range round's R.
@@ -90,7 +92,8 @@ export class ClientRunner {
     if (plan.coin !== flags.coin) {
       throw new ProtocolError('MARINA_ERR_BAD_FIELD', `round ${h.round}: the server's coin ${flags.coin} disagrees with this client's ${plan.coin}; the configurations differ`);
     }
-    const out: Uint8Array[] = [];
+    const out = this.out;
+    out.length = 0;
     const slot = slotOf(plan.senders, this.rank);
     if (flags.participate) {
       if (slot < 0) throw new ProtocolError('MARINA_ERR_BAD_FIELD', `round ${h.round}: asked to participate but rank ${this.rank} is not among the round's senders`);
