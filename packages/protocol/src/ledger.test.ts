@@ -4,7 +4,7 @@ import * as ws from 'ws';
 
 /** ws's framer; @types/ws does not declare it, ws's ESM entry exports it. */
 const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
-import { Ledger, wsFrameBytes } from '@marina/protocol';
+import { allocUpdate, Ledger, wsFrameBytes } from '@marina/protocol';
 
 describe('wsFrameBytes (RFC 6455 §5.2)', () => {
   it('adds 2 header bytes, a 16-bit length from 126 bytes, a 64-bit length from 65536, and 4 mask bytes when masked', () => {
@@ -129,5 +129,16 @@ describe('Ledger', () => {
     ledger.up(0, 'algorithm', 30, 6, 45);
     ledger.closeRound();
     expect(r.perClient[0]!.bitsUp).toBe(45);
+  });
+});
+
+describe('uplink wire bytes over algorithm bits (issue 12: ≤ 1.12 at d = 1024, ≤ 1.001 at d = 10⁶)', () => {
+  it('a CQ or IQ update (32 + d bits) in its compact-header message and masked frame', () => {
+    const ratio = (d: number): number => (8 * wsFrameBytes(allocUpdate(1, true, 32 + d).length, true)) / (32 + d);
+    // 132 payload bytes + 5 header + 2 frame + 2 length + 4 mask = 145; 125,004 + 5 + 2 + 8 + 4 = 125,023.
+    expect(wsFrameBytes(allocUpdate(1, true, 32 + 1024).length, true)).toBe(145);
+    expect(wsFrameBytes(allocUpdate(1, true, 32 + 1e6).length, true)).toBe(125_023);
+    expect(ratio(1024)).toBeLessThanOrEqual(1.12);
+    expect(ratio(1e6)).toBeLessThanOrEqual(1.001);
   });
 });
