@@ -58,9 +58,9 @@ class Engine {
   /** The stream whose rejected shifts the kernel's imported cqRetry redraws (set around each cq call). */
   private retry: CqStream | null = null;
 
-  constructor(api: WasmApi, bytes: Uint8Array, shared: boolean) {
+  constructor(api: WasmApi, module: object, shared: boolean) {
     this.memory = new api.Memory({ initial: Math.ceil(TOP / PAGE), maximum: MAX_PAGES, shared });
-    const instance = new api.Instance(new api.Module(bytes), {
+    const instance = new api.Instance(module, {
       env: { memory: this.memory, cqRetry: (j: number) => cqRetry(this.retry!, j >>> 0) },
     });
     this.x = instance.exports as Exports;
@@ -170,23 +170,41 @@ class Engine {
  * earlier) holds the vectors from `vector`, which the kernels then use in place.
  */
 export class WasmRangeKernels {
-  private readonly heap: Engine;
-  /** Null where shared memory is unavailable (no SharedArrayBuffer): vectors are then plain ones. */
-  private readonly shared: Engine | null;
+  private readonly unshared: object;
+  private readonly sharedModule: object | null;
+  private heapEngine: Engine | null = null;
+  /** Made on the first `vector` call; never where shared memory is unavailable (vectors are then plain). */
+  private shared: Engine | null = null;
 
-  constructor(api: WasmApi, unsharedBytes: Uint8Array, sharedBytes: Uint8Array) {
-    this.heap = new Engine(api, unsharedBytes, false);
-    let shared: Engine | null = null;
+  /** Compiles both variants now (so a platform without SIMD fails here); memories are made on first use. */
+  constructor(
+    private readonly api: WasmApi,
+    unsharedBytes: Uint8Array,
+    sharedBytes: Uint8Array,
+  ) {
+    this.unshared = new api.Module(unsharedBytes);
+    let shared: object | null = null;
     try {
-      shared = new Engine(api, sharedBytes, true);
+      shared = new api.Module(sharedBytes);
     } catch {
       shared = null;
     }
-    this.shared = shared;
+    this.sharedModule = shared;
+  }
+
+  private get heap(): Engine {
+    return (this.heapEngine ??= new Engine(this.api, this.unshared, false));
   }
 
   /** A zeroed Float64Array of length d in wasm memory, used in place by the kernels; never freed. */
   vector(d: number): Float64Array {
+    if (this.shared === null && this.sharedModule !== null) {
+      try {
+        this.shared = new Engine(this.api, this.sharedModule, true);
+      } catch {
+        return new Float64Array(d);
+      }
+    }
     return this.shared ? this.shared.vector(d) : new Float64Array(d);
   }
 
