@@ -73,7 +73,9 @@ describe('limits on connections', () => {
 
   it('a frozen client (SIGSTOP) misses its pong and is cut off long before the round timeout; a new client takes its rank', async () => {
     const dir = tempDir('limits-ping');
-    const long = ['--clients', '3', '--dim', '32', '--seed', '9', '--p', '0.3', '--stop-at-target', 'false'];
+    // Every round evaluated: the run is cut by SIGTERM and compared with a sim of as many rounds, whose last round
+    // --eval-every auto would evaluate and the cut run's not.
+    const long = ['--clients', '3', '--dim', '32', '--seed', '9', '--p', '0.3', '--stop-at-target', 'false', '--eval-every', '1'];
     server = await startServerProcess([...long, '--rounds', '1000000', '--ping-interval', '300', '--round-timeout', '60000', '--join-timeout', '60000', '--out', join(dir, 'net')]);
     const url = `ws://127.0.0.1:${server.port}`;
     const client = () => {
