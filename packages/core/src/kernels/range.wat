@@ -8,7 +8,6 @@
 ;; hash32(k0, k1, i), four lanes at a time: x = i + k0; x = (x ^ x>>>16)*0x21f0aaad;
 ;; x = (x ^ x>>>15 ^ k1)*0x735a2d97; x ^ x>>>15.
 (module
-  (import "env" "cqRetry" (func $cqRetry (param i32) (result i32)))
   (import "env" "memory" (memory 1 32768 shared))
 
   (func $hash1 (param $k0 i32) (param $k1 i32) (param $i i32) (result i32)
@@ -17,6 +16,28 @@
     (local.set $x (i32.mul (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 16))) (i32.const 0x21f0aaad)))
     (local.set $x (i32.mul (i32.xor (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 15))) (local.get $k1)) (i32.const 0x735a2d97)))
     (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 15))))
+
+  ;; Wellons' triple32 (rng.ts mix32), for the keys of CQ's retry attempts.
+  (func $mix32 (param $x i32) (result i32)
+    (local.set $x (i32.mul (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 17))) (i32.const 0xed5ad4bb)))
+    (local.set $x (i32.mul (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 11))) (i32.const 0xac4c1b51)))
+    (local.set $x (i32.mul (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 15))) (i32.const 0x31848bab)))
+    (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 14))))
+
+  ;; CQ's replacement for a rejected shift (rangeJs.ts cqRetry): attempt c draws hash32(mix32(rk0 ^ c), rk1, j),
+  ;; 32-bit multiply-shift, rejected below 2^32 mod n.
+  (func $retry (param $j i32) (param $n i32) (param $rk0 i32) (param $rk1 i32) (result i32)
+    (local $c i32) (local $m i64) (local $thr i64)
+    (local.set $thr (i64.rem_u (i64.const 0x100000000) (i64.extend_i32_u (local.get $n))))
+    (loop $attempt
+      (local.set $m (i64.mul
+        (i64.extend_i32_u (call $hash1 (call $mix32 (i32.xor (local.get $rk0) (local.get $c))) (local.get $rk1) (local.get $j)))
+        (i64.extend_i32_u (local.get $n))))
+      (if (i64.ge_u (i64.and (local.get $m) (i64.const 0xffffffff)) (local.get $thr))
+        (then (return (i32.wrap_i64 (i64.shr_u (local.get $m) (i64.const 32))))))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $attempt))
+    (unreachable))
 
   ;; Adds x_j^2 of m doubles at $p into the 8 lane sums at $acc (lane j mod 8; $p starts a group of 8).
   (func (export "sumsq") (param $p i32) (param $m i32) (param $acc i32)
@@ -134,9 +155,9 @@
         (br $tl)))
     (if (local.get $g) (then (i32.store (local.get $out) (local.get $word)))))
 
-  ;; CQ, one coordinate (the tail and groups with a rejected shift): as cqBits in rangeJs.ts.
+  ;; CQ, one coordinate (the last m mod 32): as cqBits in rangeJs.ts.
   (func $cqBit (param $j i32) (param $x f64) (param $r f64) (param $scale f64) (param $n i32) (param $mine i32)
-      (param $sk0 i32) (param $sk1 i32) (param $jk0 i32) (param $jk1 i32) (result i32)
+      (param $sk0 i32) (param $sk1 i32) (param $jk0 i32) (param $jk1 i32) (param $rk0 i32) (param $rk1 i32) (result i32)
     (local $mm i32) (local $s i32) (local $z f64) (local $fl f64) (local $sf f64)
     (local.set $mm (i32.mul
       (i32.and (i32.shr_u (call $hash1 (local.get $sk0) (local.get $sk1) (i32.shr_u (local.get $j) (i32.const 1)))
@@ -144,7 +165,7 @@
       (local.get $n)))
     (local.set $s (i32.shr_u (local.get $mm) (i32.const 16)))
     (if (i32.lt_u (i32.and (local.get $mm) (i32.const 0xffff)) (i32.rem_u (i32.const 0x10000) (local.get $n)))
-      (then (local.set $s (call $cqRetry (local.get $j)))))
+      (then (local.set $s (call $retry (local.get $j) (local.get $n) (local.get $rk0) (local.get $rk1)))))
     (local.set $s (i32.add (local.get $s) (local.get $mine)))
     (if (i32.ge_u (local.get $s) (local.get $n)) (then (local.set $s (i32.sub (local.get $s) (local.get $n)))))
     (local.set $z (f64.mul (f64.add (local.get $x) (local.get $r)) (local.get $scale)))
@@ -159,9 +180,9 @@
   ;; CQ: m coordinates from $a ($j0 a multiple of 8), bits into 32-bit words at $out, n <= 65535.
   ;; Per 8 coordinates one shift hash (its i16x8 lanes are the 8 draws u, in order), two jitter hashes.
   (func (export "cq") (param $a i32) (param $out i32) (param $m i32) (param $j0 i32) (param $r f64) (param $scale f64) (param $c f64)
-      (param $n i32) (param $mine i32) (param $sk0 i32) (param $sk1 i32) (param $jk0 i32) (param $jk1 i32)
+      (param $n i32) (param $mine i32) (param $sk0 i32) (param $sk1 i32) (param $jk0 i32) (param $jk1 i32) (param $rk0 i32) (param $rk1 i32) (param $scratch i32)
     (local $t i32) (local $full i32) (local $word i32) (local $g i32) (local $bits i32) (local $q i32) (local $j i32)
-    (local $thr i32) (local $bad i32) (local $pow2 i32) (local $shift i32) (local $mine16 v128) (local $mask16 v128) (local $nm1 v128) (local $mag v128) (local $p52 v128)
+    (local $thr i32) (local $rej i32) (local $pow2 i32) (local $shift i32) (local $mine16 v128) (local $mask16 v128) (local $nm1 v128) (local $mag v128) (local $p52 v128)
     (local $sctr v128) (local $jctr v128) (local $h v128) (local $jh0 v128) (local $jh1 v128)
     (local $m1 v128) (local $m2 v128) (local $sk1v v128) (local $jk1v v128)
     (local $n16 v128) (local $nv v128) (local $minev v128) (local $thrv v128)
@@ -208,14 +229,15 @@
               (local.set $h (v128.and (i16x8.add (i16x8.shr_u (local.get $h) (local.get $shift)) (local.get $mine16)) (local.get $mask16)))
               (local.set $slo (v128.or (local.get $mag) (i32x4.extend_low_i16x8_u (local.get $h))))
               (local.set $shi (v128.or (local.get $mag) (i32x4.extend_high_i16x8_u (local.get $h))))
-              (local.set $bad (i32.const 0)))
+              (local.set $rej (i32.const 0)))
             (else
               (local.set $mlo (i32x4.extmul_low_i16x8_u (local.get $h) (local.get $n16)))
               (local.set $mhi (i32x4.extmul_high_i16x8_u (local.get $h) (local.get $n16)))
-              ;; u*n mod 2^16 is the low half of the 16-bit product; no draw is rejected when 2^16 mod n = 0.
-              (local.set $bad (i32.const 0))
+              ;; u*n mod 2^16 is the low half of the 16-bit product, rejected below 2^16 mod n (never when that is 0):
+              ;; bit q of $rej for coordinate t+g+q.
+              (local.set $rej (i32.const 0))
               (if (local.get $thr)
-                (then (local.set $bad (v128.any_true (i16x8.lt_u (i16x8.mul (local.get $h) (local.get $n16)) (local.get $thrv))))))
+                (then (local.set $rej (i16x8.bitmask (i16x8.lt_u (i16x8.mul (local.get $h) (local.get $n16)) (local.get $thrv))))))
               ;; slot = s + rho(slot) mod n, for coordinates t..t+3 (slo) and t+4..t+7 (shi).
               ;; (slot < 2n <= 2^17, so a signed compare); then 0x43300000 in the high word: with a 32-bit h in the
               ;; low word the pair is the double 2^52 + slot*2^32 + h exactly.
@@ -225,21 +247,25 @@
               (local.set $shi (i32x4.add (i32x4.shr_u (local.get $mhi) (i32.const 16)) (local.get $minev)))
               (local.set $shi (v128.or (local.get $mag)
                 (i32x4.sub (local.get $shi) (v128.and (local.get $nv) (i32x4.gt_s (local.get $shi) (local.get $nm1))))))))
-          (if (local.get $bad)
+          (if (local.get $rej)
             (then
-              ;; A rejected draw among the 8 (rare): the scalar path for the group.
-              (local.set $bits (i32.const 0))
+              ;; Rejected draws (rare): their lanes take the retry stream's shift, through a 32-byte scratch.
+              (v128.store offset=0 (local.get $scratch) (local.get $slo))
+              (v128.store offset=16 (local.get $scratch) (local.get $shi))
               (local.set $q (i32.const 0))
-              (loop $sl
-                (local.set $j (i32.add (i32.add (local.get $j0) (local.get $t)) (i32.add (local.get $g) (local.get $q))))
-                (local.set $bits (i32.or (local.get $bits)
-                  (i32.shl (call $cqBit (local.get $j) (f64.load (i32.add (local.get $a) (i32.shl (local.get $q) (i32.const 3))))
-                      (local.get $r) (local.get $scale) (local.get $n) (local.get $mine)
-                      (local.get $sk0) (local.get $sk1) (local.get $jk0) (local.get $jk1))
-                    (local.get $q))))
+              (loop $rl
+                (if (i32.and (local.get $rej) (i32.shl (i32.const 1) (local.get $q)))
+                  (then
+                    (local.set $j (i32.add (local.get $mine)
+                      (call $retry (i32.add (i32.add (local.get $j0) (local.get $t)) (i32.add (local.get $g) (local.get $q)))
+                        (local.get $n) (local.get $rk0) (local.get $rk1))))
+                    (if (i32.ge_u (local.get $j) (local.get $n)) (then (local.set $j (i32.sub (local.get $j) (local.get $n)))))
+                    (i32.store (i32.add (local.get $scratch) (i32.shl (local.get $q) (i32.const 2)))
+                      (i32.or (local.get $j) (i32.const 0x43300000)))))
                 (local.set $q (i32.add (local.get $q) (i32.const 1)))
-                (br_if $sl (i32.lt_u (local.get $q) (i32.const 8)))))
-            (else
+                (br_if $rl (i32.lt_u (local.get $q) (i32.const 8))))
+              (local.set $slo (v128.load offset=0 (local.get $scratch)))
+              (local.set $shi (v128.load offset=16 (local.get $scratch)))))
               ;; Jitter draws of coordinates t..t+3 and t+4..t+7.
               (local.set $h (local.get $jctr))
               (local.set $h (i32x4.mul (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))) (local.get $m1)))
@@ -262,7 +288,7 @@
                 (f64x2.mul (f64x2.add (v128.load offset=32 (local.get $a)) (local.get $rv)) (local.get $cv)))) (i32.const 4))))
               (local.set $bits (i32.or (local.get $bits) (i32.shl (i64x2.bitmask (f64x2.lt
                 (f64x2.sub (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $jh1) (local.get $shi)) (local.get $p52))
-                (f64x2.mul (f64x2.add (v128.load offset=48 (local.get $a)) (local.get $rv)) (local.get $cv)))) (i32.const 6))))))
+                (f64x2.mul (f64x2.add (v128.load offset=48 (local.get $a)) (local.get $rv)) (local.get $cv)))) (i32.const 6))))
           (local.set $word (i32.or (local.get $word) (i32.shl (local.get $bits) (local.get $g))))
           (local.set $sctr (i32x4.add (local.get $sctr) (local.get $four)))
           (local.set $jctr (i32x4.add (local.get $jctr) (local.get $eight)))
@@ -281,7 +307,7 @@
         (local.set $word (i32.or (local.get $word)
           (i32.shl (call $cqBit (i32.add (local.get $j0) (local.get $t)) (f64.load (local.get $a))
               (local.get $r) (local.get $scale) (local.get $n) (local.get $mine)
-              (local.get $sk0) (local.get $sk1) (local.get $jk0) (local.get $jk1))
+              (local.get $sk0) (local.get $sk1) (local.get $jk0) (local.get $jk1) (local.get $rk0) (local.get $rk1))
             (local.get $g))))
         (local.set $a (i32.add (local.get $a) (i32.const 8)))
         (local.set $g (i32.add (local.get $g) (i32.const 1)))

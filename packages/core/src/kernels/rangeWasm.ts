@@ -1,4 +1,4 @@
-import { cqRetry, type CqStream } from './rangeJs.js';
+import type { CqStream } from './rangeJs.js';
 import { RANGE_WASM, RANGE_WASM_UNSHARED } from './rangeWasmBytes.js';
 
 /**
@@ -9,7 +9,7 @@ import { RANGE_WASM, RANGE_WASM_UNSHARED } from './rangeWasmBytes.js';
  * (64 KiB: the copy lands in cache and the kernel reads it there), which costs one more read of it per
  * pass. Layout of each instance's memory, in bytes (vectors from `vector` are allocated above TOP):
  *   [0, 16384)   per byte value b, 8 sign masks (bit k of b clear → the float64 sign bit): ±r by one xor
- *   ACC          8 float64 lane sums of sumSquares
+ *   ACC          8 float64 lane sums of sumSquares; CQ's 32-byte scratch for retried shifts
  *   A            CHUNK float64 inputs, or the CHUNK-coordinate block of a decode's sum
  *   OUT          CHUNK/8 bytes of encoded bits
  *   RAD          the radii of a group of up to GROUP payloads
@@ -42,7 +42,7 @@ const platform = globalThis as unknown as { WebAssembly?: WasmApi; atob?: (s: st
 interface Exports {
   sumsq(p: number, m: number, acc: number): void;
   iq(a: number, out: number, m: number, j0: number, r: number, c: number, k0: number, k1: number): void;
-  cq(a: number, out: number, m: number, j0: number, r: number, scale: number, c: number, n: number, mine: number, sk0: number, sk1: number, jk0: number, jk1: number): void;
+  cq(a: number, out: number, m: number, j0: number, r: number, scale: number, c: number, n: number, mine: number, sk0: number, sk1: number, jk0: number, jk1: number, rk0: number, rk1: number, scratch: number): void;
   add(sum: number, m: number, slices: number, stride: number, radii: number, count: number): void;
 }
 
@@ -55,13 +55,11 @@ class Engine {
   private f64!: Float64Array;
   private u8!: Uint8Array;
   private top = TOP;
-  /** The stream whose rejected shifts the kernel's imported cqRetry redraws (set around each cq call). */
-  private retry: CqStream | null = null;
 
   constructor(api: WasmApi, module: object, shared: boolean) {
     this.memory = new api.Memory({ initial: Math.ceil(TOP / PAGE), maximum: MAX_PAGES, shared });
     const instance = new api.Instance(module, {
-      env: { memory: this.memory, cqRetry: (j: number) => cqRetry(this.retry!, j >>> 0) },
+      env: { memory: this.memory },
     });
     this.x = instance.exports as Exports;
     this.views();
@@ -127,15 +125,10 @@ class Engine {
   cqBits(a: Float64Array, d: number, out: Uint8Array, r: number, q: CqStream): void {
     const scale = q.n / (2 * r);
     const c = (q.n * 2 ** 31) / r; // = scale·2^32 exactly (power-of-two scaling of a rounded quotient)
-    this.retry = q;
-    try {
-      this.chunks(a, d, (ptr, j0, m) => {
-        this.x.cq(ptr, OUT, m, j0, r, scale, c, q.n, q.mine, q.sk0 | 0, q.sk1 | 0, q.jk0 | 0, q.jk1 | 0);
-        out.set(this.u8.subarray(OUT, OUT + ((m + 7) >>> 3)), j0 >>> 3);
-      });
-    } finally {
-      this.retry = null;
-    }
+    this.chunks(a, d, (ptr, j0, m) => {
+      this.x.cq(ptr, OUT, m, j0, r, scale, c, q.n, q.mine, q.sk0 | 0, q.sk1 | 0, q.jk0 | 0, q.jk1 | 0, q.rk0 | 0, q.rk1 | 0, ACC);
+      out.set(this.u8.subarray(OUT, OUT + ((m + 7) >>> 3)), j0 >>> 3);
+    });
   }
 
   addSigns(sum: Float64Array, d: number, payloads: readonly Uint8Array[], offset: number, radii: ArrayLike<number>): void {
