@@ -93,7 +93,7 @@ export function cqStream(seed: number, round: number, n: number, slot: number, r
  * For n ≤ 2^16 one 32-bit hash serves two coordinates: u = its low 16 bits for even j, its high 16 for odd j;
  * s = ⌊u·n/2^16⌋, rejected when u·n mod 2^16 < 2^16 mod n (never for n a power of two, at most 0.8% of
  * coordinates at n = 1000). For n > 2^16 one hash per coordinate, the same with 32 bits. A rejected draw
- * is replaced by retry(j): exact, and the SIMD kernel calls it too (rare enough to leave the fast path).
+ * is replaced by cqRetry(q, j): exact, and the SIMD kernel computes the same in wasm for the rejected lanes.
  */
 export function cqShift(q: CqStream, j: number): number {
   const n = q.n;
