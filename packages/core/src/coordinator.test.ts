@@ -150,3 +150,53 @@ describe('Coordinator: checkpoint and restore', () => {
     expect(() => c.restore(cp)).toThrow('restore: the coordinator has already run rounds');
   });
 });
+
+describe('Coordinator: updates that arrive before a lower rank’s (a straggler)', () => {
+  /** Plays a run whose replies arrive in `order` (a permutation of the ranks) every round; returns the x hashes. */
+  function runInOrder(cfg: Record<string, unknown>, order: (n: number) => number[]): string[] {
+    const setup = setupRun(resolveConfig(cfg));
+    const coordinator = new Coordinator(setup, hooks);
+    const clients = setup.problems.map((p, rank) => new ClientRunner(setup.config, setup.environment, p, rank));
+    const hashes: string[] = [];
+    for (let out = coordinator.startRound(); out !== null; out = coordinator.startRound()) {
+      const replies = new Map<number, Uint8Array[]>();
+      for (const rank of out.addressees) {
+        const msg = coordinator.roundStartFor(rank);
+        coordinator.markSent(rank, msg);
+        replies.set(rank, clients[rank]!.onRoundStart(msg).map((m) => m.slice()));
+      }
+      for (const rank of order(setup.n)) for (const m of replies.get(rank) ?? []) coordinator.accept(rank, m);
+      hashes.push(coordinator.finishRound().xHash);
+    }
+    return hashes;
+  }
+
+  it('gives the same iterates bit for bit whatever the arrival order (decoded on arrival, added in rank order)', () => {
+    for (const cfg of [
+      { method: 'marina', compressor: 'cq', clients: 5, dim: 40, rounds: 30, p: '0.3', seed: 2, stopAtTarget: false },
+      { method: 'diana', compressor: 'randk', clients: 4, dim: 24, rounds: 30, seed: 3, stopAtTarget: false },
+      { method: 'ef21', compressor: 'topk', clients: 4, dim: 24, rounds: 30, seed: 3, stopAtTarget: false },
+    ]) {
+      const inOrder = runInOrder(cfg, (n) => Array.from({ length: n }, (_, i) => i));
+      const reversed = runInOrder(cfg, (n) => Array.from({ length: n }, (_, i) => n - 1 - i));
+      const rankZeroLast = runInOrder(cfg, (n) => [...Array.from({ length: n - 1 }, (_, i) => i + 1), 0]);
+      expect(reversed, cfg.method).toEqual(inOrder);
+      expect(rankZeroLast, cfg.method).toEqual(inOrder);
+    }
+  });
+
+  it('decodes and checks an update when it arrives, not when rank 0 (the straggler) finally does', () => {
+    const setup = setupRun(resolveConfig({ clients: 3, dim: 16, rounds: 10, p: '0.0001', seed: 6, stopAtTarget: false }));
+    const coordinator = new Coordinator(setup, hooks);
+    const clients = setup.problems.map((p, rank) => new ClientRunner(setup.config, setup.environment, p, rank));
+    for (let t = 0; t < 3; t++) playRound(coordinator, clients);
+    // Round 3 is compressed (p ≈ 0): rank 2 answers first, its radius (the payload's first float32, after the
+    // 5-byte uplink header) made NaN. The right length: only decoding finds it.
+    const out = coordinator.startRound()!;
+    expect(out.plan.kind).toBe('compressed');
+    const bad = clients[2]!.onRoundStart(coordinator.roundStartFor(2))[0]!.slice();
+    bad.fill(0xff, 5, 9);
+    expect(() => coordinator.accept(2, bad)).toThrow(/not finite|NaN|Infinity|radius/i);
+    expect(coordinator.waitingFor()).toEqual([0, 1, 2]);
+  });
+});

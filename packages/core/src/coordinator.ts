@@ -10,7 +10,7 @@ import { scheduledEval } from './evalSchedule.js';
 import { methodEnv, type RunSetup } from './setup.js';
 import type { TestEvaluator } from './testSet.js';
 import { norm2, Plausibility } from './plausibility.js';
-import { decodedNorm } from './methods/updates.js';
+import { decodeUpdate } from './methods/updates.js';
 
 /** What the I/O layer injects: hashing and time stay outside core (no node APIs here). */
 export interface CoordinatorHooks {
@@ -106,7 +106,14 @@ export class Coordinator {
   /** Each rank's slot among the open round's senders (−1: not a sender): O(1) per message at any n. */
   private readonly slots: Int32Array;
   private readonly roundStarts = new Map<number, Uint8Array>();
-  private pendingUpdates = new Map<number, Uint8Array>();
+  /**
+   * Updates that arrived before a lower rank's, waiting for their turn: decoded on arrival where a buffer is
+   * free (a straggler then holds back only the additions, not the decoding), else kept as bytes.
+   */
+  private pendingUpdates = new Map<number, Pending>();
+  /** Decode buffers not in use, and how many more may be made (DECODE_BUDGET_BYTES in all). */
+  private readonly buffers: Float64Array[] = [];
+  private buffersLeft: number;
   private pendingEvals = new Map<number, Uint8Array>();
   /** A shared-range round (decision 3): the senders' norms so far, R once all are in, and who is owed R. */
   private shared: SharedRange | null = null;
@@ -138,6 +145,7 @@ export class Coordinator {
     this.evalGrad = new Float64Array(d);
     this.evalSum = new Float64Array(d);
     this.decoded = new Float64Array(d);
+    this.buffersLeft = Math.max(1, Math.floor(DECODE_BUDGET_BYTES / (8 * d)));
     this.plausible = new Plausibility(setup.facts, d, setup.smoothness.components?.Lcomp ?? null);
     this.seen = new Int32Array(n).fill(-1);
     this.slots = new Int32Array(n).fill(-1);
@@ -199,7 +207,7 @@ export class Coordinator {
     const every = this.setup.config.evalEvery;
     this.evaluate = scheduledEval(every, t) || t === this.setup.config.rounds - 1 || this.exhaustsBudget(plan) || (every === 'auto' && t >= this.targets.dueFrom());
     this.server.begin(plan);
-    this.pendingUpdates.clear();
+    for (const rank of [...this.pendingUpdates.keys()]) this.dropPending(rank);
     this.pendingEvals.clear();
     this.shared = plan.kind === 'compressed' ? (this.env.compressor.sharedRange ?? null) : null;
     this.norms.clear();
@@ -268,7 +276,17 @@ export class Coordinator {
       // Checked now, not at its turn: a wrong length is refused before it is queued, and blamed on its sender.
       this.server.check(plan, rank, this.slots[rank]!, h);
       // Kept as received (no copy): ws hands each message in a buffer of its own, and clients never reuse theirs.
-      this.pendingUpdates.set(rank, msg);
+      const pending: Pending = { msg, decoded: null, bits: 0 };
+      const buffer = this.rankOrderTurn(rank) ? null : this.takeBuffer();
+      if (buffer) {
+        try {
+          this.decodePending(plan, rank, pending, buffer);
+        } catch (e) {
+          this.buffers.push(buffer);
+          throw e;
+        }
+      }
+      this.pendingUpdates.set(rank, pending);
       this.drainUpdates();
     } else {
       if (!this.evaluate) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent an evaluation report in round ${this.round}, which is not an evaluation round`);
@@ -319,7 +337,7 @@ export class Coordinator {
 
   /** Drops whatever a rank queued this round (it was disconnected; a replacement will answer again). */
   forget(rank: number): void {
-    this.pendingUpdates.delete(rank);
+    this.dropPending(rank);
     this.pendingEvals.delete(rank);
   }
 
@@ -516,19 +534,18 @@ export class Coordinator {
     const plan = this.plan!;
     while (this.nextUpdate < plan.senders.length) {
       const rank = plan.senders[this.nextUpdate]!;
-      const msg = this.pendingUpdates.get(rank);
-      if (!msg) return;
+      const pending = this.pendingUpdates.get(rank);
+      if (!pending) return;
       this.pendingUpdates.delete(rank);
-      const h = readRoundHeader(msg, this.maxPayload);
-      const payload = roundPayload(msg);
-      let bits: number;
       try {
-        this.checkPlausible(plan, rank, this.nextUpdate, h, payload);
-        bits = this.server.accept(plan, rank, this.nextUpdate, h, payload);
+        if (!pending.decoded) this.decodePending(plan, rank, pending, this.decoded);
+        this.server.accept(plan, rank, this.nextUpdate, pending.decoded!);
       } catch (e) {
         throw blame(e, rank);
+      } finally {
+        if (pending.decoded && pending.decoded !== this.decoded) this.buffers.push(pending.decoded);
       }
-      this.ledger.up(rank, 'algorithm', msg.length, payload.length, bits);
+      this.ledger.up(rank, 'algorithm', pending.msg.length, roundPayload(pending.msg).length, pending.bits);
       this.nextUpdate++;
     }
   }
@@ -562,15 +579,39 @@ export class Coordinator {
   }
 
   /**
-   * The plausibility rule on one update, decoded on its own before it is summed: a dense gradient is checked
-   * against (and tightens) G_i; any other message against the bound of what the round sends.
+   * Decodes a queued update on its own into `out` (so the sum is always Σ of such vectors in rank order,
+   * whenever each was decoded), then applies the plausibility rule to it: a dense gradient is checked against
+   * (and tightens) G_i; any other message against the bound of what the round sends.
    */
-  private checkPlausible(plan: RoundPlan, rank: number, slot: number, h: RoundHeader, payload: Uint8Array): void {
+  private decodePending(plan: RoundPlan, rank: number, pending: Pending, out: Float64Array): void {
+    const slot = this.slots[rank]!;
+    pending.bits = decodeUpdate(this.env, plan, rank, slot, readRoundHeader(pending.msg, this.maxPayload), roundPayload(pending.msg), out);
+    pending.decoded = out;
     const kind = this.setup.method.sends(plan);
-    const norm = decodedNorm(this.env, plan, rank, slot, h, payload, this.decoded);
+    const norm = norm2(out);
     const compressed = plan.kind === 'compressed';
     if (!compressed && kind === 'gradient') this.plausible.observeGradient(rank, plan.round, norm, true);
     else this.plausible.checkUpdate(rank, plan.round, kind, norm, this.bound(plan, rank), compressed);
+  }
+
+  /** Whether `rank`'s update is the next to add (it is decoded at once into the one scratch vector). */
+  private rankOrderTurn(rank: number): boolean {
+    return this.slots[rank] === this.nextUpdate;
+  }
+
+  private takeBuffer(): Float64Array | null {
+    const free = this.buffers.pop();
+    if (free) return free;
+    if (this.buffersLeft === 0) return null;
+    this.buffersLeft--;
+    return new Float64Array(this.setup.d);
+  }
+
+  /** Forgets `rank`'s queued update, its decode buffer back to the pool. */
+  private dropPending(rank: number): void {
+    const pending = this.pendingUpdates.get(rank);
+    if (pending?.decoded && pending.decoded !== this.decoded) this.buffers.push(pending.decoded);
+    this.pendingUpdates.delete(rank);
   }
 
   /** Whether the bits of `plan`'s messages bring the mean over clients to the budget (this is the last round). */
@@ -616,6 +657,19 @@ export class Coordinator {
     }
   }
 }
+
+/** An update waiting for its turn in rank order: its bytes, and once decoded the vector and its bits. */
+interface Pending {
+  msg: Uint8Array;
+  decoded: Float64Array | null;
+  bits: number;
+}
+
+/**
+ * Memory for updates decoded ahead of their turn (256 MB): at n = 1024, d = 1024 every update of a round fits
+ * (8 MB); at d = 10⁷ three do, and the others wait as bytes and are decoded at their turn.
+ */
+const DECODE_BUDGET_BYTES = 256 * 1024 * 1024;
 
 /** ‖a − b‖₂. */
 function distance(a: Float64Array, b: Float64Array): number {

@@ -80,8 +80,8 @@ export interface ServerHalf {
    * arrives, before it is queued for its turn in rank order. Throws ProtocolError.
    */
   check(plan: RoundPlan, rank: number, slot: number, header: RoundHeader): void;
-  /** Validates and accumulates one update; returns its algorithm bits. Throws ProtocolError on bad input. */
-  accept(plan: RoundPlan, rank: number, slot: number, header: RoundHeader, payload: Uint8Array): number;
+  /** Adds one update, decoded on its own by the coordinator (`decodeUpdate`), in rank order. */
+  accept(plan: RoundPlan, rank: number, slot: number, decoded: Float64Array): void;
   /** Forms g and steps: x ← x − γ g. */
   finish(plan: RoundPlan): void;
   /**

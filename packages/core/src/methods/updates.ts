@@ -1,7 +1,6 @@
 import { allocUpdate, expectPayload, Flag, type RoundHeader, roundPayload, ProtocolError } from '@marina/protocol';
 import type { CompressContext, Compressor } from '../compressors/types.js';
 import { contextOf, type MethodEnv, type RoundPlan, type ServerHalf } from './types.js';
-import { norm2 } from '../plausibility.js';
 
 /** Encodes one client's update: `v` dense (float32) or through the run's compressor. */
 export function encodeUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, v: Float64Array, compressed: boolean): Uint8Array {
@@ -58,19 +57,20 @@ export function checkUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot:
 }
 
 /**
- * Checks an update's header, then decodes it into `sum`. Returns the message's algorithm bits (counted by
- * the server from the compressor, never taken from the client).
+ * Checks an update's header, then decodes it on its own into `out` (zeroed first), as its sender decodes it
+ * (`decodeOwnUpdate`). Returns the message's algorithm bits (counted by the server from the compressor, never
+ * taken from the client). Throws ProtocolError on a malformed payload.
  */
-export function acceptUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, header: RoundHeader, payload: Uint8Array, sum: Float64Array, compressed: boolean): number {
-  const { codec, ctx } = checkUpdate(env, plan, rank, slot, header, compressed);
-  codec.decodeInto(sum, payload, ctx);
+export function decodeUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, header: RoundHeader, payload: Uint8Array, out: Float64Array): number {
+  const { codec, ctx } = checkUpdate(env, plan, rank, slot, header, plan.kind === 'compressed');
+  out.fill(0);
+  codec.decodeInto(out, payload, ctx);
   return codec.bits(ctx);
 }
 
 /**
  * The server half every method shares: the iterate x (a copy of x0) and one running sum of the round's
- * updates, zeroed by `begin` and filled by `accept` in rank order (acceptUpdate: compressed exactly on
- * `compressed` rounds, dense on init and coin rounds). `step` forms g from the sum and moves x, in the
+ * updates, zeroed by `begin` and added to by `accept` in rank order, each update as decoded on its own. `step` forms g from the sum and moves x, in the
  * method's own arithmetic, which the helper leaves untouched so iterates stay bit for bit the same.
  */
 export function summingServer(
@@ -89,7 +89,9 @@ export function summingServer(
       sum.fill(0);
     },
     check: (plan, rank, slot, header) => void checkUpdate(env, plan, rank, slot, header, plan.kind === 'compressed'),
-    accept: (plan, rank, slot, header, payload) => acceptUpdate(env, plan, rank, slot, header, payload, sum, plan.kind === 'compressed'),
+    accept(_plan, _rank, _slot, decoded) {
+      for (let j = 0; j < sum.length; j++) sum[j]! += decoded[j]!;
+    },
     finish: (plan) => step(plan, sum, x),
   };
 }
@@ -102,30 +104,15 @@ export function summingServer(
  */
 export function mirrorClients(env: MethodEnv, half: ServerHalf, name: string, move: (state: Float64Array, decoded: Float64Array, plan: RoundPlan) => void): ServerHalf {
   const states = Array.from({ length: env.n }, () => new Float64Array(env.d));
-  const decoded = new Float64Array(env.d);
   const vectors: Record<string, Float64Array> = { ...half.vectors };
   states.forEach((s, i) => (vectors[`${name}.${i}`] = s));
   return {
     ...half,
     vectors,
-    accept(plan, rank, slot, header, payload) {
-      const bits = half.accept(plan, rank, slot, header, payload);
-      decoded.fill(0);
-      (plan.kind === 'compressed' ? env.compressor : env.dense).decodeInto(decoded, payload, contextOf(env, plan, rank, slot));
+    accept(plan, rank, slot, decoded) {
+      half.accept(plan, rank, slot, decoded);
       move(states[rank]!, decoded, plan);
-      return bits;
     },
     clientState: (rank) => states[rank]!,
   };
-}
-
-/**
- * The norm of an update as the server will decode it (into `out`, zeroed first): what the plausibility rule
- * checks before the update is summed. Throws ProtocolError on a malformed payload, as `acceptUpdate` would.
- */
-export function decodedNorm(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, header: RoundHeader, payload: Uint8Array, out: Float64Array): number {
-  const { codec, ctx } = checkUpdate(env, plan, rank, slot, header, plan.kind === 'compressed');
-  out.fill(0);
-  codec.decodeInto(out, payload, ctx);
-  return norm2(out);
 }
