@@ -2,12 +2,13 @@ import { cpus, totalmem } from 'node:os';
 
 /**
  * One benchmark figure (`marina bench --json`): a rate over `runs` timed runs, each run long enough to time
- * (an operation repeated until it takes ≥ MIN_RUN_NS), after warm-up runs. Quote the median; min and max
- * show the spread. Units: GB/s (bytes copied) or Gcoord/s.
+ * (an operation repeated until it takes ≥ MIN_RUN_NS), after warm-up runs, or a quantity measured once per
+ * run. Quote the median; min and max show the spread. Units: GB/s (bytes copied), Gcoord/s, rounds/s (in-run),
+ * s (in-run seconds), bytes, or ratio (dimensionless, e.g. wire bytes over algorithm bits).
  */
 export interface Figure {
   name: string;
-  unit: 'GB/s' | 'Gcoord/s' | 'rounds/s';
+  unit: 'GB/s' | 'Gcoord/s' | 'rounds/s' | 's' | 'bytes' | 'ratio';
   median: number;
   min: number;
   max: number;
@@ -72,9 +73,15 @@ export function summarize(name: string, unit: Figure['unit'], rates: number[], n
   return { name, unit, median, min: s[0]!, max: s[s.length - 1]!, runs: s.length, ...(note ? { note } : {}) };
 }
 
+/** A dimension as figure names write it: powers of ten as 1eK (1e6), others as digits (1024). */
+export const fmtD = (d: number): string => (Number.isInteger(Math.log10(d)) ? `1e${Math.log10(d)}` : String(d));
+
+/** A figure's value for a table: 3 significant digits, 5 for a ratio (targets such as 1.001 need them). */
+export const shown = (f: Pick<Figure, 'unit'>, v: number): string => v.toPrecision(f.unit === 'ratio' ? 5 : 3);
+
 /** The figures as a plain-text table (name, median, min–max, runs, unit, note). */
 export function figureTable(figures: readonly Figure[]): string {
-  const rows = figures.map((f) => [f.name, f.median.toPrecision(3), `${f.min.toPrecision(3)}–${f.max.toPrecision(3)}`, String(f.runs), f.unit, f.note ?? '']);
+  const rows = figures.map((f) => [f.name, shown(f, f.median), `${shown(f, f.min)}–${shown(f, f.max)}`, String(f.runs), f.unit, f.note ?? '']);
   const header = ['figure', 'median', 'min–max', 'runs', 'unit', 'note'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: string[]) => cells.map((cell, c) => (c === 1 || c === 2 || c === 3 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createCompressor, CounterRng, decodeRangeManyInto, jsRangeKernels, kernelVector, streamKeys, cqStream, type CompressContext } from '@marina/core';
-import { rate, summarize, type Figure } from './figures.js';
+import { fmtD, rate, summarize, type Figure } from './figures.js';
 
 /**
  * The compressor-kernel figures of `marina bench` (issue 12): memcpy, then per d the production encode and
@@ -51,8 +51,6 @@ function baselineDecode(sum: Float64Array, d: number, payloads: readonly Uint8Ar
     for (let j = 0; j < d; j++) sum[j]! += (((p[4 + (j >>> 3)]! >>> (j & 7)) & 1) * 2 - 1) * r;
   }
 }
-
-const fmtD = (d: number): string => (Number.isInteger(Math.log10(d)) ? `1e${Math.log10(d)}` : String(d));
 
 export function kernelFigures(dims: readonly number[], n: number, runs: number, log: (line: string) => void): Figure[] {
   const figures: Figure[] = [];
