@@ -43,7 +43,7 @@ describe('marina bench', () => {
 
   it('adds the round, wire, time-to-target and memory figures with their units (tiny runs, one of each)', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'marina-bench-')), 'bench.json');
-    const args = ['bench', '--dims', '100', '--runs', '1', '--no-numpy', '--clients', '2', '--round-clients', '2,3', '--round-dim', '16', '--net-runs', '1', '--json', file];
+    const args = ['bench', '--no-kernels', '--clients', '2', '--round-clients', '2,3', '--round-dim', '16', '--net-runs', '1', '--json', file];
     const r = await marina(args, { timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
     const figures = (JSON.parse(readFileSync(file, 'utf8')) as { figures: { name: string; unit: string; median: number; min: number; max: number; runs: number; note?: string }[] }).figures;
@@ -60,6 +60,7 @@ describe('marina bench', () => {
       'wire-over-bits.run.iq.16': 'ratio',
     };
     for (const c of ['cq', 'iq']) for (const d of ['16', '1024', '1e6']) units[`wire-over-bits.${c}.${d}`] = 'ratio';
+    expect(figures.filter((f) => /^(memcpy|encode|decode|numpy)/.test(f.name))).toEqual([]); // --no-kernels
     for (const [name, unit] of Object.entries(units)) {
       const f = byName.get(name);
       expect(f, `${name} missing`).toBeDefined();

@@ -21,6 +21,7 @@ export const benchCommand: CommandModule = {
       runs: { type: 'number', default: 7, describe: 'timed runs per figure (median, min and max reported)' },
       json: { type: 'string', describe: 'also write the figures as JSON to this file' },
       numpy: { type: 'boolean', default: true, describe: 'compare with a plain NumPy IQ at the largest d (when python3 has numpy)' },
+      kernels: { type: 'boolean', default: true, describe: 'measure the compressor kernels (memcpy, encode, decode; --no-kernels: the round figures only)' },
       rounds: { type: 'boolean', default: true, describe: 'also measure round rates, time to target and wire over bits (in-process, and with --network local clusters)' },
       network: { type: 'boolean', default: true, describe: 'local clusters over real sockets too: rounds/s beside a raw ws loop, networked time to target, server memory per client' },
       'round-clients': { type: 'string', default: '16,128,1024', describe: 'comma-separated n of the rounds.n<n> figures (each beside raw-ws); the largest also measures server memory per client' },
@@ -43,10 +44,10 @@ export const benchCommand: CommandModule = {
     if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) throw new UsageError(`--seed must be an integer in [0, 4294967295], got ${a['seed']}`);
     const log = (line: string) => process.stderr.write(line + '\n');
 
-    const np = a['numpy'] ? numpyVersion() : null;
-    const figures: Figure[] = kernelFigures(dims, n, runs, log);
+    const np = a['numpy'] && a['kernels'] ? numpyVersion() : null;
+    const figures: Figure[] = a['kernels'] ? kernelFigures(dims, n, runs, log) : [];
     if (np) figures.push(...numpyFigures(Math.max(...dims), n, runs, log));
-    else if (a['numpy']) log('numpy: python3 with numpy not found; numpy.* figures skipped');
+    else if (a['numpy'] && a['kernels']) log('numpy: python3 with numpy not found; numpy.* figures skipped');
 
     if (a['rounds']) {
       const network = Boolean(a['network']);
