@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { MARINA, tempDir } from './helpers/cli.js';
 import { cleanEnv, probe, run, tail, waitFor } from './helpers/exec.js';
@@ -243,11 +244,14 @@ describe.skipIf(skipReason !== null)('runs behind emulated links (network namesp
     child.kill('SIGKILL');
     await exited;
     const pid = child.pid!;
-    // Its clients exit (their stdin closed), but the namespaces and the bridge stay...
+    // Its clients exit (their stdin closed), but the namespaces, the bridge and its ephemeral secret stay...
+    const secrets = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`marina-link-${pid}-`));
     expect((await leftovers(pid)).sort()).toEqual([`mlbr${pid}`, `mlink-${pid}-c0`, `mlink-${pid}-c1`]);
+    expect(secrets()).toHaveLength(1);
     // ...until the next --link run sweeps them.
     await local(['--clients', '1', '--rounds', '2', '--link', 'rate=100mbit']);
     expect(await leftovers(pid)).toEqual([]);
+    expect(secrets()).toEqual([]);
   }, 120_000);
 
   it.skipIf(hasNetem)('without netem, delay and loss are refused (exit 2) and rates still work', async () => {

@@ -1,4 +1,7 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { LinkSummary } from '@marina/core';
 import { UsageError } from '../commands/common.js';
 import { formatLinkSpec, needsNetem, type LinkSpec } from './spec.js';
@@ -84,9 +87,18 @@ const alive = (pid: number) => {
   }
 };
 
-/** Deletes the namespaces, bridges and veths of earlier runs whose process is gone (killed before tearing down). */
+/**
+ * Deletes the namespaces, bridges and veths of earlier runs whose process is gone (killed before tearing down),
+ * and their ephemeral secret folders (`marina-link-PID-*` in the temporary folder).
+ */
 export async function removeStale(): Promise<string[]> {
   const removed: string[] = [];
+  for (const name of readdirSync(tmpdir())) {
+    const m = /^marina-link-(\d+)-/.exec(name);
+    if (!m || (alive(Number(m[1])) && Number(m[1]) !== process.pid)) continue;
+    rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    removed.push(name);
+  }
   for (const m of (await sh('ip', ['netns', 'list'])).matchAll(new RegExp(`^(${NS_PREFIX}-(\\d+)-\\S+)`, 'gm'))) {
     if (alive(Number(m[2])) && Number(m[2]) !== process.pid) continue;
     await sh('ip', ['netns', 'del', m[1]!]).catch(() => undefined);

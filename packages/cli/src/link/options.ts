@@ -58,7 +58,7 @@ export async function openLinks(plan: LinkPlan, secret: { bytes: Uint8Array; fil
   const net = await LinkNet.open(plan);
   let dir: string | null = null;
   if (!secret) {
-    dir = mkdtempSync(join(tmpdir(), 'marina-link-'));
+    dir = mkdtempSync(join(tmpdir(), `marina-link-${process.pid}-`)); // pid-named: a SIGKILLed run's is swept by the next
     const bytes = Buffer.from(randomBytes(32).toString('hex'));
     const file = join(dir, 'secret');
     writeFileSync(file, bytes, { mode: 0o600 });
