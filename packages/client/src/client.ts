@@ -218,13 +218,22 @@ function session(opts: ClientOptions, secureContext: SecureContext | null, cache
     const ws = new WebSocket(opts.url, { perMessageDeflate: false, maxPayload: 0, handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000, ...(secureContext ? { secureContext } : {}) });
     // A server that stops talking (a hung process, a cut without a FIN) is given up on after the idle timeout.
     const idleMs = opts.idleTimeoutMs ?? 600_000;
-    let idle = setTimeout(() => ws.terminate(), idleMs);
+    // One timer per connection, re-armed lazily: a message only stamps the time (no timer per message, which
+    // cost a Timeout object and two timer-list updates per client per round); when the timer fires early, it is
+    // set again for what is left of the idle time since the last message.
+    let heard = -1;
+    const check = () => {
+      const since = heard < 0 ? idleMs : performance.now() - heard;
+      if (since < idleMs) {
+        idle = setTimeout(check, idleMs - since);
+        return;
+      }
+      if (heard >= 0) opts.logger.warn({ idleMs }, 'no message from the server for the idle timeout; reconnecting');
+      ws.terminate();
+    };
+    let idle = setTimeout(check, idleMs);
     const quiet = () => {
-      clearTimeout(idle);
-      idle = setTimeout(() => {
-        opts.logger.warn({ idleMs }, 'no message from the server for the idle timeout; reconnecting');
-        ws.terminate();
-      }, idleMs);
+      heard = performance.now();
     };
     ws.on('close', () => clearTimeout(idle));
     // The server's liveness pings count as hearing from it (ws answers them by itself).
@@ -273,7 +282,7 @@ function session(opts: ClientOptions, secureContext: SecureContext | null, cache
     ws.on('message', (data: Buffer) => {
       quiet();
       try {
-        const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        const bytes: Uint8Array = data; // a Buffer is a Uint8Array: no view is made per message
         if (bytes.length === 0) throw new ProtocolError('MARINA_ERR_TRUNCATED', 'empty message from the server');
         const kind = bytes[0]!;
         if (kind === Kind.RoundStart || kind === Kind.Range || kind === Kind.State) {

@@ -102,15 +102,19 @@ export class Coordinator {
   private plan: RoundPlan | null = null;
   private evaluate = false;
   private addressees: number[] = [];
-  private participating = new Set<number>();
   /** Each rank's slot among the open round's senders (−1: not a sender): O(1) per message at any n. */
   private readonly slots: Int32Array;
-  private readonly roundStarts = new Map<number, Uint8Array>();
+  /** The open round's RoundStart messages by kind (participate + 2·previous + 4·evaluate), shared between ranks. */
+  private readonly roundStarts: (Uint8Array | null)[] = new Array<Uint8Array | null>(8).fill(null);
+  /** 0..n−1, the addressees of an evaluation round (made once). */
+  private readonly everyRank: number[];
   /**
    * Updates that arrived before a lower rank's, waiting for their turn: decoded on arrival where a buffer is
    * free (a straggler then holds back only the additions, not the decoding), else kept as bytes.
    */
-  private pendingUpdates = new Map<number, Pending>();
+  private readonly pendingUpdates: (Pending | null)[];
+  /** How many entries of `pendingUpdates` are set (a round with none queued clears nothing). */
+  private pendingCount = 0;
   /** Decode buffers not in use, and how many more may be made (DECODE_BUDGET_BYTES in all). */
   private readonly buffers: Float64Array[] = [];
   private buffersLeft: number;
@@ -149,6 +153,8 @@ export class Coordinator {
     this.plausible = new Plausibility(setup.facts, d, setup.smoothness.components?.Lcomp ?? null);
     this.seen = new Int32Array(n).fill(-1);
     this.slots = new Int32Array(n).fill(-1);
+    this.pendingUpdates = new Array<Pending | null>(n).fill(null);
+    this.everyRank = range(n);
     // The largest honest message: an eval report or RoundStart-sized payload of 2·64·d bits, plus slack.
     this.maxPayload = maxPayloadBytes(d);
     this.targets = new Targets(config);
@@ -207,7 +213,7 @@ export class Coordinator {
     const every = this.setup.config.evalEvery;
     this.evaluate = scheduledEval(every, t) || t === this.setup.config.rounds - 1 || this.exhaustsBudget(plan) || (every === 'auto' && t >= this.targets.dueFrom());
     this.server.begin(plan);
-    for (const rank of [...this.pendingUpdates.keys()]) this.dropPending(rank);
+    if (this.pendingCount > 0) for (let rank = 0; rank < this.setup.n; rank++) this.dropPending(rank);
     this.pendingEvals.clear();
     this.shared = plan.kind === 'compressed' ? (this.env.compressor.sharedRange ?? null) : null;
     this.norms.clear();
@@ -217,11 +223,11 @@ export class Coordinator {
     this.nextEval = 0;
     this.lossSum = 0;
     this.evalSum.fill(0);
-    this.participating = new Set(plan.senders);
     this.slots.fill(-1);
-    plan.senders.forEach((rank, slot) => (this.slots[rank] = slot));
-    this.roundStarts.clear();
-    this.addressees = this.evaluate ? range(this.setup.n) : Array.from(plan.senders);
+    const senders = plan.senders;
+    for (let slot = 0; slot < senders.length; slot++) this.slots[senders[slot]!] = slot;
+    this.roundStarts.fill(null);
+    this.addressees = this.evaluate ? this.everyRank : Array.from(senders);
     return { plan, addressees: this.addressees };
   }
 
@@ -239,10 +245,10 @@ export class Coordinator {
     const evaluate = this.evalOwed(rank);
     const withPrev = t > 0 && this.seen[rank] !== t - 1 && this.seen[rank] !== t;
     const key = (participate ? 1 : 0) + (withPrev ? 2 : 0) + (evaluate ? 4 : 0);
-    let msg = this.roundStarts.get(key);
+    let msg = this.roundStarts[key];
     if (!msg) {
       msg = encodeRoundStart(t, { coin: plan.coin, participate, evaluate }, this.server.x, withPrev ? this.xPrev : null);
-      this.roundStarts.set(key, msg);
+      this.roundStarts[key] = msg;
     }
     return msg;
   }
@@ -250,7 +256,7 @@ export class Coordinator {
   /** Records that `msg` (from roundStartFor) went to `rank`: downlink bytes, and what the rank has seen. */
   markSent(rank: number, msg: Uint8Array): void {
     this.seen[rank] = this.round;
-    this.ledger.down(rank, this.participating.has(rank) ? 'algorithm' : 'telemetry', msg.length);
+    this.ledger.down(rank, this.slots[rank]! >= 0 ? 'algorithm' : 'telemetry', msg.length);
   }
 
   /**
@@ -272,11 +278,11 @@ export class Coordinator {
     } else if (h.kind === Kind.Update) {
       if (this.shared && this.rangeMsg === null) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent its update before round ${this.round}'s shared range`);
       if (this.slots[rank]! < 0) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} was not asked for an update in round ${this.round}`);
-      if (this.pendingUpdates.has(rank) || this.updateDone(rank)) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent two updates in round ${this.round}`);
+      if (this.pendingUpdates[rank] || this.updateDone(rank)) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent two updates in round ${this.round}`);
       // Checked now, not at its turn: a wrong length is refused before it is queued, and blamed on its sender.
       this.server.check(plan, rank, this.slots[rank]!, h);
       // Kept as received (no copy): ws hands each message in a buffer of its own, and clients never reuse theirs.
-      const pending: Pending = { msg, decoded: null, bits: 0 };
+      const pending: Pending = { msg, h, decoded: null, bits: 0 };
       const buffer = this.rankOrderTurn(rank) ? null : this.takeBuffer();
       if (buffer) {
         try {
@@ -286,7 +292,8 @@ export class Coordinator {
           throw e;
         }
       }
-      this.pendingUpdates.set(rank, pending);
+      this.pendingUpdates[rank] = pending;
+      this.pendingCount++;
       this.drainUpdates();
     } else {
       if (!this.evaluate) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent an evaluation report in round ${this.round}, which is not an evaluation round`);
@@ -301,7 +308,8 @@ export class Coordinator {
    * `markRangeSent`). R goes out once every sender's norm is in, and again to a replacement that re-sends
    * the same norm.
    */
-  takeRanges(): { rank: number; msg: Uint8Array }[] {
+  takeRanges(): readonly { rank: number; msg: Uint8Array }[] {
+    if (this.rangeOwed.length === 0) return NONE_OWED; // every message but a shared round's last norm
     const out = this.rangeOwed.map((rank) => ({ rank, msg: this.rangeMsg! }));
     this.rangeOwed = [];
     return out;
@@ -350,7 +358,7 @@ export class Coordinator {
     const plan = this.plan;
     if (!plan) return [];
     const out = new Set<number>();
-    for (let k = this.nextUpdate; k < plan.senders.length; k++) if (!this.pendingUpdates.has(plan.senders[k]!)) out.add(plan.senders[k]!);
+    for (let k = this.nextUpdate; k < plan.senders.length; k++) if (!this.pendingUpdates[plan.senders[k]!]) out.add(plan.senders[k]!);
     if (this.evaluate) for (let r = this.nextEval; r < this.setup.n; r++) if (!this.pendingEvals.has(r)) out.add(r);
     return [...out].sort((a, b) => a - b);
   }
@@ -415,13 +423,13 @@ export class Coordinator {
   checkpoint(): CoordinatorCheckpoint {
     if (this.plan) throw new Error(`checkpoint: round ${this.round} is open`);
     const vectors: Record<string, Float64Array> = {};
-    for (const [name, v] of Object.entries(this.server.vectors)) vectors[name] = Float64Array.from(v);
+    for (const [name, v] of Object.entries(this.server.vectors)) vectors[name] = v.slice(); // a memcpy (from() iterates)
     return {
       round: this.round,
       roundsDone: this.roundsDone,
       seconds: this.elapsedSeconds(),
       vectors,
-      xPrev: Float64Array.from(this.xPrev),
+      xPrev: this.xPrev.slice(),
       ledger: this.ledger.snapshot(),
       targets: this.targets.snapshot(),
       firstGradNormSq: this.firstGradNormSq,
@@ -517,7 +525,7 @@ export class Coordinator {
   /** Whether `rank` is a sender of the open round whose update has not arrived yet. */
   private updateOwed(rank: number): boolean {
     const idx = this.slots[rank]!;
-    return idx >= this.nextUpdate && !this.pendingUpdates.has(rank);
+    return idx >= this.nextUpdate && !this.pendingUpdates[rank];
   }
 
   /** Whether the open round evaluates and `rank`'s report has not arrived yet. */
@@ -534,9 +542,10 @@ export class Coordinator {
     const plan = this.plan!;
     while (this.nextUpdate < plan.senders.length) {
       const rank = plan.senders[this.nextUpdate]!;
-      const pending = this.pendingUpdates.get(rank);
+      const pending = this.pendingUpdates[rank];
       if (!pending) return;
-      this.pendingUpdates.delete(rank);
+      this.pendingUpdates[rank] = null;
+      this.pendingCount--;
       try {
         if (!pending.decoded) this.decodePending(plan, rank, pending, this.decoded);
         this.server.accept(plan, rank, this.nextUpdate, pending.decoded!);
@@ -545,7 +554,7 @@ export class Coordinator {
       } finally {
         if (pending.decoded && pending.decoded !== this.decoded) this.buffers.push(pending.decoded);
       }
-      this.ledger.up(rank, 'algorithm', pending.msg.length, roundPayload(pending.msg).length, pending.bits);
+      this.ledger.up(rank, 'algorithm', pending.msg.length, pending.h.payloadBytes, pending.bits);
       this.nextUpdate++;
     }
   }
@@ -585,7 +594,7 @@ export class Coordinator {
    */
   private decodePending(plan: RoundPlan, rank: number, pending: Pending, out: Float64Array): void {
     const slot = this.slots[rank]!;
-    pending.bits = decodeUpdate(this.env, plan, rank, slot, readRoundHeader(pending.msg, this.maxPayload), roundPayload(pending.msg), out);
+    pending.bits = decodeUpdate(this.env, plan, rank, slot, pending.h, roundPayload(pending.msg), out);
     pending.decoded = out;
     const kind = this.setup.method.sends(plan);
     const norm = norm2(out);
@@ -609,9 +618,11 @@ export class Coordinator {
 
   /** Forgets `rank`'s queued update, its decode buffer back to the pool. */
   private dropPending(rank: number): void {
-    const pending = this.pendingUpdates.get(rank);
-    if (pending?.decoded && pending.decoded !== this.decoded) this.buffers.push(pending.decoded);
-    this.pendingUpdates.delete(rank);
+    const pending = this.pendingUpdates[rank];
+    if (!pending) return;
+    if (pending.decoded && pending.decoded !== this.decoded) this.buffers.push(pending.decoded);
+    this.pendingUpdates[rank] = null;
+    this.pendingCount--;
   }
 
   /** Whether the bits of `plan`'s messages bring the mean over clients to the budget (this is the last round). */
@@ -661,6 +672,8 @@ export class Coordinator {
 /** An update waiting for its turn in rank order: its bytes, and once decoded the vector and its bits. */
 interface Pending {
   msg: Uint8Array;
+  /** Its header, read once on arrival (not again at its turn). */
+  h: RoundHeader;
   decoded: Float64Array | null;
   bits: number;
 }
@@ -670,6 +683,8 @@ interface Pending {
  * (8 MB); at d = 10⁷ three do, and the others wait as bytes and are decoded at their turn.
  */
 const DECODE_BUDGET_BYTES = 256 * 1024 * 1024;
+
+const NONE_OWED: readonly { rank: number; msg: Uint8Array }[] = Object.freeze([]);
 
 /** ‖a − b‖₂. */
 function distance(a: Float64Array, b: Float64Array): number {

@@ -54,7 +54,9 @@ const emptyClient = (): ClientRoundTraffic => ({ bitsUp: 0, payloadBytesUp: 0, m
  */
 export class Ledger {
   private round: ClientRoundTraffic[];
-  private readonly sent = new Set<number>();
+  /** Which ranks sent algorithm traffic this round (a flag per rank, and their count: no Set per message). */
+  private readonly sent: Uint8Array;
+  private senders = 0;
   readonly totals: TrafficTotals = { bitsUp: 0, wireBytesUp: 0, wireBytesDown: 0, telemetryBytes: 0, controlBytes: 0 };
   /** Algorithm bits per client over the run, round 0 included (decision 2). */
   readonly bitsPerClient: Float64Array;
@@ -62,6 +64,7 @@ export class Ledger {
   constructor(readonly clients: number) {
     this.round = Array.from({ length: clients }, emptyClient);
     this.bitsPerClient = new Float64Array(clients);
+    this.sent = new Uint8Array(clients);
   }
 
   /** Records a client-to-server message (masked frame). */
@@ -80,7 +83,10 @@ export class Ledger {
     c.payloadBytesUp += payloadBytes;
     c.messageBytesUp += messageBytes;
     c.wireBytesUp += wire;
-    this.sent.add(rank);
+    if (this.sent[rank] === 0) {
+      this.sent[rank] = 1;
+      this.senders++;
+    }
   }
 
   /** Records a server-to-client message (unmasked frame). */
@@ -106,7 +112,7 @@ export class Ledger {
   /** Closes the current round and returns its traffic. */
   closeRound(): RoundTraffic {
     const perClient = this.round;
-    const r: RoundTraffic = { bitsUp: 0, senders: this.sent.size, wireBytesUp: 0, wireBytesDown: 0, telemetryBytes: 0, perClient };
+    const r: RoundTraffic = { bitsUp: 0, senders: this.senders, wireBytesUp: 0, wireBytesDown: 0, telemetryBytes: 0, perClient };
     for (let i = 0; i < perClient.length; i++) {
       const c = perClient[i]!;
       r.bitsUp += c.bitsUp;
@@ -120,7 +126,8 @@ export class Ledger {
     this.totals.wireBytesDown += r.wireBytesDown;
     this.totals.telemetryBytes += r.telemetryBytes;
     this.round = Array.from({ length: this.clients }, emptyClient);
-    this.sent.clear();
+    this.sent.fill(0);
+    this.senders = 0;
     return r;
   }
 }

@@ -145,7 +145,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
       return;
     }
     conn.stats.framesWritten += wsFrameBytes(msg.length, false);
-    conn.ws.send(msg, { binary: true });
+    conn.ws.send(msg, BINARY);
   }
 
   /** Liveness: every socket must have answered the last ping by the next one. */
@@ -219,7 +219,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     if (conn.rejected) return;
     try {
       if (!isBinary) throw new ProtocolError('MARINA_ERR_BAD_KIND', 'text frames are not part of the marina protocol; send binary messages');
-      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      const bytes: Uint8Array = data; // a Buffer is a Uint8Array: no view is made per message
       if (conn.rank < 0) return onHello(conn, bytes);
       if (bytes.length >= 1 && bytes[0] === Kind.Bye) {
         ledger.up(conn.rank, 'control', bytes.length);
@@ -420,14 +420,25 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     armRoundTimer();
   }
 
+  /**
+   * (Re)starts the round deadline: every client still owed must answer within the round timeout from now. Lazy:
+   * one timer stays armed across rounds and this only stamps the time (no clearTimeout/setTimeout per round);
+   * when the timer fires before the deadline of the latest stamp, it is armed again for the rest.
+   */
+  let roundArmedAt = 0;
   function armRoundTimer(): void {
-    life.arm('round', opts.roundTimeoutMs, () => {
-      if (!coordinator) return;
-      for (const rank of coordinator.waitingFor()) {
-        const conn = ranks.holder(rank);
-        if (conn) reject(conn, new ProtocolError('MARINA_ERR_TIMEOUT', `rank ${rank} did not answer round ${coordinator.currentRound} within ${opts.roundTimeoutMs} ms`));
-      }
-    });
+    roundArmedAt = performance.now();
+    if (!life.armed('round')) life.arm('round', opts.roundTimeoutMs, roundDeadline);
+  }
+
+  function roundDeadline(): void {
+    const left = opts.roundTimeoutMs - (performance.now() - roundArmedAt);
+    if (left > 0) return life.arm('round', left, roundDeadline);
+    if (!coordinator) return;
+    for (const rank of coordinator.waitingFor()) {
+      const conn = ranks.holder(rank);
+      if (conn) reject(conn, new ProtocolError('MARINA_ERR_TIMEOUT', `rank ${rank} did not answer round ${coordinator.currentRound} within ${opts.roundTimeoutMs} ms`));
+    }
   }
 
   /** Finishes every round that is complete and starts the next. */
@@ -562,6 +573,9 @@ function listenError(e: NodeJS.ErrnoException, host: string, port: number): Erro
   }
   return new ServerStartError(`cannot listen on ${host}:${port}: ${e.message}`);
 }
+
+/** ws.send's options for every protocol message (one object, not one per send). */
+const BINARY = { binary: true } as const;
 
 /** Bytes queued to one client past which it counts as not reading (issue 11's backpressure). */
 const MAX_SEND_BUFFER = 256 * 1024 * 1024;
