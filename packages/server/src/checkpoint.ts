@@ -55,6 +55,11 @@ export function readCheckpoint(dir: string): CheckpointFile {
   for (const [name, v] of Object.entries(c.vectors)) {
     if (!(v instanceof Float64Array) || v.length !== c.xPrev.length) throw new CheckpointError(`${path}: vector "${name}" is malformed`);
   }
+  // The plausibility rule's bounds (absent in checkpoints written before it): one number ≥ −1 per client.
+  const p = c.plausibility;
+  if (p !== undefined && !(Array.isArray(p.grad) && p.grad.length === f.facts.length && p.grad.every((g) => typeof g === 'number' && g >= -1) && (p.step === null || (typeof p.step === 'number' && p.step >= 0)))) {
+    throw new CheckpointError(`${path}: the plausibility bounds are malformed`);
+  }
   return f as CheckpointFile;
 }
 

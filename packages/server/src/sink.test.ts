@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, appendFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClientRunner, Coordinator, playRound, resolveConfig, setupRun } from '@marina/core';
-import { readCheckpoint } from './checkpoint.js';
+import { CheckpointError, readCheckpoint } from './checkpoint.js';
 import { RunFolder } from './runFolder.js';
 import { RunSink } from './sink.js';
 
@@ -59,5 +59,17 @@ describe('RunSink', () => {
     const cp = readCheckpoint(dir);
     RunFolder.resume(dir, cp.coordinator.round).close();
     expect(lines(dir).map((l) => JSON.parse(l).round)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('a checkpoint whose plausibility bounds are malformed is refused as a checkpoint error (exit 2), not a crash', () => {
+    const { dir, play } = start('marina');
+    play(4);
+    const path = join(dir, 'checkpoint.json');
+    const cp = JSON.parse(readFileSync(path, 'utf8'));
+    expect(cp.coordinator.plausibility.grad).toHaveLength(3);
+    cp.coordinator.plausibility.grad = [1, 2];
+    writeFileSync(path, JSON.stringify(cp));
+    expect(() => readCheckpoint(dir)).toThrow(CheckpointError);
+    expect(() => readCheckpoint(dir)).toThrow(/plausibility bounds are malformed/);
   });
 });
