@@ -68,7 +68,7 @@ describe('many clients in one process', () => {
     expect(three.code, three.stderr).toBe(0);
     expect(two.code, two.stderr).toBe(0);
     const done = (f: Finished) => logLines(f.stderr).find((l) => l.msg === 'run done')!;
-    expect(done(three)).toMatchObject({ clients: 3, ranks: [0, 1, 2], rounds: 20 });
+    expect(done(three)).toMatchObject({ clients: 3, ranks: [0, 1, 2], rounds: 20 }); // sorted: hosted clients take ranks in join order
     expect(done(two)).toMatchObject({ clients: 2, ranks: [3, 4], rounds: 20 });
     const assigned = logLines(two.stderr).filter((l) => l.msg === 'assigned a rank; building the shard').map((l) => [l.index, l.rank]);
     expect(assigned.sort()).toEqual([[0, 3], [1, 4]]);

@@ -63,7 +63,7 @@ export const clientCommand: CommandModule = {
         ca,
       });
       if (count === 1) logger.info({ rank: results[0]!.rank, rounds: results[0]!.rounds }, 'run done');
-      else logger.info({ clients: count, ranks: results.map((r) => r.rank), rounds: Math.max(...results.map((r) => r.rounds)) }, 'run done');
+      else logger.info({ clients: count, ranks: results.map((r) => r.rank).sort((x, y) => x - y), rounds: Math.max(...results.map((r) => r.rounds)) }, 'run done');
     } finally {
       // The watched stdin would keep the process alive once the run is over.
       if (a['exit-with-stdin']) process.stdin.destroy();
