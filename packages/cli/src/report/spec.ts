@@ -1,4 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
+import { lineSpec, spansDecades } from './lineSpec.js';
 import type { Point, Series } from './series.js';
 
 /** The three figures: ‖∇f(x^t)‖² against a cost of producing x^t. */
@@ -57,27 +58,13 @@ export const FIGURES: readonly Figure[] = [
 const POWERS_OF_TEN_ONLY =
   'abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-9 ? replace(format(datum.value, ".0e"), "e+", "e") : ""';
 
-/** Positive x values spanning more than this many decades get a log x axis. */
-export const LOG_X_DECADES = 2;
-
 /**
  * A log x axis when the positive costs span more than LOG_X_DECADES decades (long runs, or methods whose
  * costs differ by orders of magnitude), linear otherwise. Rounds are always linear, as the papers draw them.
  */
 export function xScaleType(figure: Figure, series: readonly Series[]): 'log' | 'linear' {
   if (figure.kind === 'rounds') return 'linear';
-  let lo = Infinity;
-  let hi = 0;
-  for (const s of series) {
-    for (const p of s.points) {
-      const x = figure.x(p);
-      if (x > 0) {
-        lo = Math.min(lo, x);
-        hi = Math.max(hi, x);
-      }
-    }
-  }
-  return hi > 0 && Math.log10(hi / lo) > LOG_X_DECADES ? 'log' : 'linear';
+  return spansDecades(series.flatMap((s) => s.points.map(figure.x))) ? 'log' : 'linear';
 }
 
 /**
@@ -85,41 +72,13 @@ export function xScaleType(figure: Figure, series: readonly Series[]): 'log' | '
  * order), log y. On a log x axis the points at cost 0 (x⁰, before round 0 sent anything) are left out.
  */
 export function figureSpec(figure: Figure, series: readonly Series[]): TopLevelSpec {
-  const xType = xScaleType(figure, series);
-  const values = series.flatMap((s) =>
-    s.points
-      .map((p) => ({ series: s.label, x: figure.x(p), y: p.gradNormSq, round: p.round }))
-      .filter((v) => xType === 'linear' || v.x > 0),
-  );
-  const labels = series.map((s) => s.label);
-  const legend = { orient: 'bottom' as const, direction: 'vertical' as const, labelLimit: 0, title: null };
-  return {
-    width: 640,
-    height: 360,
-    title: { text: figure.title, anchor: 'start' },
-    data: { values },
-    mark: { type: 'line', clip: true, strokeWidth: 1.5 },
-    encoding: {
-      x: {
-        field: 'x',
-        type: 'quantitative',
-        title: figure.xTitle,
-        scale: xType === 'log' ? { type: 'log' } : { type: 'linear', zero: true },
-        // Each label formatted alone ('~s': 0, 400, 1.2k, 3M), not with the common prefix d3 gives a whole axis ("0k").
-        axis: { labelExpr: figure.kind === 'rounds' ? 'format(datum.value, "d")' : 'format(datum.value, "~s")', titleLimit: 0 },
-      },
-      y: {
-        field: 'y',
-        type: 'quantitative',
-        title: Y_TITLE,
-        // nice: the domain ends on powers of ten, so there are always some to label.
-        scale: { type: 'log', nice: true },
-        axis: { labelExpr: POWERS_OF_TEN_ONLY, titleLimit: 0 },
-      },
-      color: { field: 'series', type: 'nominal', scale: { domain: labels }, legend },
-      strokeDash: { field: 'series', type: 'nominal', scale: { domain: labels }, legend },
-      order: { field: 'round', type: 'quantitative' },
-    },
-    config: { font: 'sans-serif', axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 12 } },
-  };
+  return lineSpec({
+    title: figure.title,
+    lines: series.map((s) => ({ label: s.label, points: s.points.map((p) => ({ x: figure.x(p), y: p.gradNormSq, order: p.round })) })),
+    orderTitle: 'round',
+    // Each label formatted alone ('~s': 0, 400, 1.2k, 3M), not with the common prefix d3 gives a whole axis ("0k").
+    x: { title: figure.xTitle, log: xScaleType(figure, series) === 'log', labelExpr: figure.kind === 'rounds' ? 'format(datum.value, "d")' : 'format(datum.value, "~s")' },
+    // nice: the domain ends on powers of ten, so there are always some to label.
+    y: { title: Y_TITLE, nice: true, labelExpr: POWERS_OF_TEN_ONLY },
+  });
 }

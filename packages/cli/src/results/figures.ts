@@ -1,4 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
+import { lineSpec, spansDecades } from '../report/lineSpec.js';
 import { renderSvg } from '../report/render.js';
 import type { Curve } from './curves.js';
 
@@ -70,32 +71,13 @@ export interface LossLine {
 
 /** f(xᵗ) against algorithm bits per client, one line per series; log x when the bits span more than two decades. */
 export function lossSpec(title: string, lines: readonly LossLine[]): TopLevelSpec {
-  const positive = lines.flatMap((l) => l.curve.filter((p) => p.bits > 0).map((p) => p.bits));
-  const logX = positive.length > 0 && Math.log10(Math.max(...positive) / Math.min(...positive)) > 2;
-  const values = lines.flatMap((l) => l.curve.filter((p) => !logX || p.bits > 0).map((p, i) => ({ series: l.label, x: p.bits, y: p.value, i })));
-  const labels = lines.map((l) => l.label);
-  const legend = { orient: 'bottom' as const, direction: 'vertical' as const, labelLimit: 0, title: null };
-  return {
-    width: 640,
-    height: 360,
-    title: { text: title, anchor: 'start' },
-    data: { values },
-    mark: { type: 'line', clip: true, strokeWidth: 1.5 },
-    encoding: {
-      x: {
-        field: 'x',
-        type: 'quantitative',
-        title: 'algorithm bits per client spent on rounds 0..t−1',
-        scale: logX ? { type: 'log' } : { type: 'linear', zero: true },
-        axis: { labelExpr: 'format(datum.value, "~s")', titleLimit: 0 },
-      },
-      y: { field: 'y', type: 'quantitative', title: 'f(xᵗ)', scale: { type: 'log', nice: false } },
-      color: { field: 'series', type: 'nominal', scale: { domain: labels }, legend },
-      strokeDash: { field: 'series', type: 'nominal', scale: { domain: labels }, legend },
-      order: { field: 'i', type: 'quantitative' },
-    },
-    config: { font: 'sans-serif', axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 12 } },
-  };
+  return lineSpec({
+    title,
+    lines: lines.map((l) => ({ label: l.label, points: l.curve.map((p) => ({ x: p.bits, y: p.value })) })),
+    orderTitle: 'i',
+    x: { title: 'algorithm bits per client spent on rounds 0..t−1', log: spansDecades(lines.flatMap((l) => l.curve.map((p) => p.bits))), labelExpr: 'format(datum.value, "~s")' },
+    y: { title: 'f(xᵗ)', nice: false },
+  });
 }
 
 export const renderHeatmap = (title: string, cells: readonly HeatCell[]): Promise<string> => renderSvg(heatmapSpec(title, cells));
