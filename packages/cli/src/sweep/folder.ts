@@ -47,13 +47,9 @@ export class SweepFolder {
     if (!existsSync(path)) return null;
     const s = JSON.parse(readFileSync(path, 'utf8')) as RunSummary;
     const first = readFirstGradNormSq(join(this.runDir(p), 'rounds.jsonl'));
+    const { config: _, ...place } = p;
     return {
-      label: p.label,
-      problem: p.problem,
-      method: p.method,
-      compressor: p.compressor,
-      stepExp: p.stepExp,
-      seed: p.seed,
+      ...place,
       dir: join('runs', p.label),
       stopReason: s.stopReason,
       finalGradNormSq: s.final.gradNormSq,

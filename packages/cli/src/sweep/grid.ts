@@ -1,7 +1,7 @@
 import { resolveConfig, type RunConfig } from '@marina/core';
 
-/** One point of a sweep's grid: a full run configuration, its place in the grid, and its folder name. */
-export interface GridPoint {
+/** A run's place in a sweep's grid: its folder name and its value on every axis. */
+export interface GridPlace {
   /** Folder name under `runs/`: every axis value, so a resumed sweep finds each run where it left it. */
   label: string;
   problem: string;
@@ -10,6 +10,10 @@ export interface GridPoint {
   /** k of the step multiplier 2^k of the theoretical step. */
   stepExp: number;
   seed: number;
+}
+
+/** One point of a sweep's grid: its place and the full run configuration there. */
+export interface GridPoint extends GridPlace {
   config: RunConfig;
 }
 

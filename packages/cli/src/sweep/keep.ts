@@ -1,11 +1,7 @@
-/** What a sweep remembers of one finished run (sweep.json). */
-export interface RunOutcome {
-  label: string;
-  problem: string;
-  method: string;
-  compressor: string;
-  stepExp: number;
-  seed: number;
+import type { GridPlace } from './grid.js';
+
+/** What a sweep remembers of one finished run (sweep.json): its place in the grid and how it ended. */
+export interface RunOutcome extends GridPlace {
   /** Relative to the sweep folder. */
   dir: string;
   stopReason: string;
