@@ -1,5 +1,6 @@
-import { packedSymbolBits, packSymbols, symbolsPerWord, unpackSymbols } from '@marina/protocol';
-import { CounterRng } from '../rng.js';
+import { packedSymbolBits, packSymbols } from '@marina/protocol';
+import { hash32, streamKeys } from '../rng.js';
+import { addSymbols, checkWords, ditherTables, encodeNatural, encodeStandard } from '../kernels/dithering.js';
 import type { Compressor } from './types.js';
 import { ExponentReader, expectLength, readScale } from './floats.js';
 
@@ -13,8 +14,9 @@ import { ExponentReader, expectLength, readScale } from './floats.js';
  *
  * Wire: the float32 r, then one symbol per coordinate, s + sign·level index ∈ [0, 2s], packed by decision
  * 12 (k symbols of alphabet m = 2s + 1 per 32-bit word, k the largest with m^k ≤ 2^32). Algorithm bits are
- * the CQ-MARINA table's 31 + d·log2(2s + 1) (decision 7). The rounding thresholds are private, keyed by
- * (seed, round, rank, purpose).
+ * the CQ-MARINA table's 31 + d·log2(2s + 1) (decision 7). The rounding thresholds are private: coordinate j
+ * goes up a level iff h_j < f_j·2^32, f_j its exact fraction between the two levels and h_j = hash32 of the
+ * stream (seed, round, rank, purpose) at j (protocol 3; kernels/dithering.ts, `ditherSymbol` the reference).
  */
 export interface DitheringSpec {
   name: string;
@@ -35,7 +37,6 @@ export function createDithering(spec: DitheringSpec): Compressor {
   if (!(Number.isInteger(s) && s >= 1 && s <= 0x7fff)) throw new RangeError(`${name}: levels must be an integer in [1, 32767], got ${s}`);
   if (!(p >= 1)) throw new RangeError(`${name}: norm must be a number ≥ 1 or Infinity, got ${p}`);
   const m = 2 * s + 1;
-  const perWord = symbolsPerWord(m);
   // value[sym] = sign·level for sym = s + sign·index: a table of 2s + 1 doubles, built once.
   const value = new Float64Array(m);
   for (let l = 1; l <= s; l++) {
@@ -43,6 +44,7 @@ export function createDithering(spec: DitheringSpec): Compressor {
     value[s + l] = level;
     value[s - l] = -level;
   }
+  const tables = ditherTables(s, value);
   const bits = (d: number): number => 31 + d * Math.log2(m);
   const wire = (d: number): number => 32 + packedSymbolBits(d, m);
   let symbols = new Int32Array(0);
@@ -56,34 +58,35 @@ export function createDithering(spec: DitheringSpec): Compressor {
     payloadBits: (ctx) => wire(ctx.d),
     encode(a, ctx, out) {
       const { d } = ctx;
-      if (symbols.length < d) symbols = new Int32Array(d);
       const r = Math.fround(pNorm(a, d, p));
       new DataView(out.buffer, out.byteOffset, 4).setFloat32(0, r, true);
-      const sym = symbols.subarray(0, d);
       if (r === 0 || !Number.isFinite(r)) {
-        sym.fill(s); // a zero vector sends r = 0 and all-zero levels (decision 11); a non-finite r is refused by the server
-      } else {
-        const rng = new CounterRng(ctx.seed, ctx.round, ctx.rank, purpose);
-        const inv = 1 / r;
-        for (let j = 0; j < d; j++) {
-          const x = a[j]!;
-          let u = Math.abs(x) * inv;
-          if (u > 1) u = 1;
-          const U = rng.float();
-          const l = scheme === 'standard' ? roundStandard(u, s, U) : roundNatural(u, s, U, exponent);
-          sym[j] = x < 0 ? s - l : s + l;
-        }
+        // A zero vector sends r = 0 and all-zero levels (decision 11); a non-finite r is refused by the server.
+        if (symbols.length < d) symbols = new Int32Array(d);
+        const sym = symbols.subarray(0, d);
+        sym.fill(s);
+        packSymbols(sym, m, out, 4);
+        return;
       }
-      packSymbols(sym, m, out, 4);
+      const [k0, k1] = streamKeys(ctx.seed, ctx.round, ctx.rank, purpose);
+      const inv = 1 / r;
+      if (scheme === 'standard') encodeStandard(a, d, inv, tables, k0, k1, out, 4);
+      else if (s <= 1023) encodeNatural(a, d, inv, tables, k0, k1, out, 4);
+      else {
+        // Natural levels below the normal doubles: the reference, one coordinate at a time.
+        if (symbols.length < d) symbols = new Int32Array(d);
+        const sym = symbols.subarray(0, d);
+        for (let j = 0; j < d; j++) sym[j] = ditherSymbol(a[j]!, inv, scheme, s, hash32(k0, k1, j), exponent);
+        packSymbols(sym, m, out, 4);
+      }
     },
     decodeInto(sum, payload, ctx) {
       const { d } = ctx;
       const what = `${name} update`;
-      expectLength(payload, 4 + 4 * Math.ceil(d / perWord), what);
+      expectLength(payload, 4 + 4 * Math.ceil(d / tables.perWord), what);
       const r = readScale(payload, 0, what);
-      if (symbols.length < d) symbols = new Int32Array(d);
-      unpackSymbols(payload, 4, m, symbols, d); // throws on a symbol outside [0, 2s]
-      for (let j = 0; j < d; j++) sum[j]! += r * value[symbols[j]!]!;
+      checkWords(payload, 4, d, tables); // throws on a symbol outside [0, 2s], before the sum is touched
+      addSymbols(sum, d, payload, 4, r, tables);
     },
     constants(d, n) {
       const { omega, note } = spec.omega(d);
@@ -91,6 +94,18 @@ export function createDithering(spec: DitheringSpec): Compressor {
     },
     zeta: (d) => d,
   };
+}
+
+/**
+ * The reference for one coordinate (what the kernels must match): the symbol of x given 1/r, the scheme,
+ * s and the coordinate's 32-bit hash h (the threshold U = h/2^32, exact).
+ */
+export function ditherSymbol(x: number, inv: number, scheme: 'standard' | 'natural', s: number, h: number, exponent: ExponentReader): number {
+  let u = Math.abs(x) * inv;
+  if (u > 1) u = 1;
+  const U = h / 0x1_0000_0000;
+  const l = scheme === 'standard' ? roundStandard(u, s, U) : roundNatural(u, s, U, exponent);
+  return x < 0 ? s - l : s + l;
 }
 
 /** Level index of u ∈ [0, 1] on {0, 1/s, …, 1}: ⌊us⌋, plus one with probability us − ⌊us⌋. */

@@ -1,5 +1,6 @@
-import { BitReader, BitWriter } from '@marina/protocol';
+import { ProtocolError } from '@marina/protocol';
 import { CounterRng } from '../rng.js';
+import { applySignWords, expandSigns, fwht, signBits } from '../kernels/hadamard.js';
 import type { Compressor } from './types.js';
 import { expectLength, readScale } from './floats.js';
 
@@ -77,10 +78,8 @@ export function createDrive(): Compressor {
       for (let i = 0; i < dp; i++) l1 += Math.abs(x[i]!);
       const S = Math.fround((sq * unit) / l1);
       new DataView(out.buffer, out.byteOffset, 4).setFloat32(0, S, true);
-      const w = new BitWriter(out, 4);
       const tie = -TIE * unit * Math.sqrt(sq); // ‖x‖₂ = unit·‖a‖₂
-      for (let i = 0; i < dp; i++) w.bit(x[i]! >= tie ? 1 : 0);
-      w.finish();
+      signBits(x, dp, tie, out, 4);
     },
     decodeInto(sum, payload, ctx) {
       const { d } = ctx;
@@ -88,9 +87,9 @@ export function createDrive(): Compressor {
       expectLength(payload, 4 + Math.ceil(dp / 8), 'drive update');
       const S = readScale(payload, 0, 'drive update');
       if (x.length < dp) x = new Float64Array(dp);
-      const r = new BitReader(payload, 4);
-      for (let i = 0; i < dp; i++) x[i] = r.bit() ? S : -S;
-      r.finish(); // padding bits (d' < 8) must be zero: checked before the sum is touched
+      // Padding bits (d' < 8) must be zero: checked before the sum is touched.
+      if (dp < 8 && payload[4]! >>> dp !== 0) throw new ProtocolError('MARINA_ERR_NONZERO_PADDING', 'drive update: padding bits of the last byte are not zero');
+      expandSigns(payload, 4, dp, S, x);
       if (dp <= HAAR_MAX_DIM) {
         haarVectors(ctx.seed, ctx.round, ctx.rank, dp, haar);
         haarRotate(x, dp, haar, true);
@@ -146,19 +145,8 @@ export function driveSign(seed: number, round: number, rank: number, i: number, 
   return (new CounterRng(seed, round, rank, purpose).at(i >>> 5) >>> (i & 31)) & 1 ? 1 : -1;
 }
 
-/** In-place unnormalised fast Walsh–Hadamard transform of x[0..n), n a power of two: x ← H·x. */
-export function fwht(x: Float64Array, n: number): void {
-  for (let h = 1; h < n; h <<= 1) {
-    for (let i = 0; i < n; i += h << 1) {
-      for (let j = i; j < i + h; j++) {
-        const u = x[j]!;
-        const v = x[j + h]!;
-        x[j] = u + v;
-        x[j + h] = u - v;
-      }
-    }
-  }
-}
+/** In-place unnormalised fast Walsh–Hadamard transform of x[0..n), n a power of two: x ← H·x (kernels/hadamard.ts). */
+export { fwht };
 
 /** Reusable storage for the Householder factors of one Haar rotation (`haarVectors`). */
 export interface HaarScratch {
@@ -270,11 +258,7 @@ function hadamardPairInverse(x: Float64Array, d: number, dp: number, seed: numbe
 
 /** x[i] ← D_i·x[i] for i < count, D_i bit i mod 32 of word ⌊i/32⌋ of the stream (1: +1). */
 function applySigns(x: Float64Array, count: number, rng: CounterRng): void {
-  let word = 0;
-  for (let i = 0; i < count; i++) {
-    if ((i & 31) === 0) word = rng.at(i >>> 5);
-    if (!((word >>> (i & 31)) & 1)) x[i] = -x[i]!;
-  }
+  applySignWords(x, count, (w) => rng.at(w));
 }
 
 /** |z_i| ≤ TIE·‖z‖₂ counts as a zero of exact arithmetic (see the ties paragraph above). */

@@ -1,0 +1,232 @@
+import { describe, expect, it } from 'vitest';
+import { BitReader, BitWriter, packSymbols, symbolsPerWord, unpackSymbols } from '@marina/protocol';
+import { CounterRng, hash32, streamKeys } from '../rng.js';
+import { ditherSymbol, pNorm } from '../compressors/dithering.js';
+import { ExponentReader } from '../compressors/floats.js';
+import { createNatural } from '../compressors/natural.js';
+import { createNaturalDithering } from '../compressors/naturalDithering.js';
+import { createQsgd } from '../compressors/qsgd.js';
+import { createTernary } from '../compressors/ternary.js';
+import type { CompressContext, Compressor } from '../compressors/types.js';
+import { naturalField } from './natural.js';
+import { expandSigns, fwht, fwhtReference, signBits } from './hadamard.js';
+
+/**
+ * The fast kernels of the dithering family, natural compression and DRIVE's transform against plain
+ * references written from the definitions (one coordinate at a time, BitWriter/BitReader, packSymbols,
+ * the textbook Hadamard loop): the same bytes and the same sums, bit for bit, for every d in 1..2000 and
+ * some large d, on Gaussian, mixed-magnitude, huge, tiny, zero/−0 and spike inputs.
+ */
+
+const ALL = Array.from({ length: 2000 }, (_, i) => i + 1);
+const LARGE = [4096, 65537, 300_001];
+
+function inputs(d: number, all: boolean): Float64Array[] {
+  const rng = new CounterRng(d, 0, 0, 'kernel-inputs');
+  const gauss = Float64Array.from({ length: d }, () => rng.normal());
+  const mixed = gauss.map((x, j) => x * 10 ** ((j % 13) - 6));
+  if (!all) return [mixed];
+  const huge = gauss.map((x) => x * 1e150);
+  const tiny = gauss.map((x) => x * 1e-300); // subnormal and below-2^-126 magnitudes
+  const zeros = Float64Array.from({ length: d }, (_, j) => (j % 3 === 0 ? -0 : 0));
+  const spike = new Float64Array(d);
+  spike[d >> 1] = -3.5;
+  const wide = gauss.map((x, j) => x * 2 ** ((j % 97) * 3 - 150)); // across float32's exponent range
+  return [gauss, mixed, huge, tiny, zeros, spike, wide];
+}
+
+const ctxOf = (d: number, rank = 3): CompressContext => ({ d, n: 4, slot: rank, rank, seed: 7, round: 11 });
+const bytesOf = (q: Compressor, ctx: CompressContext): number => Math.ceil(q.payloadBits(ctx) / 8);
+
+/** A starting sum with values of every size, so that the additions' rounding shows. */
+function startSum(d: number): Float64Array {
+  const rng = new CounterRng(d, 1, 0, 'kernel-sum');
+  return Float64Array.from({ length: d }, (_, j) => rng.normal() * 10 ** ((j % 7) - 3));
+}
+
+const same = (x: Float64Array, y: Float64Array): boolean => x.length === y.length && x.every((v, j) => Object.is(v, y[j]));
+
+describe('dithering kernels = the per-coordinate reference', () => {
+  const cases: [string, Compressor, 'standard' | 'natural', number, number, string][] = [
+    ['qsgd s=4 p=2', createQsgd({ levels: 4, norm: 2 }), 'standard', 4, 2, 'qsgd'],
+    ['qsgd s=7 p=1.5', createQsgd({ levels: 7, norm: 1.5 }), 'standard', 7, 1.5, 'qsgd'],
+    ['qsgd s=300 p=inf', createQsgd({ levels: 300, norm: Infinity }), 'standard', 300, Infinity, 'qsgd'],
+    ['ternary', createTernary(), 'standard', 1, Infinity, 'ternary'],
+    ['natural-dithering s=4 p=2', createNaturalDithering({ levels: 4, norm: 2 }), 'natural', 4, 2, 'natural-dithering'],
+    ['natural-dithering s=8 p=inf', createNaturalDithering({ levels: 8, norm: Infinity }), 'natural', 8, Infinity, 'natural-dithering'],
+    ['natural-dithering s=1023 p=1', createNaturalDithering({ levels: 1023, norm: 1 }), 'natural', 1023, 1, 'natural-dithering'],
+    ['natural-dithering s=2000 p=2 (reference path)', createNaturalDithering({ levels: 2000, norm: 2 }), 'natural', 2000, 2, 'natural-dithering'],
+  ];
+  const exponent = new ExponentReader();
+
+  const reference = (a: Float64Array, ctx: CompressContext, scheme: 'standard' | 'natural', s: number, p: number, purpose: string): Uint8Array => {
+    const { d } = ctx;
+    const m = 2 * s + 1;
+    const out = new Uint8Array(4 + 4 * Math.ceil(d / symbolsPerWord(m)));
+    const r = Math.fround(pNorm(a, d, p));
+    new DataView(out.buffer).setFloat32(0, r, true);
+    const sym = new Int32Array(d).fill(s);
+    if (r !== 0 && Number.isFinite(r)) {
+      const [k0, k1] = streamKeys(ctx.seed, ctx.round, ctx.rank, purpose);
+      for (let j = 0; j < d; j++) sym[j] = ditherSymbol(a[j]!, 1 / r, scheme, s, hash32(k0, k1, j), exponent);
+    }
+    packSymbols(sym, m, out, 4);
+    return out;
+  };
+
+  const referenceDecode = (sum: Float64Array, payload: Uint8Array, d: number, scheme: 'standard' | 'natural', s: number): void => {
+    const r = new DataView(payload.buffer, payload.byteOffset).getFloat32(0, true);
+    const sym = new Int32Array(d);
+    unpackSymbols(payload, 4, 2 * s + 1, sym, d);
+    for (let j = 0; j < d; j++) {
+      const l = Math.abs(sym[j]! - s);
+      const level = l === 0 ? 0 : scheme === 'standard' ? l / s : 2 ** (l - s);
+      sum[j]! += r * (sym[j]! < s ? -level : level);
+    }
+  };
+
+  for (const [label, q, scheme, s, p, purpose] of cases) {
+    it(`${label}: same bytes and same sums`, () => {
+      const dims = s >= 1000 ? [1, 2, 9, 100, 1001, 4096] : [...ALL, ...LARGE];
+      for (const d of dims) {
+        for (const a of inputs(d, d % 97 === 1 || d > 2000)) {
+          const ctx = ctxOf(d);
+          const want = reference(a, ctx, scheme, s, p, purpose);
+          const got = new Uint8Array(bytesOf(q, ctx)).fill(0xee);
+          q.encode(a, ctx, got);
+          expect(got).toEqual(want);
+          if (!Number.isFinite(new DataView(want.buffer).getFloat32(0, true))) continue;
+          const wantSum = startSum(d);
+          const gotSum = wantSum.slice();
+          referenceDecode(wantSum, want, d, scheme, s);
+          q.decodeInto(gotSum, got, ctx);
+          expect(same(gotSum, wantSum)).toBe(true);
+        }
+      }
+    });
+  }
+
+  it('rounds up with the frequency of the fraction (the integer comparison is the threshold test)', () => {
+    // One coordinate at u·s = 0.3 (standard) over many ranks: the level-1 share is 0.3 ± 5σ.
+    const q = createQsgd({ levels: 1, norm: Infinity });
+    const a = Float64Array.of(0.3, 1);
+    let up = 0;
+    const N = 20000;
+    for (let rank = 0; rank < N; rank++) {
+      const out = new Uint8Array(8);
+      q.encode(a, ctxOf(2, rank), out);
+      up += +(new DataView(out.buffer).getUint32(4, true) % 3 === 2);
+    }
+    expect(Math.abs(up / N - 0.3)).toBeLessThan(5 * Math.sqrt((0.3 * 0.7) / N));
+  });
+});
+
+describe('natural compression kernels = the per-coordinate reference', () => {
+  const q = createNatural();
+  const f64 = new Float64Array(1);
+  const u32 = new Uint32Array(f64.buffer);
+
+  const reference = (a: Float64Array, ctx: CompressContext): Uint8Array => {
+    const out = new Uint8Array(Math.ceil((9 * ctx.d) / 8));
+    const [k0, k1] = streamKeys(ctx.seed, ctx.round, ctx.rank, 'natural');
+    const w = new BitWriter(out, 0);
+    for (let j = 0; j < ctx.d; j++) {
+      f64[0] = a[j]!;
+      w.write(naturalField(u32[1]!, u32[0]!, hash32(k0, k1, j)), 9);
+    }
+    w.finish();
+    return out;
+  };
+
+  /** The definition by magnitudes (not bits): the field naturalField must give. */
+  const byMagnitude = (x: number, h: number): number => {
+    const m = Math.abs(x);
+    const U = h / 2 ** 32;
+    let code: number;
+    if (m === 0) code = 0;
+    else if (!(m < 2 ** 128)) code = 255;
+    else if (m < 2 ** -126) code = U < m / 2 ** -126 ? 1 : 0;
+    else {
+      const e = new ExponentReader().floorLog2(m);
+      code = Math.min(255, e + 127 + (U < m / 2 ** e - 1 ? 1 : 0));
+    }
+    return code === 0 ? 0 : (x < 0 ? 1 : 0) | (code << 1);
+  };
+
+  it('naturalField is the definition by magnitudes', () => {
+    for (const d of [1000, 20001]) {
+      for (const a of inputs(d, true)) {
+        for (let j = 0; j < d; j++) {
+          const h = hash32(d, 5, j);
+          f64[0] = a[j]!;
+          expect(naturalField(u32[1]!, u32[0]!, h)).toBe(byMagnitude(a[j]!, h));
+        }
+      }
+    }
+    for (const x of [2 ** 127, 1.9 * 2 ** 127, -(2 ** 128), Infinity, NaN, 2 ** -126, 2 ** -127, 5e-324, -0]) {
+      for (const h of [0, 1, 2 ** 31, 2 ** 32 - 1]) {
+        f64[0] = x;
+        expect(naturalField(u32[1]!, u32[0]!, h)).toBe(byMagnitude(x, h));
+      }
+    }
+  });
+
+  it('same bytes and same sums', () => {
+    for (const d of [...ALL, ...LARGE]) {
+      for (const a of inputs(d, d % 97 === 1 || d > 2000)) {
+        const ctx = ctxOf(d);
+        const want = reference(a, ctx);
+        const got = new Uint8Array(bytesOf(q, ctx)).fill(0xee);
+        q.encode(a, ctx, got);
+        expect(got).toEqual(want);
+        const wantSum = startSum(d);
+        const gotSum = wantSum.slice();
+        const r = new BitReader(want, 0);
+        let finite = true;
+        for (let j = 0; j < d; j++) {
+          const f = r.read(9);
+          if (f >>> 1 === 255) finite = false;
+          wantSum[j]! += f >>> 1 === 0 ? 0 : (f & 1 ? -1 : 1) * 2 ** ((f >>> 1) - 127);
+        }
+        if (!finite) {
+          expect(() => q.decodeInto(gotSum, got, ctx)).toThrow();
+          continue;
+        }
+        q.decodeInto(gotSum, got, ctx);
+        expect(same(gotSum, wantSum)).toBe(true);
+      }
+    }
+  });
+});
+
+describe('Hadamard kernels = the textbook loops', () => {
+  it('fwht gives the same doubles as the stage-by-stage transform, n = 1 … 2^20', () => {
+    for (let n = 1; n <= 1 << 20; n <<= 1) {
+      const rng = new CounterRng(n, 0, 0, 'fwht');
+      const x = Float64Array.from({ length: n }, (_, j) => rng.normal() * 10 ** ((j % 11) - 5));
+      const y = x.slice();
+      fwhtReference(x, n);
+      fwht(y, n);
+      expect(same(x, y)).toBe(true);
+    }
+  });
+
+  it('sign bits and their expansion match BitWriter and BitReader', () => {
+    for (const n of [...ALL.slice(0, 300), 1024, 4096, 65536]) {
+      const rng = new CounterRng(n, 0, 0, 'signs');
+      const x = Float64Array.from({ length: n }, (_, j) => (j % 5 === 0 ? 0 : rng.normal()));
+      const tie = -1e-3;
+      const want = new Uint8Array(Math.ceil(n / 8) + 2);
+      const w = new BitWriter(want, 2);
+      for (let i = 0; i < n; i++) w.bit(x[i]! >= tie ? 1 : 0);
+      w.finish();
+      const got = new Uint8Array(want.length);
+      signBits(x, n, tie, got, 2);
+      expect(got).toEqual(want);
+      const back = new Float64Array(n);
+      expandSigns(got, 2, n, 0.75, back);
+      const r = new BitReader(want, 2);
+      for (let i = 0; i < n; i++) expect(Object.is(back[i], r.bit() ? 0.75 : -0.75)).toBe(true);
+    }
+  });
+});
