@@ -1,30 +1,23 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { decodeAssign, decodeError, encodeHello, encodeReport, Kind, payloadOf, PROTOCOL_VERSION, type Report, UPLINK_HEADER_BYTES } from '@marina/protocol';
 import { clientShard, resolveConfig } from '@marina/core';
 import { marina, MARINA, readRounds, startServerProcess, tempDir, type RunningServer } from './helpers/cli.js';
+import { reaper } from './helpers/reap.js';
 
 /**
  * A client that sends bytes that are not a valid message gets a typed error and is disconnected; the other
  * clients and the run are not harmed: the run ends with the same iterates as an undisturbed in-process run.
  */
 const config = ['--clients', '3', '--dim', '32', '--rounds', '120', '--seed', '5', '--p', '0.3'];
-const children: ChildProcess[] = [];
-let server: RunningServer | null = null;
-
-afterEach(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  children.length = 0;
-  if (server && server.child.exitCode === null) server.child.kill('SIGKILL');
-  server = null;
-});
+const procs = reaper();
 
 function client(port: number): Promise<number | null> {
   const child = spawn(process.execPath, [MARINA, 'client', '--server', `ws://127.0.0.1:${port}`, '--log-level', 'warn'], { stdio: 'ignore' });
-  children.push(child);
+  procs.add(child);
   return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
 }
 
@@ -100,7 +93,7 @@ function evilClient(port: number, garbage: Uint8Array | string | null, opts: Evi
 describe('a bad client', () => {
   it('is refused with a typed error before it gets a rank, and the run is unaffected', async () => {
     const dir = tempDir('bad-unranked');
-    server = await startServerProcess([...config, '--out', join(dir, 'net')]);
+    const server = procs.add(await startServerProcess([...config, '--out', join(dir, 'net')]));
     const junk = new Uint8Array(40).fill(0xab);
     const [first, text] = await Promise.all([evilClient(server.port, junk, { join: false }), evilClient(server.port, 'hello?', { join: false })]);
     // 0xab is not a known protocol version: the header check names it.
@@ -120,7 +113,7 @@ describe('a bad client', () => {
 
   it('that holds a rank and sends garbage is cut off; a new client takes its rank and the run ends as if undisturbed', async () => {
     const dir = tempDir('bad-ranked');
-    server = await startServerProcess([...config, '--out', join(dir, 'net'), '--join-timeout', '30000']);
+    const server = procs.add(await startServerProcess([...config, '--out', join(dir, 'net'), '--join-timeout', '30000']));
     // A well-formed Update header (compact: kind, version, flags, round mod 2^16) with more payload than the run's
     // limit for d = 32 (16·d + 64 bytes).
     const oversized = new Uint8Array(UPLINK_HEADER_BYTES + 16 * 32 + 65);
@@ -146,7 +139,7 @@ describe('a bad client', () => {
 
   it('that reports a shard with another d than the run is refused naming its rank, and the run ends as if undisturbed', async () => {
     const dir = tempDir('bad-shard');
-    server = await startServerProcess([...config, '--out', join(dir, 'net'), '--join-timeout', '30000']);
+    const server = procs.add(await startServerProcess([...config, '--out', join(dir, 'net'), '--join-timeout', '30000']));
     // The liar takes rank 0 and holds its report until the two honest clients' reports have fixed the run's d.
     const honestReported = serverLogged(server, (e) => e['msg'] === 'shard reported' && e['d'] === 32, 2);
     const evil = evilClient(server.port, null, { join: true, report: (facts) => ({ ...facts, d: facts.d + 1 }), reportWhen: honestReported });

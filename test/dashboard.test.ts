@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { MARINA, startServerProcess, tempDir, type RunningServer } from './helpers/cli.js';
+import { MARINA, startServerProcess, tempDir } from './helpers/cli.js';
+import { reaper } from './helpers/reap.js';
 
 /**
  * The live dashboard in a real browser: `marina server` and three `marina client` processes run a few
@@ -23,20 +24,18 @@ const ROUNDS = 1500;
 /** Large enough that the run lasts several seconds on two cores, so the page is seen updating mid-run. */
 const DIM = 4096;
 
-const children: ChildProcess[] = [];
-let server: RunningServer | null = null;
+const procs = reaper('all');
 let context: BrowserContext | null = null;
 let profile: string | null = null;
 
 afterAll(async () => {
   await context?.close().catch(() => {});
-  for (const c of [...children, ...(server ? [server.child] : [])]) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 describe.skipIf(!haveChromium)('dashboard', () => {
   it('shows the run live in headless Chromium, served offline from the server itself', async () => {
-    server = await startServerProcess(['--clients', String(CLIENTS), '--dim', String(DIM), '--rounds', String(ROUNDS), '--stop-at-target', 'false', '--linger', '5', '--json']);
+    const server = procs.add(await startServerProcess(['--clients', String(CLIENTS), '--dim', String(DIM), '--rounds', String(ROUNDS), '--stop-at-target', 'false', '--linger', '5', '--json']));
     const base = `http://127.0.0.1:${server.port}`;
     profile = tempDir('chromium-profile');
     context = await chromium.launchPersistentContext(profile, {
@@ -67,7 +66,7 @@ describe.skipIf(!haveChromium)('dashboard', () => {
 
     for (let i = 0; i < CLIENTS; i++) {
       const child = spawn(process.execPath, [MARINA, 'client', '--server', `ws://127.0.0.1:${server.port}`, '--log-level', 'warn', '--name', `dash-${i}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-      children.push(child);
+      procs.add(child);
     }
 
     // Mid-run: two reads a second apart, both while the run is going, must differ.

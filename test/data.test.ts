@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { marina, MARINA, readRounds, readSummary, sameRunRows, startServerProcess, tempDir, type RunningServer } from './helpers/cli.js';
+import { reaper } from './helpers/reap.js';
 
 /**
  * Data held by the clients (the three ways rows come from), end to end on real LIBSVM files: a run whose
@@ -18,19 +19,12 @@ const MNIST = join(DATASETS, 'mnist', 't10k-images-idx3-ubyte.gz');
 const haveData = existsSync(A9A) && existsSync(HEART) && existsSync(MNIST);
 if (!haveData) console.warn(`test/data.test.ts: skipped: the shared data sets are not at ${DATASETS}`);
 
-const children: ChildProcess[] = [];
-let server: RunningServer | null = null;
-afterEach(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  children.length = 0;
-  if (server?.child.exitCode === null) server.child.kill('SIGKILL');
-  server = null;
-});
+const procs = reaper();
 
 /** A `marina client` process; resolves with its exit code and stderr. */
 function client(port: number, args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; stderr: string }> } {
   const child = spawn(process.execPath, [MARINA, 'client', '--server', `ws://127.0.0.1:${port}`, '--log-level', 'warn', '--backoff', '50', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
+  procs.add(child);
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   return { child, done: new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr }))) };
@@ -66,7 +60,7 @@ describe.skipIf(!haveData)('MARINA + CQ on logreg over a9a, n = 10 (SPEC D.2)', 
 
     const shards = await marina(['shard', A9A, '--clients', '10', '--out', join(dir, 'shards')]);
     expect(shards.code, shards.stderr).toBe(0);
-    server = await startServerProcess([...run, '--features', '123', '--out', join(dir, 'own')]);
+    const server = procs.add(await startServerProcess([...run, '--features', '123', '--out', join(dir, 'own')]));
     const port = server.port;
     // Each client asks for the rank whose shard it holds; the server never reads data.
     const codes = await Promise.all(Array.from({ length: 10 }, (_, i) => client(port, ['--data', join(dir, 'shards', `shard-${i}.txt`), '--rank', String(i)]).done));
@@ -108,7 +102,7 @@ describe.skipIf(!haveData)('bad shards are refused, naming the client; an honest
     rows[0] = `${rows[0]} 14:1`;
     writeFileSync(wide, rows.join('\n'));
 
-    server = await startServerProcess([...run, '--clients', '3', '--out', join(dir, 'net')]);
+    const server = procs.add(await startServerProcess([...run, '--clients', '3', '--out', join(dir, 'net')]));
     const port = server.port;
     const first = client(port, ['--data', shard(0), '--rank', '0']);
     await reports(server, 1);

@@ -17,6 +17,7 @@ import { cleanEnv } from './helpers/exec.js';
 import { LogWatch } from './helpers/logwatch.js';
 import { dashboardTokenOf, helloProof, protocolPeer, type PeerOutcome } from './helpers/peer.js';
 import { recordingRelay, type Relay } from './helpers/relay.js';
+import { reaper } from './helpers/reap.js';
 import { clientFrame, closeCodeOf, Opcode, parseFrames, rawPeer, splitHttp, upgradeRequest, type RawOutcome } from './helpers/rawws.js';
 
 /**
@@ -244,11 +245,10 @@ interface Session {
   sim: Finished;
 }
 
-const children: ChildProcess[] = [];
+const procs = reaper('all');
 const sockets: (Socket | WebSocket)[] = [];
 const relays: Relay[] = [];
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const s of sockets) s instanceof WebSocket ? s.terminate() : s.destroy();
   for (const r of relays) r.close();
 });
@@ -299,7 +299,7 @@ async function hostileSession(scenario: string[]): Promise<Session> {
     ...run, '--secret-file', secretFile, '--hello-timeout', String(HELLO_TIMEOUT_MS), '--max-pending', String(MAX_PENDING), '--ping-interval', String(PING_MS),
     '--join-timeout', '60000', '--round-timeout', '60000', '--out', join(dir, 'net'),
   ]);
-  children.push(srv.child);
+  procs.add(srv);
   const log = new LogWatch(srv.child.stderr!);
   const port = srv.port;
   const url = `ws://127.0.0.1:${port}`;
@@ -312,7 +312,7 @@ async function hostileSession(scenario: string[]): Promise<Session> {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: cleanEnv(),
     });
-    children.push(child);
+    procs.add(child);
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     const h = { name, child, exit: new Promise<{ code: number | null; stderr: string }>((r) => child.on('exit', (code) => r({ code, stderr }))) };

@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { marina, MARINA, sameRunRows, startServerProcess, tempDir, type RunningServer } from './helpers/cli.js';
+import { marina, MARINA, sameRunRows, startServerProcess, tempDir } from './helpers/cli.js';
+import { reaper } from './helpers/reap.js';
 
 /**
  * Limits on what a connection may cost (issue 11): connections that never say hello are cut off after the
@@ -11,13 +12,7 @@ import { marina, MARINA, sameRunRows, startServerProcess, tempDir, type RunningS
  * watch; an honest run beside them finishes equal to marina sim.
  */
 const run = ['--clients', '3', '--dim', '32', '--rounds', '300', '--seed', '9', '--p', '0.3', '--stop-at-target', 'false'];
-const children: ChildProcess[] = [];
-let server: RunningServer | null = null;
-afterEach(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  children.length = 0;
-  if (server?.child.exitCode === null) server.child.kill('SIGKILL');
-});
+const procs = reaper();
 
 /** A connection that opens the WebSocket and then says nothing; resolves with the close code. */
 function silent(url: string): Promise<number> {
@@ -31,7 +26,7 @@ function silent(url: string): Promise<number> {
 describe('limits on connections', () => {
   it('silent connections are cut off (hello deadline) or refused (pending cap); dashboards are capped; the honest run equals sim', async () => {
     const dir = tempDir('limits');
-    server = await startServerProcess([...run, '--hello-timeout', '700', '--max-pending', '20', '--linger', '5', '--out', join(dir, 'net')]);
+    const server = procs.add(await startServerProcess([...run, '--hello-timeout', '700', '--max-pending', '20', '--linger', '5', '--out', join(dir, 'net')]));
     const url = `ws://127.0.0.1:${server.port}`;
     const t0 = performance.now();
     const idle = Array.from({ length: 100 }, () => silent(url));
@@ -46,7 +41,7 @@ describe('limits on connections', () => {
     // The honest clients join now that the silent ones are gone, and the run goes on.
     const clients = Array.from({ length: 3 }, () => {
       const child = spawn(process.execPath, [MARINA, 'client', '--server', url, '--log-level', 'warn'], { stdio: 'ignore' });
-      children.push(child);
+      procs.add(child);
       return new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     });
     // Dashboards: 32 at most; the 33rd upgrade is refused with 503.
@@ -76,18 +71,18 @@ describe('limits on connections', () => {
     // Every round evaluated: the run is cut by SIGTERM and compared with a sim of as many rounds, whose last round
     // --eval-every auto would evaluate and the cut run's not.
     const long = ['--clients', '3', '--dim', '32', '--seed', '9', '--p', '0.3', '--stop-at-target', 'false', '--eval-every', '1'];
-    server = await startServerProcess([...long, '--rounds', '1000000', '--ping-interval', '300', '--round-timeout', '60000', '--join-timeout', '60000', '--out', join(dir, 'net')]);
+    const server = procs.add(await startServerProcess([...long, '--rounds', '1000000', '--ping-interval', '300', '--round-timeout', '60000', '--join-timeout', '60000', '--out', join(dir, 'net')]));
     const url = `ws://127.0.0.1:${server.port}`;
     const client = () => {
       const child = spawn(process.execPath, [MARINA, 'client', '--server', url, '--log-level', 'warn'], { stdio: 'ignore' });
-      children.push(child);
+      procs.add(child);
       return child;
     };
     const frozen = client();
     client();
     client();
     await roundsAtLeast(join(dir, 'net'), 50); // the run is under way
-    const cut = new Promise<void>((resolve) => server!.child.stderr!.on('data', (d) => String(d).includes('no pong to the last ping') && resolve()));
+    const cut = new Promise<void>((resolve) => server.child.stderr!.on('data', (d) => String(d).includes('no pong to the last ping') && resolve()));
     const t0 = performance.now();
     frozen.kill('SIGSTOP');
     // Rounds stop (the frozen rank owes its update); the missed pong frees the rank within two intervals.

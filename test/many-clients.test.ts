@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { marina, sameRunRows, startServerProcess, tempDir, type Finished, type RunningServer } from './helpers/cli.js';
+import { reaper } from './helpers/reap.js';
 
 /**
  * Issue 13, many clients per process: `marina client --count K` hosts K clients (each its own socket, rank,
@@ -10,20 +11,14 @@ import { marina, sameRunRows, startServerProcess, tempDir, type Finished, type R
  * two processes the run equals `marina sim` round by round, the join stays within the server's pending cap,
  * and a refused (busy) join is retried until it gets in.
  */
-let servers: RunningServer[] = [];
-afterEach(() => {
-  for (const s of servers) if (s.child.exitCode === null) s.child.kill('SIGKILL');
-  servers = [];
-});
+const procs = reaper();
 
 /** NDJSON log lines of a process's stderr (non-JSON lines, e.g. the one-line error, are left out). */
 const logLines = (stderr: string): Record<string, any>[] =>
   stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
 
 async function server(args: string[]): Promise<RunningServer> {
-  const s = await startServerProcess(args);
-  servers.push(s);
-  return s;
+  return procs.add(await startServerProcess(args));
 }
 
 describe('many clients in one process', () => {

@@ -1,7 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { MARINA, readRounds, readSummary, startServerProcess, tempDir, type RunningServer } from './helpers/cli.js';
+import { MARINA, readRounds, readSummary, startServerProcess, tempDir } from './helpers/cli.js';
+import { reaper } from './helpers/reap.js';
 
 /**
  * `/metrics` over a real run: the text parses as the Prometheus exposition format, and at the end of the
@@ -10,18 +11,13 @@ import { MARINA, readRounds, readSummary, startServerProcess, tempDir, type Runn
 const CLIENTS = 3;
 const ROUNDS = 300;
 
-const children: ChildProcess[] = [];
-let server: RunningServer | null = null;
-
-afterAll(() => {
-  for (const c of [...children, ...(server ? [server.child] : [])]) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
+const procs = reaper('all');
 
 describe('/metrics', () => {
   it('parses as Prometheus text and matches rounds.jsonl and summary.json at the end of a run', async () => {
     const out = join(tempDir('metrics'), 'run');
     // p = 0.2 and --eval-every 3: dense and compressed rounds, and rounds with and without telemetry.
-    server = await startServerProcess(['--clients', String(CLIENTS), '--dim', '256', '--rounds', String(ROUNDS), '--p', '0.2', '--eval-every', '3', '--stop-at-target', 'false', '--linger', '30', '--out', out, '--quiet']);
+    const server = procs.add(await startServerProcess(['--clients', String(CLIENTS), '--dim', '256', '--rounds', String(ROUNDS), '--p', '0.2', '--eval-every', '3', '--stop-at-target', 'false', '--linger', '30', '--out', out, '--quiet']));
     const base = `http://127.0.0.1:${server.port}`;
 
     // Before any client: the families exist, every counter at zero.
@@ -30,8 +26,8 @@ describe('/metrics', () => {
     expect(value(before, 'marina_clients')).toBe(CLIENTS);
 
     const exits = Array.from({ length: CLIENTS }, (_, i) => {
-      const child = spawn(process.execPath, [MARINA, 'client', '--server', `ws://127.0.0.1:${server!.port}`, '--log-level', 'warn', '--name', `m-${i}`], { stdio: ['ignore', 'ignore', 'inherit'] });
-      children.push(child);
+      const child = spawn(process.execPath, [MARINA, 'client', '--server', `ws://127.0.0.1:${server.port}`, '--log-level', 'warn', '--name', `m-${i}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+      procs.add(child);
       return new Promise<number | null>((resolve) => child.on('exit', resolve));
     });
     expect(await Promise.all(exits)).toEqual(Array(CLIENTS).fill(0));

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { marina, MARINA, readRounds, readSummary, startServerProcess, tempDir, type RunningServer } from './helpers/cli.js';
+import { marina, MARINA, readRounds, readSummary, startServerProcess, tempDir } from './helpers/cli.js';
+import { reaper } from './helpers/reap.js';
 
 /**
  * A client whose connection drops mid-run reconnects by itself; the server gives it the vacant rank with
@@ -11,14 +12,10 @@ import { marina, MARINA, readRounds, readSummary, startServerProcess, tempDir, t
  * The drop is real: the client talks through a TCP relay that this test cuts.
  */
 const config = ['--clients', '2', '--dim', '32', '--rounds', '400', '--seed', '8', '--p', '0.3', '--stop-at-target', 'false'];
-let server: RunningServer | null = null;
 let relay: Server | null = null;
-const children: ChildProcess[] = [];
+const procs = reaper();
 
 afterEach(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  children.length = 0;
-  if (server?.child.exitCode === null) server.child.kill('SIGKILL');
   relay?.close();
 });
 
@@ -62,14 +59,14 @@ function startRelay(port: number): Promise<{ port: number; cut(): number }> {
 
 function client(port: number): Promise<number | null> {
   const child = spawn(process.execPath, [MARINA, 'client', '--server', `ws://127.0.0.1:${port}`, '--log-level', 'warn', '--backoff', '50'], { stdio: 'ignore' });
-  children.push(child);
+  procs.add(child);
   return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
 }
 
 describe('a client whose connection drops mid-run', () => {
   it('reconnects, takes its rank back and the run equals the in-process run', async () => {
     const dir = tempDir('reconnect');
-    server = await startServerProcess([...config, '--out', join(dir, 'net'), '--join-timeout', '30000']);
+    const server = procs.add(await startServerProcess([...config, '--out', join(dir, 'net'), '--join-timeout', '30000']));
     const r = await startRelay(server.port);
     const exits = [client(server.port), client(r.port)];
     // Cut the relayed client's connection once the run is under way.

@@ -1,24 +1,21 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { marina, MARINA, readSummary, sameRunRows, tempDir } from './helpers/cli.js';
+import { reaper } from './helpers/reap.js';
 
 /**
  * Faults and resume: the server is killed (SIGKILL, or SIGTERM) mid-run and started again with --resume on
  * its folder; clients are killed and restarted; the run ends exactly as the fault-free in-process run.
  */
 const run = ['--clients', '3', '--dim', '32', '--rounds', '400', '--p', '0.3', '--seed', '4', '--stop-at-target', 'false'];
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  children.length = 0;
-});
+const procs = reaper();
 
 function start(args: string[]): { child: ChildProcess; exited: Promise<number | null>; stderr: () => string } {
   const child = spawn(process.execPath, [MARINA, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
+  procs.add(child);
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   return { child, exited: new Promise((r) => child.on('exit', (code) => r(code))), stderr: () => err };

@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { WebSocket } from 'ws';
 import { decodeChallenge, decodeError, encodeHello, Kind, payloadOf, proofInput, ProtocolErrors } from '@marina/protocol';
 import { marina, MARINA, sameRunRows, readSummary, tempDir, type Finished } from './helpers/cli.js';
 import { probe, waitFor } from './helpers/exec.js';
+import { reaper } from './helpers/reap.js';
 
 /**
  * README "Security" with real processes: a per-run secret proved by challenge and response, TLS with a CA and a
@@ -23,11 +24,7 @@ const openssl = probe('openssl', ['version']);
 const skipReason = openssl.ok ? null : `openssl is not installed (${openssl.output.split('\n')[0]}): the test makes its CA and certificate with it`;
 if (skipReason) console.warn(`SKIPPED test/security.test.ts (secret and TLS): ${skipReason}`);
 
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  children.length = 0;
-});
+const procs = reaper();
 
 /** A CA, a server certificate it signed for localhost and 127.0.0.1, another CA, and two secrets, in `dir`. */
 function makeFiles(dir: string) {
@@ -61,7 +58,7 @@ interface Listening {
 function server(args: string[]): Promise<Listening> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MARINA, 'server', '--port', '0', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
+    procs.add(child);
     let stdout = '';
     let stderr = '';
     let announced = false;
