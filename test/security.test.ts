@@ -3,13 +3,13 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { decodeChallenge, decodeError, encodeHello, Kind, payloadOf, proofInput, ProtocolErrors } from '@marina/protocol';
 import { marina, MARINA, sameRunRows, readSummary, tempDir, type Finished } from './helpers/cli.js';
 import { probe, waitFor } from './helpers/exec.js';
 import { reaper } from './helpers/reap.js';
+import { recordingRelay } from './helpers/relay.js';
 
 /**
  * README "Security" with real processes: a per-run secret proved by challenge and response, TLS with a CA and a
@@ -261,23 +261,15 @@ describe.skipIf(skipReason !== null)('security: a secret and TLS', () => {
     // Plain ws:// through a TCP relay that records both directions (TLS would hide it anyway).
     const srv = await server(['--clients', '1', '--dim', '8', '--rounds', '20', '--host', '127.0.0.1', '--secret-file', files.secretFile]);
     expect(srv.entry).toMatchObject({ host: '127.0.0.1', tls: false, secret: true });
-    const recorded: Buffer[] = [];
-    const relay: Server = createServer((inbound: Socket) => {
-      const outbound = createConnection(srv.port, '127.0.0.1');
-      inbound.on('data', (d: Buffer) => (recorded.push(d), outbound.write(d)));
-      outbound.on('data', (d: Buffer) => (recorded.push(d), inbound.write(d)));
-      inbound.on('close', () => outbound.destroy()).on('error', () => outbound.destroy());
-      outbound.on('close', () => inbound.destroy()).on('error', () => inbound.destroy());
-    });
-    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const relay = await recordingRelay(srv.port);
     try {
-      const c = await client(['--server', `ws://127.0.0.1:${(relay.address() as { port: number }).port}`, '--secret-file', files.secretFile]);
+      const c = await client(['--server', `ws://127.0.0.1:${relay.port}`, '--secret-file', files.secretFile]);
       expect(c.code, c.line).toBe(0);
       expect((await srv.exited).code).toBe(0);
     } finally {
       relay.close();
     }
-    const wire = Buffer.concat(recorded);
+    const wire = Buffer.concat([...relay.toServer, ...relay.toClient]);
     expect(wire.length).toBeGreaterThan(1000);
     expect(wire.includes(files.secret)).toBe(false);
     expect(wire.includes(Buffer.from(files.secret.toString(), 'hex'))).toBe(false);
