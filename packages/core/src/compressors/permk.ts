@@ -1,12 +1,13 @@
-import { CounterRng, SHARED } from '../rng.js';
+import { HashRng, SHARED } from '../rng.js';
 import type { Compressor, CompressContext } from './types.js';
 import { expectLength, readFloat32s, writeFloat32s } from './floats.js';
 import { sampleWithoutReplacement } from './randk.js';
 
 /**
  * PermK (Szlendak, Tyurin, Richtárik 2021; SPEC B.2, decisions 13 and 20): the n senders of a round split
- * the coordinates through one shared random arrangement drawn from (run seed, round, SHARED, "permk"), so
- * the server rebuilds every sender's block from the round alone and no index travels.
+ * the coordinates through one shared random arrangement drawn from (run seed, round, SHARED, "permk") (the
+ * hash32 stream, HashRng: protocol 3), so the server rebuilds every sender's block from the round alone and
+ * no index travels.
  *
  * d ≥ n: blocks of ⌊d/n⌋ or ⌈d/n⌉ consecutive positions of a random permutation π of [d]; the d mod n
  * larger blocks go to the slots (i − r) mod n < d mod n, r a shared uniform shift. Each coordinate is then
@@ -43,7 +44,7 @@ export function createPermk(): Compressor {
     const k = `${seed}/${round}/${d}/${n}`;
     if (k === key) return;
     key = '';
-    const rng = new CounterRng(seed, round, SHARED, 'permk');
+    const rng = new HashRng(seed, round, SHARED, 'permk');
     if (d >= n) {
       const q = Math.floor(d / n);
       const rem = d % n;
@@ -85,7 +86,7 @@ export function createPermk(): Compressor {
     const q = Math.floor(d / n);
     const rem = d % n;
     if (rem === 0) return q;
-    const shift = new CounterRng(ctx.seed, ctx.round, SHARED, 'permk').int(n);
+    const shift = new HashRng(ctx.seed, ctx.round, SHARED, 'permk').int(n);
     return q + (isLarge(ctx.slot, shift, n, rem) ? 1 : 0);
   };
 

@@ -1,4 +1,4 @@
-import { CounterRng } from '../rng.js';
+import { HashRng, type CounterRng } from '../rng.js';
 import type { CompressorOptions } from './types.js';
 import type { Compressor } from './types.js';
 import { expectLength, readFloat32s } from './floats.js';
@@ -6,8 +6,9 @@ import { expectLength, readFloat32s } from './floats.js';
 /**
  * RandK (SPEC B.1, decision 18): K coordinates chosen uniformly without replacement, scaled by d/K.
  *
- * The index set is drawn from (run seed, round, rank, "randk"): independent across clients, and the
- * server draws the same set when it decodes, so only the K values travel (32K bits, no indices).
+ * The index set is drawn from (run seed, round, rank, "randk") (the hash32 stream, HashRng: protocol 3):
+ * independent across clients, and the server draws the same set when it decodes, so only the K values
+ * travel (32K bits, no indices).
  * The client sends the raw values as float32 in the order drawn; the server multiplies by d/K.
  * ω = d/K − 1 exactly; independent clients give (A, B) = (ω/n, 0).
  */
@@ -22,7 +23,7 @@ export function createRandk(options: Pick<CompressorOptions, 'k'>): Compressor {
   const draw = (d: number, K: number, seed: number, round: number, rank: number): void => {
     if (mark.length < d) mark = new Uint8Array(d);
     if (idx.length < K) idx = new Int32Array(K);
-    sampleWithoutReplacement(new CounterRng(seed, round, rank, 'randk'), d, K, idx, mark);
+    sampleWithoutReplacement(new HashRng(seed, round, rank, 'randk'), d, K, idx, mark);
   };
 
   return {

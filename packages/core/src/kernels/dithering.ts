@@ -8,9 +8,8 @@ import { hash32 } from '../rng.js';
  * goes up iff h_j < f_j·2^32, i.e. iff h_j/2^32 < f_j: probability f_j up to the hash's uniformity), the
  * symbols packed into words as they are made, and a table-driven decode.
  *
- * Plain JavaScript: measured beside a WebAssembly port, the work here is the per-coordinate hash, compare
- * and base-m digit, which V8 compiles to scalar code close to the memory rate of the float64 input at
- * d = 1e7 (kernels.ts in marina bench has the figures).
+ * Plain JavaScript (no WebAssembly port yet): the cost is the per-coordinate hash, compare and base-m digit
+ * (marina bench's encode.<compressor>.<d> figures give it beside a plain loop).
  */
 
 const TWO32 = 0x1_0000_0000;
