@@ -1,13 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createCompressor, CounterRng, decodeRangeManyInto, jsRangeKernels, kernelVector, streamKeys, cqStream, type CompressContext } from '@marina/core';
+import { compressors, createCompressor, CounterRng, decodeRangeManyInto, hash32, jsRangeKernels, kernelVector, streamKeys, cqStream, type CompressContext } from '@marina/core';
 import { fmtD, rate, summarize, type Figure } from './figures.js';
 
 /**
  * The compressor-kernel figures of `marina bench` (issue 12): memcpy, then per d the production encode and
  * decode-accumulate of CQ and IQ, the JavaScript reference kernels (`<c>-jsref`), and a plain JavaScript
- * loop of the same operation (`js-baseline`); decode counts the n·d coordinates a round accumulates.
+ * loop of the same operation (`js-baseline`); then every other registered compressor's encode and decode
+ * beside plain loops of what each must at least do (`js-f32`: read a double and write a float32, or add n
+ * float32 payloads into the sum; `js-hash`: one hash32 and compare per coordinate). Decode counts the n·d
+ * coordinates a round accumulates.
  */
 
 /** A Gaussian vector of length d (fixed seed). */
@@ -50,6 +53,73 @@ function baselineDecode(sum: Float64Array, d: number, payloads: readonly Uint8Ar
     const r = radii[i]!;
     for (let j = 0; j < d; j++) sum[j]! += (((p[4 + (j >>> 3)]! >>> (j & 7)) & 1) * 2 - 1) * r;
   }
+}
+
+/** Payload bytes kept per decode figure: beyond it, slots share payloads (any payload is valid for any slot). */
+const PAYLOAD_BUDGET = 128 * 2 ** 20;
+
+/**
+ * encode.<c>.<d> and decode.<c>.<d> of a registered compressor other than CQ and IQ (measured above with
+ * their own variants). Encode draws a fresh round each call (PermK then builds its arrangement, as a client
+ * does once per round); decode adds n payloads with decodeInto, alternating two rounds when the payloads
+ * are small enough to keep two sets (so PermK's server rebuilds its arrangement once per round).
+ */
+function compressorFigures(name: string, a: Float64Array, d: number, n: number, runs: number, sum: Float64Array): Figure[] {
+  const q = createCompressor(name, { k: null, levels: 4, norm: 2 });
+  const tag = fmtD(d);
+  const ctxOf = (slot: number, round: number): CompressContext => ({ d, n, slot, rank: slot, seed: 1, round });
+  const bytesOf = (ctx: CompressContext) => Math.ceil(q.payloadBits(ctx) / 8);
+  let round = 1;
+  const out = new Uint8Array(Math.max(...Array.from({ length: n }, (_, i) => bytesOf(ctxOf(i, 1)))) + 8);
+  const encode = rate(`encode.${name}.${tag}`, 'Gcoord/s', d, runs, () => q.encode(a, ctxOf(3 % n, ++round), out), 'one client, a fresh round per call');
+  const distinct = Math.max(1, Math.min(n, Math.floor(PAYLOAD_BUDGET / bytesOf(ctxOf(0, 1)))));
+  const rounds = distinct === n ? [1, 2] : [1];
+  const sets = rounds.map((r) =>
+    Array.from({ length: distinct }, (_, i) => {
+      const p = new Uint8Array(bytesOf(ctxOf(i, r)));
+      q.encode(a, ctxOf(i, r), p);
+      return p;
+    }),
+  );
+  let k = 0;
+  const decode = rate(
+    `decode.${name}.${tag}`,
+    'Gcoord/s',
+    n * d,
+    runs,
+    () => {
+      const r = k++ % rounds.length;
+      const set = sets[r]!;
+      for (let i = 0; i < n; i++) q.decodeInto(sum, set[i % distinct]!, ctxOf(i, rounds[r]!));
+    },
+    `n = ${n} decodeInto calls${distinct < n ? `, ${distinct} distinct payloads` : ''}`,
+  );
+  return [encode, decode];
+}
+
+/** The plain loops the other compressors are compared with (see kernelFigures). */
+function plainFigures(a: Float64Array, d: number, n: number, runs: number, sum: Float64Array): Figure[] {
+  const tag = fmtD(d);
+  const f32 = new Float32Array(d);
+  const bits = new Uint8Array(Math.ceil(d / 8));
+  return [
+    rate(`encode.js-f32.${tag}`, 'Gcoord/s', d, runs, () => {
+      for (let j = 0; j < d; j++) f32[j] = a[j]!;
+    }, 'plain JS loop: float64 to float32'),
+    rate(`encode.js-hash.${tag}`, 'Gcoord/s', d, runs, () => {
+      let acc = 0;
+      for (let j = 0; j < d; j++) {
+        acc |= +(hash32(0x1234, 0x5678, j) < (a[j]! + 4) * 0x2000_0000) << (j & 7);
+        if ((j & 7) === 7) {
+          bits[j >>> 3] = acc;
+          acc = 0;
+        }
+      }
+    }, 'plain JS loop: hash32, compare, a bit per coordinate'),
+    rate(`decode.js-f32.${tag}`, 'Gcoord/s', n * d, runs, () => {
+      for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) sum[j]! += f32[j]!;
+    }, `plain JS loop: n = ${n} float32 vectors added into the sum`),
+  ];
 }
 
 export function kernelFigures(dims: readonly number[], n: number, runs: number, log: (line: string) => void): Figure[] {
@@ -105,6 +175,11 @@ export function kernelFigures(dims: readonly number[], n: number, runs: number, 
     const payloads = Array.from({ length: n }, () => out.slice());
     const radii = new Float64Array(n).fill(1.5);
     push(rate(`decode.js-baseline.${tag}`, 'Gcoord/s', n * d, runs, () => baselineDecode(sum, d, payloads, radii), 'plain JS loop, payload by payload'));
+    for (const f of plainFigures(a, d, n, runs, sum)) push(f);
+    for (const name of Object.keys(compressors)) {
+      if (name === 'cq' || name === 'iq') continue;
+      for (const f of compressorFigures(name, a, d, n, runs, sum)) push(f);
+    }
   }
   return figures;
 }
