@@ -2,7 +2,7 @@ import {
   decodeEval, decodeScalar, encodeRoundStart, encodeScalar, encodeState, Kind, kindName, Ledger, ProtocolError, readRoundHeader, type RoundHeader, roundPayload,
   type RoundTraffic, widenRound,
 } from '@marina/protocol';
-import type { SharedRange } from './compressors/types.js';
+import type { CompressContext, SharedRange } from './compressors/types.js';
 import { contextOf, type RoundPlan, type ServerHalf, type MethodEnv } from './methods/types.js';
 import type { RoundRecord, RunSummary } from './records.js';
 import { Targets } from './targets.js';
@@ -10,7 +10,7 @@ import { scheduledEval } from './evalSchedule.js';
 import { methodEnv, type RunSetup } from './setup.js';
 import type { TestEvaluator } from './testSet.js';
 import { norm2, Plausibility } from './plausibility.js';
-import { decodeUpdate } from './methods/updates.js';
+import { decodeUpdate, measureUpdate } from './methods/updates.js';
 
 /** What the I/O layer injects: hashing and time stay outside core (no node APIs here). */
 export interface CoordinatorHooks {
@@ -78,6 +78,12 @@ export function maxPayloadBytes(d: number): number {
  *
  * Updates and evaluation reports are accumulated in rank order, never arrival order: one that arrives
  * before a lower rank's waits as its received bytes.
+ *
+ * A blocked round (a compressed round whose codec has a blocked decode, `Compressor.blocked`, and whose server
+ * half only sums, `ServerHalf.acceptMany`: MARINA, DCGD/GD, PP- and VR-MARINA with IQ or CQ) checks each update
+ * completely on arrival without decoding it, holds its bytes, and adds the round's updates all at once in rank
+ * order when the last one is in: one pass over the sum per round, where each update took several (its decode
+ * into a buffer of its own, the buffer's norm, its addition to the sum).
  */
 export class Coordinator {
   readonly ledger: Ledger;
@@ -118,6 +124,11 @@ export class Coordinator {
   /** Decode buffers not in use, and how many more may be made (DECODE_BUDGET_BYTES in all). */
   private readonly buffers: Float64Array[] = [];
   private buffersLeft: number;
+  /** Whether the open round is a blocked one (see the class comment). */
+  private blockedRound = false;
+  /** The payloads and contexts of a blocked round's close, in rank order (reused; emptied after each close). */
+  private readonly blockPayloads: Uint8Array[] = [];
+  private readonly blockCtxs: CompressContext[] = [];
   private pendingEvals = new Map<number, Uint8Array>();
   /** A shared-range round (decision 3): the senders' norms so far, R once all are in, and who is owed R. */
   private shared: SharedRange | null = null;
@@ -213,6 +224,7 @@ export class Coordinator {
     const every = this.setup.config.evalEvery;
     this.evaluate = scheduledEval(every, t) || t === this.setup.config.rounds - 1 || this.exhaustsBudget(plan) || (every === 'auto' && t >= this.targets.dueFrom());
     this.server.begin(plan);
+    this.blockedRound = plan.kind === 'compressed' && this.env.compressor.blocked !== undefined && this.server.acceptMany !== undefined;
     if (this.pendingCount > 0) for (let rank = 0; rank < this.setup.n; rank++) this.dropPending(rank);
     this.pendingEvals.clear();
     this.shared = plan.kind === 'compressed' ? (this.env.compressor.sharedRange ?? null) : null;
@@ -282,14 +294,18 @@ export class Coordinator {
       // Checked now, not at its turn: a wrong length is refused before it is queued, and blamed on its sender.
       this.server.check(plan, rank, this.slots[rank]!, h);
       // Kept as received (no copy): ws hands each message in a buffer of its own, and clients never reuse theirs.
-      const pending: Pending = { msg, h, decoded: null, bits: 0 };
-      const buffer = this.rankOrderTurn(rank) ? null : this.takeBuffer();
-      if (buffer) {
-        try {
-          this.decodePending(plan, rank, pending, buffer);
-        } catch (e) {
-          this.buffers.push(buffer);
-          throw e;
+      const pending: Pending = { msg, h, decoded: null, bits: 0, ctx: null };
+      if (this.blockedRound) {
+        this.measurePending(plan, rank, pending);
+      } else {
+        const buffer = this.rankOrderTurn(rank) ? null : this.takeBuffer();
+        if (buffer) {
+          try {
+            this.decodePending(plan, rank, pending, buffer);
+          } catch (e) {
+            this.buffers.push(buffer);
+            throw e;
+          }
         }
       }
       this.pendingUpdates[rank] = pending;
@@ -343,9 +359,12 @@ export class Coordinator {
     this.rangeOwed = Array.from(plan.senders).filter((r) => this.updateOwed(r));
   }
 
-  /** Drops whatever a rank queued this round (it was disconnected; a replacement will answer again). */
+  /**
+   * Drops whatever a rank queued this round (it was disconnected; a replacement will answer again). A blocked
+   * round's update is kept: it was checked in full on arrival, as good as added (a replacement is not asked for it).
+   */
   forget(rank: number): void {
-    this.dropPending(rank);
+    if (!this.blockedRound) this.dropPending(rank);
     this.pendingEvals.delete(rank);
   }
 
@@ -540,6 +559,10 @@ export class Coordinator {
 
   private drainUpdates(): void {
     const plan = this.plan!;
+    if (this.blockedRound) {
+      if (this.pendingCount === plan.senders.length) this.closeBlocked(plan);
+      return;
+    }
     while (this.nextUpdate < plan.senders.length) {
       const rank = plan.senders[this.nextUpdate]!;
       const pending = this.pendingUpdates[rank];
@@ -589,18 +612,64 @@ export class Coordinator {
 
   /**
    * Decodes a queued update on its own into `out` (so the sum is always Σ of such vectors in rank order,
-   * whenever each was decoded), then applies the plausibility rule to it: a dense gradient is checked against
-   * (and tightens) G_i; any other message against the bound of what the round sends.
+   * whenever each was decoded), then applies the plausibility rule to its norm (`judge`).
    */
   private decodePending(plan: RoundPlan, rank: number, pending: Pending, out: Float64Array): void {
     const slot = this.slots[rank]!;
     pending.bits = decodeUpdate(this.env, plan, rank, slot, pending.h, roundPayload(pending.msg), out);
     pending.decoded = out;
+    this.judge(plan, rank, norm2(out));
+  }
+
+  /**
+   * The plausibility rule on an update's decoded norm: a dense gradient is checked against (and tightens) G_i;
+   * any other message against the bound of what the round sends.
+   */
+  private judge(plan: RoundPlan, rank: number, norm: number): void {
     const kind = this.setup.method.sends(plan);
-    const norm = norm2(out);
     const compressed = plan.kind === 'compressed';
     if (!compressed && kind === 'gradient') this.plausible.observeGradient(rank, plan.round, norm, true);
     else this.plausible.checkUpdate(rank, plan.round, kind, norm, this.bound(plan, rank), compressed);
+  }
+
+  /**
+   * Checks a blocked round's update on arrival without decoding it (measureUpdate: the payload validated in full,
+   * the norm of what it decodes to), then applies the plausibility rule to that norm as `decodePending` does.
+   */
+  private measurePending(plan: RoundPlan, rank: number, pending: Pending): void {
+    const m = measureUpdate(this.env, plan, rank, this.slots[rank]!, pending.h, roundPayload(pending.msg));
+    pending.bits = m.bits;
+    pending.ctx = m.ctx;
+    this.judge(plan, rank, m.norm);
+  }
+
+  /**
+   * Adds a blocked round's updates, every one in and checked, to the sum in rank order with one call, then
+   * counts them in the ledger in that order (as `drainUpdates` would have, one by one).
+   */
+  private closeBlocked(plan: RoundPlan): void {
+    const senders = plan.senders;
+    const payloads = this.blockPayloads;
+    const ctxs = this.blockCtxs;
+    for (let slot = 0; slot < senders.length; slot++) {
+      const pending = this.pendingUpdates[senders[slot]!]!;
+      payloads.push(roundPayload(pending.msg));
+      ctxs.push(pending.ctx!);
+    }
+    try {
+      this.server.acceptMany!(plan, payloads, ctxs);
+    } finally {
+      payloads.length = 0; // holds no message past its round
+      ctxs.length = 0;
+    }
+    for (let slot = 0; slot < senders.length; slot++) {
+      const rank = senders[slot]!;
+      const pending = this.pendingUpdates[rank]!;
+      this.pendingUpdates[rank] = null;
+      this.pendingCount--;
+      this.ledger.up(rank, 'algorithm', pending.msg.length, pending.h.payloadBytes, pending.bits);
+    }
+    this.nextUpdate = senders.length;
   }
 
   /** Whether `rank`'s update is the next to add (it is decoded at once into the one scratch vector). */
@@ -676,6 +745,8 @@ interface Pending {
   h: RoundHeader;
   decoded: Float64Array | null;
   bits: number;
+  /** A blocked round's: its compression context, for the close. */
+  ctx: CompressContext | null;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { ProtocolError } from '@marina/protocol';
 import { rangeKernels } from '../kernels/range.js';
-import type { CompressContext, Compressor } from './types.js';
+import type { BlockedDecode, CompressContext, Compressor } from './types.js';
 import { expectLength, readScale } from './floats.js';
 
 /**
@@ -37,7 +37,7 @@ export type EncodeBits = (a: Float64Array, ctx: CompressContext, out: Uint8Array
  *   same 32 + d bits per client; with heterogeneous clients one common range cuts CQ's error (Suresh et al.'s
  *   common [l, r]), since its rounding errors cancel only between clients that quantize the same interval.
  */
-export function rangeQuantizer(name: string, range: RangeMode, encodeBits: EncodeBits): Pick<Compressor, 'name' | 'unbiased' | 'bits' | 'expectedBits' | 'payloadBits' | 'encode' | 'decodeInto' | 'zeta' | 'sharedRange'> {
+export function rangeQuantizer(name: string, range: RangeMode, encodeBits: EncodeBits): Pick<Compressor, 'name' | 'unbiased' | 'bits' | 'expectedBits' | 'payloadBits' | 'encode' | 'decodeInto' | 'zeta' | 'sharedRange' | 'blocked'> {
   const what = `${name} update`;
   const common = { name, unbiased: true, expectedBits: (d: number) => 32 + d, zeta: (d: number) => d };
   if (range === 'client') {
@@ -52,6 +52,7 @@ export function rangeQuantizer(name: string, range: RangeMode, encodeBits: Encod
         else encodeBits(a, ctx, out.subarray(4), r);
       },
       decodeInto: (sum, payload, ctx) => decodeRangeInto(sum, payload, ctx.d, what, null),
+      blocked: blockedRange(what, () => null),
     };
   }
   let held = new Float64Array(0);
@@ -73,6 +74,10 @@ export function rangeQuantizer(name: string, range: RangeMode, encodeBits: Encod
       if (R === null) throw new Error(`${what}: the round's shared range was not set before decoding`);
       decodeRangeInto(sum, payload, ctx.d, what, R);
     },
+    blocked: blockedRange(what, () => {
+      if (R === null) throw new Error(`${what}: the round's shared range was not set before decoding`);
+      return R;
+    }),
     sharedRange: {
       heldNorm() {
         if (!heldCtx) throw new Error(`${what}: no vector is held`);
@@ -122,6 +127,27 @@ export function decodeRangeManyInto(sum: Float64Array, payloads: readonly Uint8A
   const radii = radiiScratch;
   for (let i = 0; i < payloads.length; i++) radii[i] = checkRange(payloads[i]!, head, d, what, shared);
   rangeKernels.addSigns(sum, d, payloads, head, radii);
+}
+
+/**
+ * A round's range payloads judged on arrival and added together (Compressor.blocked); `shared()` is the round's
+ * R (null: each payload carries its own radius).
+ *
+ * The norm: every coordinate decodes to ±r, so ‖Q‖₂ = r·√d exactly. `norm2` of the decoded vector (what the
+ * plausibility rule was given before) sums d copies of r² one by one and so differs from it only by that sum's
+ * rounding, below d·2⁻⁵³ relative (6·10⁻¹⁰ at d = 10⁷): the rule's bound and its 8× slack mean the same thing.
+ */
+function blockedRange(what: string, shared: () => number | null): BlockedDecode {
+  return {
+    payloadNorm(payload, ctx) {
+      const R = shared();
+      return checkRange(payload, R === null ? 4 : 0, ctx.d, what, R) * Math.sqrt(ctx.d);
+    },
+    decodeManyInto(sum, payloads, ctxs) {
+      if (ctxs.length !== payloads.length) throw new Error(`${what}: ${payloads.length} payloads with ${ctxs.length} contexts`);
+      if (payloads.length > 0) decodeRangeManyInto(sum, payloads, ctxs[0]!.d, what, shared());
+    },
+  };
 }
 
 /** Checks one payload's length, radius and padding bits; returns its radius. */

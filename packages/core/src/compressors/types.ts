@@ -56,6 +56,26 @@ export interface Compressor {
    * The server `set(R)`s before decoding the round's messages.
    */
   readonly sharedRange?: SharedRange;
+  /**
+   * Present on a codec whose payloads can be judged without decoding them and added together (the one-bit range
+   * quantizers): a server that only sums a round's updates holds their bytes and adds them all at once.
+   */
+  readonly blocked?: BlockedDecode;
+}
+
+/** Decoding a round's payloads together: one pass over the sum per round instead of one per payload. */
+export interface BlockedDecode {
+  /**
+   * Validates an untrusted payload completely (what `decodeInto` checks before touching the sum), then returns
+   * ‖Q‖₂ of the vector it decodes to, computed from the payload alone. Throws a ProtocolError if malformed.
+   */
+  payloadNorm(payload: Uint8Array, ctx: CompressContext): number;
+  /**
+   * Adds every payload's decoded vector into `sum`, in the order given: for each coordinate the same additions in
+   * the same order as one `decodeInto` per payload, so the same sums bit for bit. Validates every payload before
+   * `sum` is touched.
+   */
+  decodeManyInto(sum: Float64Array, payloads: readonly Uint8Array[], ctxs: readonly CompressContext[]): void;
 }
 
 export interface SharedRange {

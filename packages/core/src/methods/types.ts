@@ -82,6 +82,12 @@ export interface ServerHalf {
   check(plan: RoundPlan, rank: number, slot: number, header: RoundHeader): void;
   /** Adds one update, decoded on its own by the coordinator (`decodeUpdate`), in rank order. */
   accept(plan: RoundPlan, rank: number, slot: number, decoded: Float64Array): void;
+  /**
+   * Present on a half that keeps nothing of an update but its running sum (`summingServer`): adds a whole round's
+   * payloads, in rank order, through the codec's blocked decode (Compressor.blocked), with the same sums as
+   * `accept` of each decoded update in turn. A wrapper whose `accept` does more (`mirrorClients`) must drop it.
+   */
+  acceptMany?(plan: RoundPlan, payloads: readonly Uint8Array[], ctxs: readonly CompressContext[]): void;
   /** Forms g and steps: x ← x − γ g. */
   finish(plan: RoundPlan): void;
   /**

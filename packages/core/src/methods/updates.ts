@@ -69,6 +69,17 @@ export function decodeUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot
 }
 
 /**
+ * What `decodeUpdate` and a norm of its output give, without the decode, for a codec with a blocked decode
+ * (Compressor.blocked): checks the header and validates the payload completely; returns the message's algorithm
+ * bits, the norm of the vector it decodes to, and its context (for `ServerHalf.acceptMany`). Throws ProtocolError.
+ */
+export function measureUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, header: RoundHeader, payload: Uint8Array): { bits: number; norm: number; ctx: CompressContext } {
+  const { codec, ctx } = checkUpdate(env, plan, rank, slot, header, plan.kind === 'compressed');
+  if (!codec.blocked) throw new Error(`measureUpdate: ${codec.name} has no blocked decode`);
+  return { bits: codec.bits(ctx), norm: codec.blocked.payloadNorm(payload, ctx), ctx };
+}
+
+/**
  * The server half every method shares: the iterate x (a copy of x0) and one running sum of the round's
  * updates, zeroed by `begin` and added to by `accept` in rank order, each update as decoded on its own. `step` forms g from the sum and moves x, in the
  * method's own arithmetic, which the helper leaves untouched so iterates stay bit for bit the same.
@@ -92,6 +103,12 @@ export function summingServer(
     accept(_plan, _rank, _slot, decoded) {
       for (let j = 0; j < sum.length; j++) sum[j]! += decoded[j]!;
     },
+    // The sum is all this half keeps of an update, so a codec can add a round's payloads into it together.
+    acceptMany(plan, payloads, ctxs) {
+      const codec = plan.kind === 'compressed' ? env.compressor : env.dense;
+      if (!codec.blocked) throw new Error(`acceptMany: ${codec.name} has no blocked decode`);
+      codec.blocked.decodeManyInto(sum, payloads, ctxs);
+    },
     finish: (plan) => step(plan, sum, x),
   };
 }
@@ -109,6 +126,7 @@ export function mirrorClients(env: MethodEnv, half: ServerHalf, name: string, mo
   return {
     ...half,
     vectors,
+    acceptMany: undefined, // every update moves its rank's state: each is decoded on its own
     accept(plan, rank, slot, decoded) {
       half.accept(plan, rank, slot, decoded);
       move(states[rank]!, decoded, plan);
