@@ -1,4 +1,5 @@
-import { BitReader, BitWriter, ProtocolError } from '@marina/protocol';
+import { ProtocolError } from '@marina/protocol';
+import { readFields, writeFields } from '../kernels/bitFields.js';
 import type { CompressorOptions } from './types.js';
 import type { Compressor } from './types.js';
 import { expectLength, readFloat32s, writeFloat32s } from './floats.js';
@@ -48,10 +49,7 @@ export function createTopk(options: Pick<CompressorOptions, 'k'>): TopkCompresso
       topIndices(a, d, K, work, idx);
       for (let i = 0; i < K; i++) gather[i] = a[idx[i]!]!;
       writeFloat32s(gather, out, 0, K);
-      const b = indexBits(d);
-      const w = new BitWriter(out, 4 * K);
-      for (let i = 0; i < K; i++) w.write(idx[i]!, b);
-      w.finish();
+      writeFields(idx, K, indexBits(d), out, 4 * K);
     },
     decodeInto(sum, payload, ctx) {
       const { d } = ctx;
@@ -61,16 +59,15 @@ export function createTopk(options: Pick<CompressorOptions, 'k'>): TopkCompresso
       if (vals.length < K) vals = new Float32Array(K);
       if (idx.length < K) idx = new Int32Array(K);
       const v = readFloat32s(payload, 0, K, vals, 'topk update');
-      const r = new BitReader(payload, 4 * K);
+      const padding = readFields(payload, 4 * K, K, b, idx);
       let prev = -1;
       for (let i = 0; i < K; i++) {
-        const j = r.read(b);
+        const j = idx[i]!;
         if (j >= d) throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `topk update: index ${i} is ${j}, expected < d = ${d}`);
         if (j <= prev) throw new ProtocolError('MARINA_ERR_OUT_OF_RANGE', `topk update: index ${i} is ${j}, expected increasing indices (previous ${prev})`);
-        idx[i] = j;
         prev = j;
       }
-      r.finish();
+      if (padding !== 0) throw new ProtocolError('MARINA_ERR_NONZERO_PADDING', 'topk update: padding bits of the last byte are not zero');
       for (let i = 0; i < K; i++) sum[idx[i]!]! += v[i]!;
     },
     constants(d, n) {

@@ -10,11 +10,12 @@ import { createTernary } from '../compressors/ternary.js';
 import type { CompressContext, Compressor } from '../compressors/types.js';
 import { naturalField } from './natural.js';
 import { expandSigns, fwht, fwhtReference, signBits } from './hadamard.js';
+import { readFields, writeFields } from './bitFields.js';
 
 /**
  * The fast kernels of the dithering family, natural compression and DRIVE's transform against plain
  * references written from the definitions (one coordinate at a time, BitWriter/BitReader, packSymbols,
- * the textbook Hadamard loop): the same bytes and the same sums, bit for bit, for every d in 1..2000 and
+ * the textbook Hadamard loop; TopK's index fields): the same bytes and the same sums, bit for bit, for every d in 1..2000 and
  * some large d, on Gaussian, mixed-magnitude, huge, tiny, zero/−0 and spike inputs.
  */
 
@@ -228,5 +229,32 @@ describe('Hadamard kernels = the textbook loops', () => {
       const r = new BitReader(want, 2);
       for (let i = 0; i < n; i++) expect(Object.is(back[i], r.bit() ? 0.75 : -0.75)).toBe(true);
     }
+  });
+});
+
+describe('bit fields = BitWriter and BitReader', () => {
+  it('write and read the same bytes for every width 0..30 and counts 0..200, 5000', () => {
+    for (let b = 0; b <= 30; b++) {
+      for (const count of [...Array.from({ length: 201 }, (_, i) => i), 5000]) {
+        const rng = new CounterRng(b, count, 0, 'fields');
+        const values = Int32Array.from({ length: count }, () => (b === 0 ? 0 : rng.int(2 ** b)));
+        const bytes = Math.ceil((count * b) / 8);
+        const want = new Uint8Array(bytes + 3);
+        const w = new BitWriter(want, 3);
+        for (const v of values) w.write(v, b);
+        w.finish();
+        const got = new Uint8Array(bytes + 3);
+        expect(writeFields(values, count, b, got, 3)).toBe(bytes + 3);
+        expect(got).toEqual(want);
+        const back = new Int32Array(count);
+        expect(readFields(got, 3, count, b, back)).toBe(0);
+        expect(back).toEqual(values);
+        if ((count * b) % 8 !== 0) {
+          got[bytes + 2]! |= 0x80; // a padding bit
+          expect(readFields(got, 3, count, b, back)).not.toBe(0);
+        }
+      }
+    }
+    expect(() => writeFields(new Int32Array(1), 1, 31, new Uint8Array(8), 0)).toThrow(RangeError);
   });
 });

@@ -141,22 +141,37 @@ export function checkWords(payload: Uint8Array, offset: number, d: number, t: Di
 
 /**
  * sum_j += r·value[symbol_j] for the d symbols at payload[offset..] (already checked by checkWords): each word
- * is cut into chunks of c digits by division by M = m^c, each chunk's c values read from one table row.
+ * is cut into chunks of c digits, chunk i being ⌊word/M^i⌋ − M·⌊word/M^{i+1}⌋ (M = m^c), each chunk's c values
+ * read from one table row. The quotients are independent multiplies by 1/M^i corrected to the exact floor,
+ * not a chain of divides.
  */
 export function addSymbols(sum: Float64Array, d: number, payload: Uint8Array, offset: number, r: number, t: DitherTables): void {
   const { perWord, c, M, chunk } = t;
   const words = Math.ceil(d / perWord);
   const view = new DataView(payload.buffer, payload.byteOffset + offset, 4 * words);
+  const nc = Math.ceil(perWord / c);
+  const P = new Float64Array(nc + 1);
+  const inv = new Float64Array(nc + 1);
+  for (let i = 0; i <= nc; i++) {
+    P[i] = M ** i; // exact: M^nc ≤ m^(perWord + c − 1) < 2^32·M ≤ 2^44
+    inv[i] = 1 / P[i]!;
+  }
   let j = 0;
   for (let w = 0; w < words; w++) {
-    let word = view.getUint32(4 * w, true);
+    const word = view.getUint32(4 * w, true);
     const end = Math.min(j + perWord, d);
-    while (j < end) {
-      const q = Math.floor(word / M);
-      const row = (word - q * M) * c;
-      word = q;
-      const n = Math.min(c, end - j);
-      for (let i = 0; i < n; i++) sum[j + i]! += r * chunk[row + i]!;
+    let prev = word;
+    for (let i = 1; j < end; i++) {
+      // word·(1/M^i) is within 2^−20 of word/M^i, so its floor is the quotient or one off it.
+      const p = P[i]!;
+      let q = Math.floor(word * inv[i]!);
+      const e = word - q * p;
+      if (e < 0) q--;
+      else if (e >= p) q++;
+      const row = ((prev - q * M) * c) | 0;
+      prev = q;
+      const n = end - j < c ? end - j : c;
+      for (let k = 0; k < n; k++) sum[j + k]! += r * chunk[row + k]!;
       j += n;
     }
   }

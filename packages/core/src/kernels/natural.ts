@@ -62,11 +62,13 @@ export function encodeNaturalFields(a: Float64Array, d: number, k0: number, k1: 
   if (nb > 0) out[p] = acc;
 }
 
-/** VALUE[field] = ±2^(code − 127), 0 for field 0; NaN marks an invalid field (code 255, or −0: field 1). */
+/** VALUE[field] = ±2^(code − 127), 0 for field 0; INVALID[field] = 1 for code 255 and for −0 (field 1). */
 const VALUE = new Float64Array(512);
+const INVALID = new Uint8Array(512);
 for (let f = 0; f < 512; f++) {
   const code = f >>> 1;
-  VALUE[f] = code === 255 || f === 1 ? NaN : code === 0 ? 0 : (f & 1 ? -1 : 1) * 2 ** (code - 127);
+  INVALID[f] = +(code === 255 || f === 1);
+  VALUE[f] = INVALID[f] || code === 0 ? 0 : (f & 1 ? -1 : 1) * 2 ** (code - 127);
 }
 
 /**
@@ -74,24 +76,43 @@ for (let f = 0; f < 512; f++) {
  * ProtocolError of the first invalid one or of nonzero padding bits. Touches nothing else.
  */
 export function readNaturalFields(payload: Uint8Array, d: number, fields: Uint16Array, what: string): void {
+  let bad = 0;
+  const full = d >>> 3;
+  // Eight fields from nine bytes, without a branch per field.
+  for (let g = 0, p = 0, j = 0; g < full; g++, p += 9, j += 8) {
+    const b0 = payload[p]!, b1 = payload[p + 1]!, b2 = payload[p + 2]!, b3 = payload[p + 3]!, b4 = payload[p + 4]!; // prettier-ignore
+    const b5 = payload[p + 5]!, b6 = payload[p + 6]!, b7 = payload[p + 7]!, b8 = payload[p + 8]!; // prettier-ignore
+    const f0 = b0 | ((b1 & 0x01) << 8);
+    const f1 = (b1 >>> 1) | ((b2 & 0x03) << 7);
+    const f2 = (b2 >>> 2) | ((b3 & 0x07) << 6);
+    const f3 = (b3 >>> 3) | ((b4 & 0x0f) << 5);
+    const f4 = (b4 >>> 4) | ((b5 & 0x1f) << 4);
+    const f5 = (b5 >>> 5) | ((b6 & 0x3f) << 3);
+    const f6 = (b6 >>> 6) | ((b7 & 0x7f) << 2);
+    const f7 = (b7 >>> 7) | (b8 << 1);
+    fields[j] = f0;
+    fields[j + 1] = f1;
+    fields[j + 2] = f2;
+    fields[j + 3] = f3;
+    fields[j + 4] = f4;
+    fields[j + 5] = f5;
+    fields[j + 6] = f6;
+    fields[j + 7] = f7;
+    bad |= INVALID[f0]! | INVALID[f1]! | INVALID[f2]! | INVALID[f3]! | INVALID[f4]! | INVALID[f5]! | INVALID[f6]! | INVALID[f7]!;
+  }
   let acc = 0;
   let nb = 0;
-  let p = 0;
-  let bad = 0;
-  for (let j = 0; j < d; j++) {
-    if (nb < 9) {
+  let p = 9 * full;
+  for (let j = 8 * full; j < d; j++) {
+    while (nb < 9) {
       acc |= payload[p++]! << nb;
       nb += 8;
-      if (nb < 9) {
-        acc |= payload[p++]! << nb;
-        nb += 8;
-      }
     }
     const f = acc & 0x1ff;
     acc >>>= 9;
     nb -= 9;
     fields[j] = f;
-    bad |= +(f >= 510 || f === 1);
+    bad |= INVALID[f]!;
   }
   if (bad) {
     for (let j = 0; j < d; j++) {
