@@ -80,7 +80,7 @@ export function maxPayloadBytes(d: number): number {
  * before a lower rank's waits as its received bytes.
  *
  * A blocked round (a compressed round whose codec has a blocked decode, `Compressor.blocked`, and whose server
- * half only sums, `ServerHalf.acceptMany`: MARINA, DCGD/GD, PP- and VR-MARINA with IQ or CQ) checks each update
+ * half only sums, `ServerHalf.acceptMany`: MARINA, DCGD, PP- and VR-MARINA with IQ or CQ) checks each update
  * completely on arrival without decoding it, holds its bytes, and adds the round's updates all at once in rank
  * order when the last one is in: one pass over the sum per round, where each update took several (its decode
  * into a buffer of its own, the buffer's norm, its addition to the sum).
