@@ -9,6 +9,7 @@ import {
 import { ClientRunner, clientShard, getProblem, resolveConfig, type ClientShard, type RunConfig } from '@marina/core';
 import { loadClientData, nodeSha256 } from '@marina/data';
 import type { JoinGate } from './gate.js';
+import { nonzeroMask } from './mask.js';
 
 
 export interface ClientOptions {
@@ -113,7 +114,8 @@ export async function runClient(opts: ClientOptions): Promise<ClientResult> {
 /**
  * Sends a round's replies (an update and an evaluation report) in one socket write: the TCP socket under ws is
  * corked around them, so their frames leave in one writev instead of one syscall each. ws copies each message as
- * it masks it (client frames are masked), so the runner may reuse the buffers as soon as this returns.
+ * it masks it (client frames are masked, never with an all-zero key: `nonzeroMask`), so the runner may reuse
+ * the buffers as soon as this returns.
  */
 export function sendAll(ws: WebSocket, replies: readonly Uint8Array[]): void {
   if (replies.length === 1) return ws.send(replies[0]!);
@@ -215,7 +217,8 @@ interface SessionHooks {
 function session(opts: ClientOptions, secureContext: SecureContext | null, cache: ShardCache, hooks: SessionHooks): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
     // A port that accepts TCP and never answers fails the attempt after the handshake timeout, with a message.
-    const ws = new WebSocket(opts.url, { perMessageDeflate: false, maxPayload: 0, handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000, ...(secureContext ? { secureContext } : {}) });
+    // Masks never all zero: ws then copies every message as it frames it, and the runner reuses its buffers.
+    const ws = new WebSocket(opts.url, { perMessageDeflate: false, maxPayload: 0, generateMask: nonzeroMask, handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000, ...(secureContext ? { secureContext } : {}) });
     // A server that stops talking (a hung process, a cut without a FIN) is given up on after the idle timeout.
     const idleMs = opts.idleTimeoutMs ?? 600_000;
     // One timer per connection, re-armed lazily: a message only stamps the time (no timer per message, which

@@ -1,5 +1,6 @@
 import { allRanks, type MethodDef } from './types.js';
-import { encodeUpdate, summingServer } from './updates.js';
+import { UpdateWriter } from './updateWriter.js';
+import { summingServer } from './updates.js';
 
 /**
  * DCGD (SPEC A.5): x^{t+1} = x^t − γ·mean_i Q_i(∇f_i(x^t)); every round every client sends its compressed
@@ -24,11 +25,11 @@ export const dcgd: MethodDef = {
     return { p: 0, pRule: 'dcgd: no coin', gammaTheory: 1 / (smoothness.Lminus * (1 + constants.A - constants.B)), expectedBitsPerRound: bQ, notes };
   },
   createClient(env, problem, rank) {
-    const grad = new Float64Array(env.d);
+    const out = new UpdateWriter(env, rank);
     return {
       respond(plan, slot, x) {
-        problem.gradInto(grad, x);
-        return encodeUpdate(env, plan, rank, slot, grad, true);
+        problem.gradInto(out.v, x);
+        return out.encode(plan, slot, true);
       },
     };
   },

@@ -1,6 +1,7 @@
 import { failOption, nullableNumberOption } from '../options.js';
 import { allRanks, type MethodDef, paramOf } from './types.js';
-import { decodeOwnUpdate, encodeUpdate, mirrorClients, summingServer } from './updates.js';
+import { UpdateWriter } from './updateWriter.js';
+import { mirrorClients, summingServer } from './updates.js';
 
 /**
  * DIANA (Mishchenko et al. 2019; nonconvex analysis Horváth et al. 2019; SPEC A.5), every round:
@@ -43,15 +44,16 @@ export const diana: MethodDef = {
   createClient(env, problem, rank) {
     const alpha = paramOf(env, 'alpha', 'diana');
     const h = new Float64Array(env.d);
-    const v = new Float64Array(env.d);
+    const out = new UpdateWriter(env, rank);
+    const v = out.v;
     const mine = new Float64Array(env.d);
     return {
       respond(plan, slot, x) {
         problem.gradInto(v, x);
         for (let j = 0; j < env.d; j++) v[j]! -= h[j]!;
-        const msg = encodeUpdate(env, plan, rank, slot, v, true);
+        const msg = out.encode(plan, slot, true);
         // The shift moves by what the server decodes, so the server's h stays the mean of the clients' h_i.
-        decodeOwnUpdate(env, plan, rank, slot, msg, true, mine);
+        out.decodeOwn(plan, slot, true, mine);
         for (let j = 0; j < env.d; j++) h[j]! += alpha * mine[j]!;
         return msg;
       },

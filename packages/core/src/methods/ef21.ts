@@ -2,7 +2,8 @@ import { failOption } from '../options.js';
 import { ProtocolError } from '@marina/protocol';
 import type { Compressor, CompressorConstants } from '../compressors/types.js';
 import { allRanks, type MethodDef, paramOf } from './types.js';
-import { decodeOwnUpdate, encodeUpdate, mirrorClients, summingServer } from './updates.js';
+import { UpdateWriter } from './updateWriter.js';
+import { mirrorClients, summingServer } from './updates.js';
 
 /**
  * EF21 (Richtárik, Sokolov, Fatkhullin 2021; SPEC A.5, decision 17):
@@ -45,15 +46,16 @@ export const ef21: MethodDef = {
   createClient(env, problem, rank) {
     const scale = paramOf(env, 'scale', 'ef21');
     const gi = new Float64Array(env.d);
-    const v = new Float64Array(env.d);
+    const out = new UpdateWriter(env, rank);
+    const v = out.v;
     const sent = new Float64Array(env.d);
     return {
       respond(plan, slot, x) {
         problem.gradInto(v, x);
         const init = plan.kind === 'init';
         if (!init) for (let j = 0; j < env.d; j++) v[j]! -= gi[j]!;
-        const msg = encodeUpdate(env, plan, rank, slot, v, !init);
-        decodeOwnUpdate(env, plan, rank, slot, msg, !init, sent);
+        const msg = out.encode(plan, slot, !init);
+        out.decodeOwn(plan, slot, !init, sent);
         if (init) gi.set(sent);
         else for (let j = 0; j < env.d; j++) gi[j]! += scale * sent[j]!;
         return msg;

@@ -1,7 +1,8 @@
 import { CounterRng, SHARED } from '../rng.js';
 import { marinaCost, marinaGamma, resolveP } from '../theory.js';
 import { allRanks, type MethodDef, type MethodEnv, type RoundPlan } from './types.js';
-import { encodeUpdate, summingServer } from './updates.js';
+import { UpdateWriter } from './updateWriter.js';
+import { summingServer } from './updates.js';
 
 /**
  * MARINA (Gorbunov et al. 2021; SPEC A.4), as the round loop of ARCHITECTURE:
@@ -36,9 +37,10 @@ export const marina: MethodDef = {
     return { p, pRule, gammaTheory: marinaGamma(s, c.A, c.B, p), expectedBitsPerRound: p * 32 * d + (1 - p) * bQ, notes };
   },
   createClient(env, problem, rank) {
+    const out = new UpdateWriter(env, rank);
+    const diff = out.v;
     let prev = new Float64Array(env.d);
     let grad = new Float64Array(env.d);
-    const diff = new Float64Array(env.d);
     return {
       respond(plan, slot, x, xPrev) {
         if (xPrev) problem.gradInto(prev, xPrev);
@@ -46,11 +48,14 @@ export const marina: MethodDef = {
         let msg: Uint8Array;
         if (plan.kind === 'compressed') {
           for (let j = 0; j < env.d; j++) diff[j] = grad[j]! - prev[j]!;
-          msg = encodeUpdate(env, plan, rank, slot, diff, true);
+          msg = out.encode(plan, slot, true);
         } else {
-          msg = encodeUpdate(env, plan, rank, slot, grad, false);
+          msg = out.encode(plan, slot, false, grad);
         }
-        [prev, grad] = [grad, prev]; // keep ∇f_i(x^t) for the next round
+        // Keep ∇f_i(x^t) for the next round.
+        const t = prev;
+        prev = grad;
+        grad = t;
         return msg;
       },
     };

@@ -1,44 +1,6 @@
-import { allocUpdate, expectPayload, Flag, type RoundHeader, roundPayload, ProtocolError } from '@marina/protocol';
+import { expectPayload, Flag, type RoundHeader, ProtocolError } from '@marina/protocol';
 import type { CompressContext, Compressor } from '../compressors/types.js';
 import { contextOf, type MethodEnv, type RoundPlan, type ServerHalf } from './types.js';
-
-/** Encodes one client's update: `v` dense (float32) or through the run's compressor. */
-export function encodeUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, v: Float64Array, compressed: boolean): Uint8Array {
-  checkCarriable(v, env.d, rank, plan.round);
-  const ctx = contextOf(env, plan, rank, slot);
-  const codec = compressed ? env.compressor : env.dense;
-  const msg = allocUpdate(plan.round, compressed, codec.payloadBits(ctx));
-  codec.encode(v, ctx, roundPayload(msg));
-  return msg;
-}
-
-/** Past this magnitude a float32 message (the 32 counted bits, decision 1) would carry Infinity. */
-const FLOAT32_MAX = 3.4028234663852886e38;
-
-/**
- * A diverging run overflows the clients' messages before the server's iterate check sees it (a quartic loss
- * grows its gradients far faster than x): the client says so with a typed error instead of sending Infinity.
- */
-function checkCarriable(v: Float64Array, d: number, rank: number, round: number): void {
-  let max = 0;
-  for (let j = 0; j < d; j++) {
-    const a = Math.abs(v[j]!);
-    if (!(a <= max)) max = a; // NaN compares false: kept
-  }
-  if (!(max <= FLOAT32_MAX)) {
-    throw new ProtocolError('MARINA_ERR_DIVERGED', `rank ${rank}'s update in round ${round} has max|v_j| = ${max}, beyond what a float32 message carries: the run diverged`, { rank, round });
-  }
-}
-
-/**
- * Decodes this client's own update `msg` into `out` (zeroed first), exactly as the server will decode it.
- * Client state that mirrors the server's (DIANA's h_i, EF21's g_i) moves by this, not by the vector before
- * compression, so float32 rounding and compression error cannot make the two drift apart.
- */
-export function decodeOwnUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, msg: Uint8Array, compressed: boolean, out: Float64Array): void {
-  out.fill(0);
-  (compressed ? env.compressor : env.dense).decodeInto(out, roundPayload(msg), contextOf(env, plan, rank, slot));
-}
 
 /**
  * Checks an update's header against what the plan expects of this sender (dense or compressed, and exactly the
@@ -58,7 +20,7 @@ export function checkUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot:
 
 /**
  * Checks an update's header, then decodes it on its own into `out` (zeroed first), as its sender decodes it
- * (`decodeOwnUpdate`). Returns the message's algorithm bits (counted by the server from the compressor, never
+ * (`UpdateWriter.decodeOwn`). Returns the message's algorithm bits (counted by the server from the compressor, never
  * taken from the client). Throws ProtocolError on a malformed payload.
  */
 export function decodeUpdate(env: MethodEnv, plan: RoundPlan, rank: number, slot: number, header: RoundHeader, payload: Uint8Array, out: Float64Array): number {
@@ -115,7 +77,7 @@ export function summingServer(
 
 /**
  * The server's copy of every client's state (DIANA's h_i, EF21's g_i): after `half` accepts rank i's update,
- * `move` applies it to state i, decoded exactly as the client decodes its own (`decodeOwnUpdate`), so the copy
+ * `move` applies it to state i, decoded exactly as the client decodes its own (`UpdateWriter.decodeOwn`), so the copy
  * equals the client's bit for bit. A client that replaces the rank, or joins a resumed run, is sent it
  * (`clientState`); the states are checkpointed with the half's vectors as `name.0`, `name.1`, …
  */

@@ -4,7 +4,7 @@ import { minimiseOverP, type MethodTheoryInput } from '../theory.js';
 import { marina, marinaPlan } from './marina.js';
 import { sampleSubset } from './sampling.js';
 import { type MethodDef, paramOf } from './types.js';
-import { encodeUpdate } from './updates.js';
+import { UpdateWriter } from './updateWriter.js';
 
 /**
  * VR-MARINA for finite sums f_i = (1/m) Σ_k f_ik (SPEC A.6, decision 22), MARINA's loop with minibatch
@@ -65,7 +65,8 @@ export const vrMarina: MethodDef = {
     if (!comp) throw new ProtocolError('MARINA_ERR_BAD_CONFIG', `vr-marina: client ${rank}'s problem is not a finite sum`, { field: 'method', value: 'vr-marina' });
     const b = paramOf(env, 'batch', 'vr-marina');
     const d = env.d;
-    const v = new Float64Array(d);
+    const out = new UpdateWriter(env, rank);
+    const v = out.v;
     const ga = new Float64Array(d);
     const gb = new Float64Array(d);
     const last = new Float64Array(d);
@@ -89,7 +90,7 @@ export const vrMarina: MethodDef = {
         }
         last.set(x);
         lastRound = plan.round;
-        return encodeUpdate(env, plan, rank, slot, v, plan.kind === 'compressed');
+        return out.encode(plan, slot, plan.kind === 'compressed');
       },
     };
   },

@@ -1,0 +1,127 @@
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
+import { allocUpdate, Flag, Kind, ProtocolError, readRoundHeader, roundPayload } from '@marina/protocol';
+import { describe, expect, it } from 'vitest';
+import { compressors, createCompressor } from '../compressors/registry.js';
+import type { CompressContext } from '../compressors/types.js';
+import { wasmRangeKernels } from '../kernels/range.js';
+import { createIdentity } from '../compressors/identity.js';
+import { residentVector } from './residentVector.js';
+import { allRanks, type MethodEnv, type RoundPlan } from './types.js';
+import { UpdateWriter } from './updateWriter.js';
+
+/** A vector with values of many magnitudes and both signs, some zeros. */
+function vectorOf(d: number, seed: number): Float64Array {
+  return Float64Array.from({ length: d }, (_, j) => (j % 7 === 3 ? 0 : Math.sin(1.3 * j + seed) * (1 + ((j * seed) % 9))));
+}
+
+const envOf = (compressor: string, d: number, n: number): MethodEnv => ({
+  d,
+  n,
+  seed: 7,
+  compressor: createCompressor(compressor, { k: null, levels: 4, norm: 2 }),
+  dense: createIdentity(),
+  gamma: 0.1,
+  p: 0.5,
+});
+const planOf = (round: number, n: number): RoundPlan => ({ round, kind: 'compressed', coin: false, senders: allRanks(n) });
+
+describe('UpdateWriter (a client half\'s updates, buffers reused)', () => {
+  it('every compressor writes every payload byte, padding included, so a reused message needs no zeroing', () => {
+    // The writer relies on this: a message of the last round is overwritten, not cleared. Registry-wide, so a
+    // new compressor that leaves bytes unwritten fails here.
+    const options = (range: 'client' | 'shared') => ({ k: null, levels: 4, norm: 2, range });
+    for (const name of Object.keys(compressors)) {
+      for (const range of name === 'iq' || name === 'cq' ? (['client', 'shared'] as const) : (['client'] as const)) {
+        for (const d of [1, 7, 33, 100, 1000]) {
+          for (const n of [1, 3, 16]) {
+            for (const a of [vectorOf(d, 1), new Float64Array(d)]) {
+              const ctx: CompressContext = { d, n, slot: n - 1, rank: n - 1, seed: 3, round: 5 };
+              const [q1, q2] = [createCompressor(name, options(range)), createCompressor(name, options(range))];
+              const bytes = Math.ceil(q1.payloadBits(ctx) / 8);
+              const clean = new Uint8Array(bytes);
+              const dirty = new Uint8Array(bytes).fill(0xff);
+              q1.encode(a, ctx, clean);
+              q2.encode(a, ctx, dirty);
+              q1.sharedRange?.release(2);
+              q2.sharedRange?.release(2);
+              expect(dirty, `${name} (${range} range), d = ${d}, n = ${n}`).toEqual(clean);
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it('returns the same message each round, rewritten: the bytes a fresh encode gives, for dense and compressed updates', () => {
+    for (const name of ['cq', 'iq', 'randk', 'natural']) {
+      const d = 300;
+      const n = 4;
+      const env = envOf(name, d, n);
+      const fresh = envOf(name, d, n);
+      const writer = new UpdateWriter(env, 2);
+      const seen = new Set<Uint8Array>();
+      for (let round = 1; round <= 6; round++) {
+        const compressed = round % 3 !== 0;
+        writer.v.set(vectorOf(d, round));
+        const msg = writer.encode(planOf(round, n), 2, compressed);
+        seen.add(msg);
+        const codec = compressed ? fresh.compressor : fresh.dense;
+        const ctx: CompressContext = { d, n, slot: 2, rank: 2, seed: 7, round };
+        const expected = allocUpdate(round, compressed, codec.payloadBits(ctx));
+        codec.encode(vectorOf(d, round), ctx, roundPayload(expected));
+        expect(msg, `${name}, round ${round}`).toEqual(expected);
+        const h = readRoundHeader(msg, 8 * d);
+        expect([h.kind, h.round, (h.flags & Flag.Compressed) !== 0]).toEqual([Kind.Update, round, compressed]);
+        // decodeOwn decodes what was sent, as the server does.
+        const own = new Float64Array(d).fill(5);
+        writer.decodeOwn(planOf(round, n), 2, compressed, own);
+        const server = new Float64Array(d);
+        codec.decodeInto(server, roundPayload(expected), ctx);
+        expect(own).toEqual(server);
+      }
+      expect(seen.size, name).toBe(2); // one compressed, one dense
+    }
+  });
+
+  it('keeps its update vector in the kernels\' wasm memory where there is one', () => {
+    const writer = new UpdateWriter(envOf('cq', 64, 2), 0);
+    expect(writer.v.length).toBe(64);
+    if (wasmRangeKernels !== null) expect(writer.v.buffer).toBeInstanceOf(SharedArrayBuffer);
+  });
+
+  it('refuses an update a float32 message cannot carry (MARINA_ERR_DIVERGED), naming the rank and round', () => {
+    const writer = new UpdateWriter(envOf('cq', 8, 2), 1);
+    writer.v[3] = 1e39;
+    expect(() => writer.encode(planOf(4, 2), 1, true)).toThrow(ProtocolError);
+    expect(() => writer.encode(planOf(4, 2), 1, true)).toThrow(/rank 1's update in round 4 .* the run diverged/);
+    writer.v[3] = Number.NaN;
+    expect(() => writer.encode(planOf(4, 2), 1, false)).toThrow(expect.objectContaining({ code: 'MARINA_ERR_DIVERGED' }));
+  });
+});
+
+describe('residentVector', () => {
+  it('hands a collected vector\'s memory out again, zeroed, so wasm memory does not grow with every client half built', async () => {
+    if (wasmRangeKernels === null) return console.log('skipped: no WebAssembly SIMD here, vectors are plain arrays');
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const d = 12_345; // a length no other test uses
+    let v: Float64Array | null = residentVector(d);
+    v.fill(3);
+    const at = v.byteOffset;
+    v = null;
+    // The registry's callback runs some time after the collection: a bounded wait, then the same place again.
+    let again: Float64Array | null = null;
+    for (let i = 0; i < 100 && again === null; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+      const w = residentVector(d);
+      if (w.byteOffset === at) again = w;
+    }
+    expect(again, 'the dropped vector\'s place was not handed out again').not.toBeNull();
+    expect(again!.every((x) => x === 0)).toBe(true);
+    // A live vector's place is never handed out twice.
+    const other = residentVector(d);
+    expect(other.byteOffset).not.toBe(at);
+  });
+});
