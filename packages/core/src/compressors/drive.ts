@@ -1,6 +1,7 @@
 import { ProtocolError } from '@marina/protocol';
 import { CounterRng } from '../rng.js';
-import { applySignWords, expandSigns, fwht, signBits } from '../kernels/hadamard.js';
+import { applySigns as applySignWords, expandSigns, fwht, l1Norm, rotationScratch, signBits } from '../kernels/hadamard.js';
+import { rangeKernels } from '../kernels/range.js';
 import type { Compressor } from './types.js';
 import { expectLength, readScale } from './floats.js';
 
@@ -11,7 +12,9 @@ import { expectLength, readScale } from './floats.js';
  * 1. pad a to d' = the next power of two ≥ d with zeros;
  * 2. rotate: z = R·a with R a random orthogonal d' × d' matrix drawn from the client's own streams
  *    (seed, round, rank, purpose), which the server regenerates from the sender's rank;
- * 3. send sign(z) (d' bits, 1 for z_i ≥ 0) and the unbiased scale S = ‖a‖₂²/‖z‖₁ as float32 (32 bits);
+ * 3. send sign(z) (d' bits, 1 for z_i ≥ 0) and the unbiased scale S = ‖a‖₂²/‖z‖₁ as float32 (32 bits),
+ *    ‖a‖₂² summed in rangeJs.sumSquares' 8-lane order and ‖z‖₁ in hadamard.ts's l1Norm 4-lane order
+ *    (protocol 3: vectorisable orders);
  * 4. server: â = Rᵀ·(S·sign(z)), truncated to d.
  * ⟨â, a⟩ = S‖z‖₁ = ‖a‖² exactly, so any bias is orthogonal to a; E‖â − a‖² = E[S²d'] − ‖a‖².
  *
@@ -39,7 +42,6 @@ import { expectLength, readScale } from './floats.js';
  * A zero vector sends S = 0 (and zero bits) and decodes to zeros. Scratch buffers are reused.
  */
 export function createDrive(): Compressor {
-  let x = new Float64Array(0);
   const haar: HaarScratch = { w: new Float64Array(0), c: new Float64Array(0) };
   const bits = (d: number): number => nextPow2(d) + 32;
   return {
@@ -52,13 +54,9 @@ export function createDrive(): Compressor {
     encode(a, ctx, out) {
       const { d } = ctx;
       const dp = nextPow2(d);
-      if (x.length < dp) x = new Float64Array(dp);
-      let sq = 0;
-      for (let i = 0; i < d; i++) {
-        const v = a[i]!;
-        sq += v * v;
-        x[i] = v;
-      }
+      const { x, words } = rotationScratch(dp);
+      const sq = rangeKernels.sumSquares(a, d); // ‖a‖² in the fixed 8-lane order (protocol 3)
+      x.set(a.length === d ? a : a.subarray(0, d));
       if (sq === 0) {
         out.fill(0, 0, 4 + Math.ceil(dp / 8)); // S = 0 and zero bits: decodes to zeros (decision 11)
         return;
@@ -71,11 +69,10 @@ export function createDrive(): Compressor {
         haarRotate(x, dp, haar);
         unit = 1;
       } else {
-        hadamardPairForward(x, d, dp, ctx.seed, ctx.round, ctx.rank);
+        hadamardPairForward(x, words, d, dp, ctx.seed, ctx.round, ctx.rank);
         unit = dp;
       }
-      let l1 = 0;
-      for (let i = 0; i < dp; i++) l1 += Math.abs(x[i]!);
+      const l1 = l1Norm(x, dp);
       const S = Math.fround((sq * unit) / l1);
       new DataView(out.buffer, out.byteOffset, 4).setFloat32(0, S, true);
       const tie = -TIE * unit * Math.sqrt(sq); // ‖x‖₂ = unit·‖a‖₂
@@ -86,7 +83,7 @@ export function createDrive(): Compressor {
       const dp = nextPow2(d);
       expectLength(payload, 4 + Math.ceil(dp / 8), 'drive update');
       const S = readScale(payload, 0, 'drive update');
-      if (x.length < dp) x = new Float64Array(dp);
+      const { x, words } = rotationScratch(dp);
       // Padding bits (d' < 8) must be zero: checked before the sum is touched.
       if (dp < 8 && payload[4]! >>> dp !== 0) throw new ProtocolError('MARINA_ERR_NONZERO_PADDING', 'drive update: padding bits of the last byte are not zero');
       expandSigns(payload, 4, dp, S, x);
@@ -95,7 +92,7 @@ export function createDrive(): Compressor {
         haarRotate(x, dp, haar, true);
         for (let i = 0; i < d; i++) sum[i]! += x[i]!;
       } else {
-        hadamardPairInverse(x, d, dp, ctx.seed, ctx.round, ctx.rank);
+        hadamardPairInverse(x, words, d, dp, ctx.seed, ctx.round, ctx.rank);
         const inv = 1 / dp;
         for (let i = 0; i < d; i++) sum[i]! += x[i]! * inv;
       }
@@ -240,25 +237,27 @@ function reflect(x: Float64Array, k: number, n: number, haar: Float64Array, off:
   for (let j = k; j < n; j++) x[j] = sign * (x[j]! - t * haar[off + j - k]!);
 }
 
-/** x[0..dp) ← H·D₂·H·D₁·x (unnormalised: d'·R·x); x[d..dp) must be zero on entry. */
-function hadamardPairForward(x: Float64Array, d: number, dp: number, seed: number, round: number, rank: number): void {
-  applySigns(x, d, new CounterRng(seed, round, rank, 'drive'));
+/** x[0..dp) ← H·D₂·H·D₁·x (unnormalised: d'·R·x); x[d..dp) must be zero on entry. `words`: sign scratch. */
+function hadamardPairForward(x: Float64Array, words: Uint32Array, d: number, dp: number, seed: number, round: number, rank: number): void {
+  applySigns(x, words, d, new CounterRng(seed, round, rank, 'drive'));
   fwht(x, dp);
-  applySigns(x, dp, new CounterRng(seed, round, rank, 'drive-2'));
+  applySigns(x, words, dp, new CounterRng(seed, round, rank, 'drive-2'));
   fwht(x, dp);
 }
 
 /** x[0..d) ← (D₁·H·D₂·H·x)[0..d) (unnormalised: d'·Rᵀ·x, truncated to d). */
-function hadamardPairInverse(x: Float64Array, d: number, dp: number, seed: number, round: number, rank: number): void {
+function hadamardPairInverse(x: Float64Array, words: Uint32Array, d: number, dp: number, seed: number, round: number, rank: number): void {
   fwht(x, dp);
-  applySigns(x, dp, new CounterRng(seed, round, rank, 'drive-2'));
+  applySigns(x, words, dp, new CounterRng(seed, round, rank, 'drive-2'));
   fwht(x, dp);
-  applySigns(x, d, new CounterRng(seed, round, rank, 'drive'));
+  applySigns(x, words, d, new CounterRng(seed, round, rank, 'drive'));
 }
 
-/** x[i] ← D_i·x[i] for i < count, D_i bit i mod 32 of word ⌊i/32⌋ of the stream (1: +1). */
-function applySigns(x: Float64Array, count: number, rng: CounterRng): void {
-  applySignWords(x, count, (w) => rng.at(w));
+/** x[i] ← D_i·x[i] for i < count, D_i bit i mod 32 of the stream's word ⌊i/32⌋ (1: +1). */
+function applySigns(x: Float64Array, words: Uint32Array, count: number, rng: CounterRng): void {
+  const nw = Math.ceil(count / 32);
+  for (let w = 0; w < nw; w++) words[w] = rng.at(w);
+  applySignWords(x, count, words);
 }
 
 /** |z_i| ≤ TIE·‖z‖₂ counts as a zero of exact arithmetic (see the ties paragraph above). */

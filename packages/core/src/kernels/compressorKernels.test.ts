@@ -9,7 +9,7 @@ import { createQsgd } from '../compressors/qsgd.js';
 import { createTernary } from '../compressors/ternary.js';
 import type { CompressContext, Compressor } from '../compressors/types.js';
 import { naturalField } from './natural.js';
-import { expandSigns, fwht, fwhtReference, signBits } from './hadamard.js';
+import { applySigns, expandSigns, fwht, fwhtJs, fwhtReference, l1Norm, rotationScratch, signBits, wasmHadamard } from './hadamard.js';
 import { readFields, writeFields } from './bitFields.js';
 
 /**
@@ -201,14 +201,48 @@ describe('natural compression kernels = the per-coordinate reference', () => {
 });
 
 describe('Hadamard kernels = the textbook loops', () => {
-  it('fwht gives the same doubles as the stage-by-stage transform, n = 1 … 2^20', () => {
+  it('fwht (JavaScript and WebAssembly SIMD) gives the same doubles as the stage-by-stage transform, n = 1 … 2^20', () => {
+    expect(wasmHadamard).not.toBeNull(); // Node has WebAssembly SIMD
     for (let n = 1; n <= 1 << 20; n <<= 1) {
       const rng = new CounterRng(n, 0, 0, 'fwht');
       const x = Float64Array.from({ length: n }, (_, j) => rng.normal() * 10 ** ((j % 11) - 5));
-      const y = x.slice();
+      const fast = [x.slice(), x.slice(), x.slice()];
       fwhtReference(x, n);
-      fwht(y, n);
-      expect(same(x, y)).toBe(true);
+      fwht(fast[0]!, n);
+      fwhtJs(fast[1]!, n);
+      if (n >= 4) wasmHadamard!.fwht(fast[2]!, n);
+      else fwhtJs(fast[2]!, n);
+      for (const y of fast) expect(same(x, y)).toBe(true);
+    }
+    // A longer array than n: only x[0..n) is transformed, the rest is left alone.
+    const x = Float64Array.from({ length: 300 }, (_, j) => j - 100);
+    const y = x.slice();
+    fwhtReference(x, 256);
+    wasmHadamard!.fwht(y, 256);
+    expect(same(x, y)).toBe(true);
+  });
+
+  it('Rademacher signs in wasm memory and in the heap flip the same coordinates; l1Norm sums in its 4-lane order', () => {
+    for (const n of [4, 33, 64, 100, 1024, 4099]) {
+      const rng = new CounterRng(n, 0, 0, 'rademacher');
+      const a = Float64Array.from({ length: n }, (_, j) => (j % 7 === 0 ? 0 : rng.normal()));
+      const words = Uint32Array.from({ length: Math.ceil(n / 32) }, () => rng.u32());
+      const want = a.map((v, i) => ((words[i >>> 5]! >>> (i & 31)) & 1 ? v : -v));
+      for (const count of [n, n - 3]) {
+        const scratch = rotationScratch(n);
+        scratch.x.set(a);
+        scratch.words.set(words);
+        applySigns(scratch.x, count, scratch.words); // in place in wasm memory from 64 on
+        const heap = a.slice();
+        applySigns(heap, count, words);
+        for (let i = 0; i < n; i++) {
+          const expected = i < count ? want[i]! : a[i]!;
+          expect(Object.is(scratch.x[i], expected) && Object.is(heap[i], expected)).toBe(true);
+        }
+      }
+      const lanes = [0, 0, 0, 0];
+      for (let i = 0; i < n; i++) lanes[i % 4]! += Math.abs(a[i]!);
+      expect(Object.is(l1Norm(a, n), (lanes[0]! + lanes[1]!) + (lanes[2]! + lanes[3]!))).toBe(true);
     }
   });
 
