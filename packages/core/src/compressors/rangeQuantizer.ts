@@ -134,8 +134,8 @@ export function decodeRangeManyInto(sum: Float64Array, payloads: readonly Uint8A
  * R (null: each payload carries its own radius).
  *
  * The norm: every coordinate decodes to ±r, so ‖Q‖₂ = r·√d exactly. `norm2` of the decoded vector (what the
- * plausibility rule was given before) sums d copies of r² one by one and so differs from it only by that sum's
- * rounding, below d·2⁻⁵³ relative (6·10⁻¹⁰ at d = 10⁷): the rule's bound and its 8× slack mean the same thing.
+ * plausibility rule was given before) sums d copies of r² one by one and so differs from it only by roundings,
+ * within (d/2 + 3)·2⁻⁵³ relative (6·10⁻¹⁰ at d = 10⁷): the rule's bound and its 8× slack mean the same thing.
  */
 function blockedRange(what: string, shared: () => number | null): BlockedDecode {
   return {
