@@ -79,6 +79,13 @@ describe('bad configuration files', () => {
   });
 });
 
+describe('a flag given twice', () => {
+  it('is refused by name, a run field or not (yargs would make it a list and one value would be used)', async () => {
+    expect(await refused(['--seed', '3', '--seed', '4'])).toContain('--seed is given more than once; give it once');
+    expect(await refused(['--round-timeout', '100', '--round-timeout', '200'])).toContain('--round-timeout is given more than once');
+  });
+});
+
 describe('bad MARINA_* environment variables', () => {
   it('MARINA_CLIENTS=0: names the field, the range and the variable', async () => {
     const err = await refused([], { MARINA_CLIENTS: '0' });

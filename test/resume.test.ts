@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { marina, MARINA, readSummary, sameRunRows, tempDir } from './helpers/cli.js';
@@ -90,6 +90,46 @@ describe('faults and resume', () => {
       expect(readSummary(out)['final']['xHash']).toBe(readSummary(join(dir, 'sim'))['final']['xHash']);
     }, 120_000);
   }
+
+  it('--restartable: one command line starts the run, resumes it after a SIGKILL, then says it has finished; another run\'s folder is refused', async () => {
+    const dir = tempDir('restartable');
+    const out = join(dir, 'net');
+    const port = await freePort();
+    const serverArgs = (flags: string[]) => ['server', '--port', String(port), '--host', '127.0.0.1', ...flags, '--checkpoint-every', '10', '--out', out, '--restartable', '--quiet'];
+    const first = start(serverArgs(run));
+    const clients = [0, 1, 2].map(() => start(['client', '--server', `ws://127.0.0.1:${port}`, '--log-level', 'warn', '--backoff', '50', '--retries', '400']));
+    await roundsAtLeast(out, 45);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const checkpoint = JSON.parse(readFileSync(join(out, 'checkpoint.json'), 'utf8')) as { coordinator: { round: number } };
+    expect(checkpoint.coordinator.round).toBeGreaterThanOrEqual(40);
+    // Another configuration's checkpoint is not continued.
+    const other = await marina(serverArgs(run.map((v, i) => (run[i - 1] === '--seed' ? '5' : v))));
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain(`the checkpoint in ${out} is another run's (it differs in seed)`);
+    const again = start(serverArgs(run));
+    expect(await again.exited, again.stderr()).toBe(0);
+    expect(await Promise.all(clients.map((c) => c.exited))).toEqual([0, 0, 0]);
+    const sim = await marina(['sim', ...run, '--out', join(dir, 'sim'), '--quiet']);
+    expect(sim.code, sim.stderr).toBe(0);
+    const { a, rowsA, rowsB } = sameRunRows(out, join(dir, 'sim'));
+    expect(a.map((r) => r['round'])).toEqual(Array.from({ length: 400 }, (_, i) => i));
+    expect(rowsA.map((r) => [r[0], r[1], r[2], r[3], r[4], r[5], r[6]])).toEqual(rowsB.map((r) => [r[0], r[1], r[2], r[3], r[4], r[5], r[6]]));
+    // The earlier server's socket counts died with it: a resumed run does not claim its connection bytes.
+    expect(readSummary(out)['totals']['connectionBytes']).toBeNull();
+    // Started once more (a supervisor that restarts on any exit), it leaves the finished run as it is.
+    const done = await marina(serverArgs(run));
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stderr).toContain(`the run in ${out} has finished`);
+    expect(readSummary(out)['final']['xHash']).toBe(readSummary(join(dir, 'sim'))['final']['xHash']);
+    // A folder that is not a run folder is never cleared.
+    const foreign = join(dir, 'foreign');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'notes.txt'), 'mine');
+    const refused = await marina(['server', '--port', '0', ...run, '--out', foreign, '--restartable']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('holds files that are not a run folder\'s (notes.txt)');
+  }, 120_000);
 
   it('refuses to resume what it cannot: no checkpoint, run flags beside --resume', async () => {
     const dir = tempDir('resume-refused');

@@ -143,7 +143,9 @@ describe.skipIf(skipReason !== null)(`Docker Swarm: ${STACK_FILE}, ${REPLICAS} c
     const { server, client } = stack['services'];
     expect(server.deploy.endpoint_mode).toBe('dnsrr');
     expect(server.ports).toBeUndefined(); // nothing on the host's interfaces unless publish.yml says so
-    expect(client.deploy.restart_policy.condition).toBe('on-failure');
+    // Both restart on failure; the server's same command line then resumes its run (--restartable).
+    for (const s of [server, client]) expect(s.deploy.restart_policy.condition).toBe('on-failure');
+    expect(server.command).toContain('--restartable');
     expect(client.deploy.replicas).toBe(REPLICAS);
     expect(client.environment).toMatchObject({ MARINA_COUNT: String(COUNT), MARINA_SERVER: 'ws://server:7070', MARINA_SECRET_FILE: '/run/secrets/marina' });
     expect(server.command).toEqual(expect.arrayContaining(['--secret-file', '/run/secrets/marina', '--out', '/runs/run']));

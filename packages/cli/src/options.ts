@@ -175,6 +175,12 @@ export function environmentGuard(commands: readonly CommandModule[], args: reado
     const command = String(argv._[0] ?? '');
     const own = byCommand.get(command);
     if (!own) return; // no command, or an unknown one: yargs reports it
+    // yargs makes a flag given twice an array, and our readers would take one of them: refuse it instead.
+    for (const option of own) {
+      if (option !== 'folders' && Array.isArray(argv[option])) {
+        throw new ProtocolError('MARINA_ERR_BAD_CONFIG', `--${kebab(option)} is given more than once; give it once`, { field: option });
+      }
+    }
     for (const [name, value] of Object.entries(env)) {
       if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
       const option = camel(name.slice(ENV_PREFIX.length));

@@ -476,7 +476,8 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     const sockets = ranks.closed;
     const socketTotal = sockets.reduce((s, c) => s + c.bytesRead + c.bytesWritten, 0);
     const t = ledger.totals;
-    const connectionBytes = socketTotal - (t.wireBytesUp + t.wireBytesDown + t.telemetryBytes + t.controlBytes);
+    // A resumed run's ledger holds the rounds of earlier server processes, whose socket counts died with them.
+    const connectionBytes = opts.resume ? null : socketTotal - (t.wireBytesUp + t.wireBytesDown + t.telemetryBytes + t.controlBytes);
     const base = coordinator ? coordinator.summary(runId, 'network', connectionBytes) : unresolvedSummary(config, runId, ledger, connectionBytes, life.endReason ?? 'running');
     const summary = { ...base, sockets };
     sink.close(summary);

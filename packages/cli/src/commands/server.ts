@@ -1,6 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { loadTestData } from '@marina/data';
-import { readCheckpoint, startServer, type CheckpointFile } from '@marina/server';
+import type { RunConfig } from '@marina/core';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { CHECKPOINT_NAME, readCheckpoint, startServer, type CheckpointFile } from '@marina/server';
 import { configFromArgv, givenFields, withRunOptions } from '../options.js';
 import { makeLogger } from '../logger.js';
 import { makeProgress, type Progress } from '../progress.js';
@@ -33,9 +36,19 @@ export const serverCommand: CommandModule = {
       'max-auth-failures': { type: 'number', default: 10, describe: 'with --secret-file: failed authentications per address per minute after which its connections are refused (MARINA_ERR_RATE_LIMITED) for the rest of that minute; 0: no limit' },
       'checkpoint-every': { type: 'number', default: 50, describe: 'write checkpoint.json in the run folder every this many rounds (0: only when stopped by SIGTERM/SIGINT)' },
       resume: { type: 'string', describe: 'continue the run of this folder from its checkpoint.json (configuration from the checkpoint; clients reconnect by themselves)' },
+      restartable: {
+        type: 'boolean',
+        default: false,
+        describe: 'for a supervisor that restarts a failed server (Swarm, Kubernetes, systemd): the same command line resumes the run in --out from its checkpoint (it must be this configuration\'s run), starts it when the folder has no checkpoint yet, and exits 0 when the run there has finished',
+      },
     }),
   handler: async (a) => {
-    const resume = a['resume'] === undefined ? null : resumeFrom(a);
+    const restart = a.restartable ? restartFrom(a) : null;
+    if (restart?.finished) {
+      process.stderr.write(`${restart.finished}\n`);
+      return;
+    }
+    const resume = a['resume'] === undefined ? (restart?.checkpoint ?? null) : resumeFrom(a);
     const config = resume ? resume.config : configFromArgv(a);
     const secret = readSecret(a['secret-file'] as string | undefined);
     const tls = readServerTls(a['tls-cert'] as string | undefined, a['tls-key'] as string | undefined);
@@ -53,8 +66,9 @@ export const serverCommand: CommandModule = {
       secret,
       insecure: a.insecure as boolean,
       tls,
-      out: resume ? String(a['resume']) : ((a.out as string | undefined) ?? null),
-      force: a.force as boolean,
+      out: a['resume'] !== undefined ? String(a['resume']) : ((a.out as string | undefined) ?? null),
+      // A restartable server's folder without a checkpoint holds at most a run cut before its first one: redone.
+      force: (a.force as boolean) || restart !== null,
       resume,
       checkpointEvery: count('--checkpoint-every', a['checkpoint-every']),
       maxAuthFailures: count('--max-auth-failures', a['max-auth-failures']),
@@ -99,6 +113,49 @@ function resumeFrom(a: Args): CheckpointFile {
   if (a['out'] !== undefined) throw new UsageError('--resume continues in the folder it names; drop --out');
   return readCheckpoint(String(a['resume']));
 }
+
+/**
+ * `--restartable --out FOLDER`: what a restarted server does with its folder. A checkpoint there is resumed
+ * (refused if it is another configuration's run: a supervisor must not continue the wrong run); a summary
+ * without a checkpoint is a finished run (nothing to do); anything else starts the run, with the folder's
+ * marina files (a run cut before its first checkpoint) cleared as --force does. Files that are not a run
+ * folder's are refused, so a mistyped --out never loses data.
+ */
+function restartFrom(a: Args): { checkpoint: CheckpointFile | null; finished: string | null } {
+  if (a['resume'] !== undefined) throw new UsageError('--restartable resumes the run in --out by itself; drop --resume');
+  const dir = a['out'] as string | undefined;
+  if (dir === undefined) throw new UsageError('--restartable needs --out: the run folder it resumes after a restart');
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return { checkpoint: null, finished: null };
+  const foreign = readdirSync(dir).filter((f) => !RUN_FILES.has(f) && !f.includes('.tmp-'));
+  if (foreign.length > 0) throw new UsageError(`--restartable: ${dir} holds files that are not a run folder's (${foreign.slice(0, 3).join(', ')}); choose another --out`);
+  const wanted = configFromArgv(a);
+  const sameRun = (config: RunConfig, what: string): void => {
+    const differ = Object.keys({ ...wanted, ...config }).filter((k) => JSON.stringify(field(wanted, k)) !== JSON.stringify(field(config, k)));
+    if (differ.length > 0) throw new UsageError(`--restartable: the ${what} in ${dir} is another run's (it differs in ${differ.join(', ')}); choose another --out`);
+  };
+  if (existsSync(join(dir, CHECKPOINT_NAME))) {
+    const checkpoint = readCheckpoint(dir);
+    sameRun(checkpoint.config, 'checkpoint');
+    return { checkpoint, finished: null };
+  }
+  const summary = join(dir, 'summary.json');
+  if (existsSync(summary)) {
+    let config: RunConfig;
+    try {
+      config = (JSON.parse(readFileSync(summary, 'utf8')) as { config: RunConfig }).config;
+    } catch (e) {
+      throw new UsageError(`--restartable: ${summary} is not readable: ${(e as Error).message}`);
+    }
+    sameRun(config, 'finished run');
+    return { checkpoint: null, finished: `the run in ${dir} has finished (summary.json, no checkpoint): nothing to resume` };
+  }
+  return { checkpoint: null, finished: null };
+}
+
+const field = (config: RunConfig, key: string): unknown => (config as unknown as Record<string, unknown>)[key];
+
+/** What a run folder holds (ARCHITECTURE "Outputs"). */
+const RUN_FILES = new Set(['rounds.jsonl', 'summary.json', CHECKPOINT_NAME]);
 
 /** A count flag: an integer ≥ 0 (0 turns the feature off). */
 function count(flag: string, v: unknown): number {
