@@ -56,6 +56,7 @@ describe('dithering kernels = the per-coordinate reference', () => {
     ['natural-dithering s=4 p=2', createNaturalDithering({ levels: 4, norm: 2 }), 'natural', 4, 2, 'natural-dithering'],
     ['natural-dithering s=8 p=inf', createNaturalDithering({ levels: 8, norm: Infinity }), 'natural', 8, Infinity, 'natural-dithering'],
     ['natural-dithering s=1023 p=1', createNaturalDithering({ levels: 1023, norm: 1 }), 'natural', 1023, 1, 'natural-dithering'],
+    ['natural-dithering s=1000 p=inf', createNaturalDithering({ levels: 1000, norm: Infinity }), 'natural', 1000, Infinity, 'natural-dithering'],
     ['natural-dithering s=2000 p=2 (reference path)', createNaturalDithering({ levels: 2000, norm: 2 }), 'natural', 2000, 2, 'natural-dithering'],
   ];
   const exponent = new ExponentReader();
@@ -90,7 +91,12 @@ describe('dithering kernels = the per-coordinate reference', () => {
     it(`${label}: same bytes and same sums`, () => {
       const dims = s >= 1000 ? [1, 2, 9, 100, 1001, 4096] : [...ALL, ...LARGE];
       for (const d of dims) {
-        for (const a of inputs(d, d % 97 === 1 || d > 2000)) {
+        const extra: Float64Array[] = [];
+        if (s >= 1000 && d >= 9) {
+          // Magnitudes down to the lowest natural levels 2^{1−s} and below, against a unit coordinate.
+          extra.push(Float64Array.from({ length: d }, (_, j) => (j === 0 ? 1 : (j % 2 ? -1 : 1) * 1.37 * 2 ** (-((j * 37) % 1074)))));
+        }
+        for (const a of [...inputs(d, d % 97 === 1 || d > 2000), ...extra]) {
           const ctx = ctxOf(d);
           const want = reference(a, ctx, scheme, s, p, purpose);
           const got = new Uint8Array(bytesOf(q, ctx)).fill(0xee);

@@ -95,7 +95,7 @@ export function encodeNatural(a: Float64Array, d: number, inv: number, t: Dither
   const { s, perWord, pw } = t;
   if (s > 1023) throw new RangeError(`encodeNatural: s = ${s} > 1023 (use the reference path)`);
   const view = new DataView(out.buffer, out.byteOffset + offset, 4 * Math.ceil(d / perWord));
-  const lowScale = 2 ** (s - 1) * TWO32; // exact: a power of two ≤ 2^1054
+  const lowScale = 2 ** (s - 1); // ≤ 2^1022; u·2^{s−1} < 1 below the lowest level, then ·2^32: both exact
   const lowBiased = 1023 + 1 - s; // biased exponent of 2^{1−s}
   let p = 0;
   for (let start = 0; start < d; start += perWord) {
@@ -111,7 +111,7 @@ export function encodeNatural(a: Float64Array, d: number, inv: number, t: Dither
       const h = hash32(k0, k1, j);
       // Both candidates, then a flag-weighted pick: no branch on data (mixed cases mispredict).
       const within = biased - 1023 + s + +(h * 1048576 < (hi & 0xfffff) * TWO32 + u32[0]!);
-      const below = +(h < u * lowScale);
+      const below = +(h < u * lowScale * TWO32);
       const l = below + +(biased >= lowBiased) * (within - below);
       word += (s + l - 2 * l * +(x < 0)) * pw[j - start]!;
     }
