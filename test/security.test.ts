@@ -1,12 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { decodeChallenge, decodeError, encodeHello, Kind, payloadOf, proofInput, ProtocolErrors } from '@marina/protocol';
-import { marina, MARINA, sameRunRows, readSummary, tempDir, type Finished } from './helpers/cli.js';
+import { marina, sameRunRows, readSummary, startListening, tempDir, type RunningServer } from './helpers/cli.js';
 import { probe, waitFor } from './helpers/exec.js';
 import { reaper } from './helpers/reap.js';
 import { recordingRelay } from './helpers/relay.js';
@@ -44,37 +44,9 @@ function makeFiles(dir: string) {
   return { ca: f('ca.pem'), otherCa: f('other-ca.pem'), cert: f('server.pem'), key: f('server.key'), secretFile: f('secret'), wrongFile: f('wrong'), secret: Buffer.from(secret.trim()) };
 }
 
-interface Listening {
-  child: ChildProcess;
-  port: number;
-  /** The 'server listening' log entry. */
-  entry: Record<string, unknown>;
-  /** Its log so far. */
-  log(): string;
-  exited: Promise<Finished>;
-}
-
 /** `marina server --port 0 --log-level info ...args` (no --host: the default is under test), once it listens. */
-function server(args: string[]): Promise<Listening> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MARINA, 'server', '--port', '0', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    procs.add(child);
-    let stdout = '';
-    let stderr = '';
-    let announced = false;
-    const exited = new Promise<Finished>((res) => child.on('exit', (code) => res({ code, stdout, stderr })));
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      if (announced) return;
-      const entry = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e['msg'] === 'server listening');
-      if (entry) {
-        announced = true;
-        resolve({ child, port: entry['port'] as number, entry, log: () => stderr, exited });
-      }
-    });
-    child.on('exit', (code) => announced || reject(new Error(`server exited (${code}) before listening\n${stderr}`)));
-  });
+async function server(args: string[]): Promise<RunningServer> {
+  return procs.add(await startListening(['server', '--port', '0', '--log-level', 'info', ...args]));
 }
 
 /** `marina client ...args` to its end: the exit status and the one line it printed on failure. */

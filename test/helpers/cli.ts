@@ -36,13 +36,22 @@ export function marina(args: string[], opts: { env?: Record<string, string>; tim
 export interface RunningServer {
   child: ChildProcess;
   port: number;
+  /** The 'server listening' log entry (host, port, tls, secret). */
+  entry: Record<string, unknown>;
+  /** Its stderr so far. */
+  log(): string;
   exited: Promise<Finished>;
 }
 
 /** Starts `marina server --port 0 ...args` on 127.0.0.1 and resolves once it listens. */
 export function startServerProcess(args: string[], timeoutMs = 60_000): Promise<RunningServer> {
+  return startListening(['server', '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', ...args], timeoutMs);
+}
+
+/** Starts `marina ...args` (a command that serves, logging NDJSON at level info) and resolves once it logs 'server listening'. */
+export function startListening(args: string[], timeoutMs = 60_000): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MARINA, 'server', '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MARINA, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let announced = false;
@@ -55,13 +64,14 @@ export function startServerProcess(args: string[], timeoutMs = 60_000): Promise<
     child.stderr.on('data', (d) => {
       stderr += d;
       if (announced) return;
-      for (const line of stderr.split('\n')) {
+      // Complete lines only: the last one may be cut mid-entry.
+      for (const line of stderr.split('\n').slice(0, -1)) {
         if (!line.startsWith('{')) continue;
-        const entry = JSON.parse(line) as { msg?: string; port?: number };
-        if (entry.msg === 'server listening' && entry.port) {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        if (entry['msg'] === 'server listening' && entry['port']) {
           announced = true;
           clearTimeout(timer);
-          resolve({ child, port: entry.port, exited });
+          resolve({ child, port: entry['port'] as number, entry, log: () => stderr, exited });
           return;
         }
       }
