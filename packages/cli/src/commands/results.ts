@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { MARINA_BIN } from '../runs.js';
+import { abortOnSignals, jobsOf } from '../sweep/pool.js';
 import { UsageError } from './common.js';
 
 /**
@@ -26,17 +27,12 @@ export const resultsCommand: CommandModule = {
     }),
   handler: async (a) => {
     if (a['full'] && a['smoke']) throw new UsageError('--full and --smoke exclude each other: give one (or neither, for the quick sizes)');
-    const jobs = Number(a['jobs']);
-    if (!(Number.isInteger(jobs) && jobs >= 1 && jobs <= 256)) throw new UsageError(`--jobs is ${JSON.stringify(a['jobs'])}; expected an integer in [1, 256]`);
+    const jobs = jobsOf(a['jobs']);
     const { DEFAULT_DATASETS } = await import('../results/data.js');
     const { runResults } = await import('../results/results.js');
-    const abort = new AbortController();
-    const onSignal = () => abort.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
     const mode = a['full'] ? 'full' : a['smoke'] ? 'smoke' : 'quick';
     const only = a['only'] === undefined ? null : String(a['only']).split(',').map((s) => s.trim()).filter((s) => s !== '');
-    try {
+    await abortOnSignals(async (signal) => {
       const written = await runResults({
         bin: MARINA_BIN,
         out: resolve(String(a['out'])),
@@ -49,20 +45,17 @@ export const resultsCommand: CommandModule = {
         say: (line) => {
           if (!a['quiet']) process.stderr.write(`${line}\n`);
         },
-        signal: abort.signal,
+        signal,
       }).catch((e: unknown) => {
         if (e instanceof RangeError) throw new UsageError(e.message);
         throw e;
       });
-      if (abort.signal.aborted) {
+      if (signal.aborted) {
         process.stderr.write('marina results: interrupted; no page written\n');
         process.exitCode = 130;
         return;
       }
       process.stdout.write(`${written.join('\n')}\n`);
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+    });
   },
 };

@@ -7,7 +7,7 @@ import { givenFields, resolveWithSource, withRunOptions } from '../options.js';
 import { MARINA_BIN } from '../runs.js';
 import { expandGrid, parseIntList, parseNameList, type GridPoint } from '../sweep/grid.js';
 import { keepSteps, type KeepRule, type RunOutcome } from '../sweep/keep.js';
-import { pool, runMarina } from '../sweep/pool.js';
+import { abortOnSignals, jobsOf, pool, runMarina } from '../sweep/pool.js';
 import { SweepFolder, type SweepRecord } from '../sweep/folder.js';
 import { sweepTable } from '../sweep/table.js';
 import { UsageError, type Args } from './common.js';
@@ -48,8 +48,7 @@ export const sweepCommand: CommandModule = {
       stepExps: ints(a, 'steps'),
       seeds: ints(a, 'seeds'),
     };
-    const jobs = Number(a['jobs']);
-    if (!(Number.isInteger(jobs) && jobs >= 1 && jobs <= 256)) throw new UsageError(`--jobs is ${JSON.stringify(a['jobs'])}; expected an integer in [1, 256]`);
+    const jobs = jobsOf(a['jobs']);
     const { points, refused } = expandGrid(given, spec);
     if (points.length === 0) throw new UsageError(`the grid has no runnable point: ${refused.map((r) => `${r.label}: ${r.why}`).join('; ')}`);
     const folder = new SweepFolder(resolve(String(a['out'])));
@@ -75,21 +74,17 @@ export const sweepCommand: CommandModule = {
     };
     finish();
 
-    const abort = new AbortController();
-    const onSignal = () => abort.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
     const started = performance.now();
     let finished = 0;
-    try {
+    const interrupted = await abortOnSignals(async (signal) => {
       await pool(
         pending.map((p) => async () => {
-          if (abort.signal.aborted) return;
+          if (signal.aborted) return;
           const command = a['network'] ? 'local' : 'sim';
-          const r = await runMarina(MARINA_BIN, [command, '--config', folder.configPath(p), '--out', folder.runDir(p), '--force', '--quiet'], abort.signal);
+          const r = await runMarina(MARINA_BIN, [command, '--config', folder.configPath(p), '--out', folder.runDir(p), '--force', '--quiet'], signal);
           const outcome = r.code === 0 || r.code === 3 ? folder.outcome(p, r.code) : null;
           if (outcome) record.runs.push(outcome);
-          else if (!abort.signal.aborted) record.failed.push({ label: p.label, status: r.code, why: r.stderr.trim().split('\n').slice(-3).join(' ') });
+          else if (!signal.aborted) record.failed.push({ label: p.label, status: r.code, why: r.stderr.trim().split('\n').slice(-3).join(' ') });
           finished++;
           finish();
           const eta = ((performance.now() - started) / finished) * (pending.length - finished) / 1000;
@@ -97,11 +92,9 @@ export const sweepCommand: CommandModule = {
         }),
         jobs,
       );
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-    if (abort.signal.aborted) {
+      return signal.aborted;
+    });
+    if (interrupted) {
       say(`sweep: interrupted; ${record.runs.length} of ${points.length} runs are recorded, run the same command again to resume`);
       process.exitCode = 130;
       return;

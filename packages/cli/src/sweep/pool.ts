@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { UsageError } from '../commands/common.js';
 
 /** What one `marina` child process ended with. */
 export interface ChildResult {
@@ -34,4 +35,28 @@ export async function pool<T>(tasks: (() => Promise<T>)[], jobs: number): Promis
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, tasks.length)) }, worker));
   return results;
+}
+
+/** --jobs, the pool's width: an integer in [1, 256]. */
+export function jobsOf(given: unknown): number {
+  const jobs = Number(given);
+  if (!(Number.isInteger(jobs) && jobs >= 1 && jobs <= 256)) throw new UsageError(`--jobs is ${JSON.stringify(given)}; expected an integer in [1, 256]`);
+  return jobs;
+}
+
+/**
+ * Runs `body` with a signal that SIGINT or SIGTERM aborts: the pool starts no more tasks and runMarina kills the
+ * children running, so the caller records what finished and says how to resume.
+ */
+export async function abortOnSignals<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await body(abort.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
