@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../commands/common.js';
+import { readJsonObject } from './load.js';
 
 /** A run folder: a directory holding both of these (README "Outputs"). */
 export const RUN_FILES = ['summary.json', 'rounds.jsonl'] as const;
@@ -64,14 +65,7 @@ function walk(dir: string, emptySweeps: string[]): string[] {
 
 /** sweep.json's `kept` (null when it has none: then every run below counts). */
 function readKept(file: string): string[] | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UsageError(`${file} is not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`${file}: expected a JSON object`);
-  const kept = (parsed as Record<string, unknown>)['kept'];
+  const kept = readJsonObject(file)['kept'];
   if (kept === undefined) return null;
   if (!Array.isArray(kept) || !kept.every((k) => typeof k === 'string' && k !== '')) {
     throw new UsageError(`${file}: "kept" is ${JSON.stringify(kept)}; expected an array of run folder paths relative to ${file}'s folder`);

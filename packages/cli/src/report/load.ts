@@ -55,13 +55,7 @@ export function readRounds(file: string): ReportRound[] {
 
 /** Parses summary.json and checks the fields the report reads. */
 export function readSummary(file: string): RunSummary {
-  let s: unknown;
-  try {
-    s = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UsageError(`${file} is not valid JSON (${(e as Error).message})`);
-  }
-  if (!isObject(s)) throw new UsageError(`${file}: expected a JSON object`);
+  const s = readJsonObject(file);
   const config = field(s, 'config', isObject, 'an object', file);
   for (const k of ['problem', 'method', 'compressor']) field(config, k, isString, 'a string', file, 'config.');
   field(config, 'clients', (v) => Number.isInteger(v) && (v as number) >= 1, 'a positive integer', file, 'config.');
@@ -83,6 +77,18 @@ export function readSummary(file: string): RunSummary {
   const final = field(s, 'final', isObject, 'an object', file);
   field(final, 'gradNormSq', (v) => v === null || isNonNegative(v), 'a number ≥ 0 or null', file, 'final.');
   return s as unknown as RunSummary;
+}
+
+/** A JSON file that must hold an object; anything else is a UsageError naming the file. */
+export function readJsonObject(file: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`${file} is not valid JSON (${(e as Error).message})`);
+  }
+  if (!isObject(parsed)) throw new UsageError(`${file}: expected a JSON object`);
+  return parsed;
 }
 
 function field<T>(obj: Record<string, unknown>, key: string, ok: (v: unknown) => v is T, expected: string, file: string, prefix?: string): T;
