@@ -1,5 +1,6 @@
 import { packedSymbolBits, packSymbols } from '@marina/protocol';
 import { hash32, streamKeys } from '../rng.js';
+import { rangeKernels } from '../kernels/range.js';
 import { addSymbols, checkWords, ditherTables, encodeNatural, encodeStandard } from '../kernels/dithering.js';
 import type { Compressor } from './types.js';
 import { ExponentReader, expectLength, readScale } from './floats.js';
@@ -130,15 +131,12 @@ function roundNatural(u: number, s: number, U: number, exponent: ExponentReader)
 }
 
 /**
- * ‖a‖_p over a[0..d) for p ≥ 1 or Infinity. General p scales by the largest magnitude first, so |a_j|^p
+ * ‖a‖_p over a[0..d) for p ≥ 1 or Infinity; p = 2 sums the squares in kernels/rangeJs.sumSquares' 8-lane
+ * order (SIMD where available), p = 1 sequentially. General p scales by the largest magnitude first, so |a_j|^p
  * neither overflows nor underflows; NaN propagates (the server then refuses the message).
  */
 export function pNorm(a: Float64Array, d: number, p: number): number {
-  if (p === 2) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += a[j]! * a[j]!;
-    return Math.sqrt(s);
-  }
+  if (p === 2) return Math.sqrt(rangeKernels.sumSquares(a, d)); // the fixed 8-lane order (protocol 3)
   if (p === 1) {
     let s = 0;
     for (let j = 0; j < d; j++) s += Math.abs(a[j]!);

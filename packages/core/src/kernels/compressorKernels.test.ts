@@ -9,6 +9,7 @@ import { createQsgd } from '../compressors/qsgd.js';
 import { createTernary } from '../compressors/ternary.js';
 import type { CompressContext, Compressor } from '../compressors/types.js';
 import { naturalField } from './natural.js';
+import { ditherTables, encodeNaturalJs, encodeStandardJs, wasmDithering, WASM_MIN_D } from './dithering.js';
 import { applySigns, expandSigns, fwht, fwhtJs, fwhtReference, l1Norm, rotationScratch, signBits, wasmHadamard } from './hadamard.js';
 import { readFields, writeFields } from './bitFields.js';
 
@@ -112,6 +113,29 @@ describe('dithering kernels = the per-coordinate reference', () => {
       }
     });
   }
+
+  it('the JavaScript encode (the fallback) = the WebAssembly SIMD encode the compressors use from WASM_MIN_D', () => {
+    expect(wasmDithering).not.toBeNull(); // Node has WebAssembly SIMD
+    for (const [scheme, s] of [['standard', 1], ['standard', 4], ['standard', 300], ['natural', 4], ['natural', 1000]] as const) {
+      const value = new Float64Array(2 * s + 1);
+      for (let l = 1; l <= s; l++) value[s + l] = -(value[s - l] = -(scheme === 'standard' ? l / s : 2 ** (l - s)));
+      const t = ditherTables(s, value);
+      for (const d of [WASM_MIN_D, 100, 8191, 8193, 65537]) {
+        for (const a of inputs(d, true)) {
+          let mx = 0;
+          for (const x of a) mx = Math.max(mx, Math.abs(x));
+          if (mx === 0) continue;
+          const bytes = 4 * Math.ceil(d / t.perWord);
+          const js = new Uint8Array(bytes + 4);
+          const wasm = new Uint8Array(bytes + 4);
+          const encodeJs = scheme === 'standard' ? encodeStandardJs : encodeNaturalJs;
+          encodeJs(a, d, 1 / mx, t, 0x1234567, 0x89abcdef | 0, js, 4);
+          wasmDithering!.encode(scheme === 'natural', a, d, 1 / mx, s, t.perWord, 0x1234567, 0x89abcdef | 0, wasm, 4);
+          expect(wasm).toEqual(js);
+        }
+      }
+    }
+  });
 
   it('rounds up with the frequency of the fraction (the integer comparison is the threshold test)', () => {
     // One coordinate at u·s = 0.3 (standard) over many ranks: the level-1 share is 0.3 ± 5σ.

@@ -1,5 +1,6 @@
 import { ProtocolError, symbolsPerWord } from '@marina/protocol';
 import { hash32 } from '../rng.js';
+import { loadWasmDithering, type WasmDithering } from './ditheringWasm.js';
 
 /**
  * The dithering family's kernels (natural dithering, QSGD, ternary: compressors/dithering.ts; protocol 3):
@@ -8,9 +9,16 @@ import { hash32 } from '../rng.js';
  * goes up iff h_j < f_j·2^32, i.e. iff h_j/2^32 < f_j: probability f_j up to the hash's uniformity), the
  * symbols packed into words as they are made, and a table-driven decode.
  *
- * Plain JavaScript (no WebAssembly port yet): the cost is the per-coordinate hash, compare and base-m digit
- * (marina bench's encode.<compressor>.<d> figures give it beside a plain loop).
+ * The encode runs in WebAssembly SIMD (dither.wat) where available from WASM_MIN_D coordinates, the
+ * JavaScript functions here (`encodeStandardJs`, `encodeNaturalJs`) being the reference and the fallback;
+ * the decode is JavaScript (marina bench's encode/decode.<compressor>.<d> figures).
  */
+
+/** The SIMD encode, or null where WebAssembly SIMD is unavailable. */
+export const wasmDithering: WasmDithering | null = loadWasmDithering();
+
+/** Below this d the JavaScript encode runs (a wasm call's set-up costs more than it saves). */
+export const WASM_MIN_D = 64;
 
 const TWO32 = 0x1_0000_0000;
 
@@ -60,6 +68,12 @@ export function ditherTables(s: number, value: Float64Array): DitherTables {
  * a_j < 0). Writes ⌈d/perWord⌉ little-endian words at out[offset..]. `inv` = 1/r, r finite and > 0.
  */
 export function encodeStandard(a: Float64Array, d: number, inv: number, t: DitherTables, k0: number, k1: number, out: Uint8Array, offset: number): void {
+  if (wasmDithering !== null && d >= WASM_MIN_D) wasmDithering.encode(false, a, d, inv, t.s, t.perWord, k0, k1, out, offset);
+  else encodeStandardJs(a, d, inv, t, k0, k1, out, offset);
+}
+
+/** encodeStandard in JavaScript: the reference. */
+export function encodeStandardJs(a: Float64Array, d: number, inv: number, t: DitherTables, k0: number, k1: number, out: Uint8Array, offset: number): void {
   const { s, perWord, pw } = t;
   const view = new DataView(out.buffer, out.byteOffset + offset, 4 * Math.ceil(d / perWord));
   let p = 0;
@@ -92,8 +106,14 @@ const u32 = new Uint32Array(f64.buffer);
  * 2^{1−s} (zero and subnormals included) level [h < u·2^{s−1}·2^32]. u = 1 is e = 0: level s.
  */
 export function encodeNatural(a: Float64Array, d: number, inv: number, t: DitherTables, k0: number, k1: number, out: Uint8Array, offset: number): void {
+  if (t.s > 1023) throw new RangeError(`encodeNatural: s = ${t.s} > 1023 (use the reference path)`);
+  if (wasmDithering !== null && d >= WASM_MIN_D) wasmDithering.encode(true, a, d, inv, t.s, t.perWord, k0, k1, out, offset);
+  else encodeNaturalJs(a, d, inv, t, k0, k1, out, offset);
+}
+
+/** encodeNatural in JavaScript: the reference. */
+export function encodeNaturalJs(a: Float64Array, d: number, inv: number, t: DitherTables, k0: number, k1: number, out: Uint8Array, offset: number): void {
   const { s, perWord, pw } = t;
-  if (s > 1023) throw new RangeError(`encodeNatural: s = ${s} > 1023 (use the reference path)`);
   const view = new DataView(out.buffer, out.byteOffset + offset, 4 * Math.ceil(d / perWord));
   const lowScale = 2 ** (s - 1); // ≤ 2^1022; u·2^{s−1} < 1 below the lowest level, then ·2^32: both exact
   const lowBiased = 1023 + 1 - s; // biased exponent of 2^{1−s}
