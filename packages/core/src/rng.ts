@@ -66,7 +66,7 @@ const INV_TWO32 = 1 / TWO32;
 export class CounterRng {
   protected readonly k0: number;
   protected readonly k1: number;
-  private counter = 0;
+  protected counter = 0;
 
   constructor(seed: number, round: number, rank: number, purpose: string) {
     const [k0, k1] = streamKeys(seed, round, rank, purpose);
@@ -149,5 +149,36 @@ export class CounterRng {
 export class HashRng extends CounterRng {
   override at(i: number): number {
     return hash32(this.k0, this.k1, i);
+  }
+
+  /** CounterRng's Fisher–Yates with its `int` inlined over hash32 (the same draws, the same permutation). */
+  override permutation(out: Int32Array | Uint32Array): void {
+    const n = out.length;
+    const { k0, k1 } = this;
+    let c = this.counter;
+    for (let i = 0; i < n; i++) out[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const range = i + 1;
+      let j: number;
+      if (range <= 0x200000) {
+        for (;;) {
+          const m = hash32(k0, k1, c++) * range;
+          const hi = Math.floor(m * INV_TWO32);
+          const lo = m - hi * TWO32;
+          if (lo >= range || lo >= (TWO32 - range) % range) {
+            j = hi;
+            break;
+          }
+        }
+      } else {
+        this.counter = c;
+        j = this.int(range);
+        c = this.counter;
+      }
+      const t = out[i]!;
+      out[i] = out[j]!;
+      out[j] = t;
+    }
+    this.counter = c;
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BitReader, BitWriter, packSymbols, symbolsPerWord, unpackSymbols } from '@marina/protocol';
-import { CounterRng, hash32, streamKeys } from '../rng.js';
+import { CounterRng, hash32, HashRng, streamKeys } from '../rng.js';
 import { ditherSymbol, pNorm } from '../compressors/dithering.js';
 import { ExponentReader } from '../compressors/floats.js';
 import { createNatural } from '../compressors/natural.js';
@@ -320,5 +320,31 @@ describe('bit fields = BitWriter and BitReader', () => {
       }
     }
     expect(() => writeFields(new Int32Array(1), 1, 31, new Uint8Array(8), 0)).toThrow(RangeError);
+  });
+});
+
+describe('HashRng.permutation = Fisher–Yates over HashRng.int', () => {
+  it('gives the same permutation and leaves the stream at the same place, n = 0 … 300, 1e5 and past 2^21', () => {
+    const reference = (rng: HashRng, out: Int32Array): void => {
+      for (let i = 0; i < out.length; i++) out[i] = i;
+      for (let i = out.length - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        const t = out[i]!;
+        out[i] = out[j]!;
+        out[j] = t;
+      }
+    };
+    for (const n of [...Array.from({ length: 301 }, (_, i) => i), 100_000, 2 ** 21 + 5]) {
+      const want = new Int32Array(n);
+      const got = new Int32Array(n);
+      const a = new HashRng(n, 1, 2, 'perm');
+      const b = new HashRng(n, 1, 2, 'perm');
+      a.u32(); // start mid-stream
+      b.u32();
+      reference(a, want);
+      b.permutation(got);
+      expect(got).toEqual(want);
+      expect(b.u32()).toBe(a.u32());
+    }
   });
 });
