@@ -49,8 +49,10 @@ describe('topk', () => {
   it('keeps exactly the K largest magnitudes, ties to the lower index, on random and adversarial inputs', () => {
     const rng = new CounterRng(3, 0, 0, 'topk-test');
     const cases: Float64Array[] = [];
-    for (const d of [1, 2, 3, 8, 33, 100, 257]) {
+    // From d = 4096 the K-th largest comes from a histogram of the magnitudes' top bits (topk.ts kthLargest).
+    for (const d of [1, 2, 3, 8, 33, 100, 257, 4096, 10007]) {
       cases.push(float32Gaussian(d, d + 1));
+      if (d > 1000) cases.push(Float64Array.from(float32Gaussian(d, d + 2), (x, j) => x * 2 ** ((j % 40) - 20))); // many buckets
       cases.push(Float64Array.from({ length: d }, () => rng.int(5) - 2)); // many ties, zeros, signs
       cases.push(Float64Array.from({ length: d }, (_, j) => j)); // sorted
       cases.push(Float64Array.from({ length: d }, (_, j) => -j)); // reversed magnitudes by sign
