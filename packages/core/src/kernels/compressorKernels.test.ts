@@ -8,7 +8,7 @@ import { createNaturalDithering } from '../compressors/naturalDithering.js';
 import { createQsgd } from '../compressors/qsgd.js';
 import { createTernary } from '../compressors/ternary.js';
 import type { CompressContext, Compressor } from '../compressors/types.js';
-import { naturalField } from './natural.js';
+import { encodeNaturalFieldsJs, naturalField } from './natural.js';
 import { ditherTables, encodeNaturalJs, encodeStandardJs, wasmDithering, WASM_MIN_D } from './dithering.js';
 import { applySigns, expandSigns, fwht, fwhtJs, fwhtReference, l1Norm, rotationScratch, signBits, wasmHadamard } from './hadamard.js';
 import { readFields, writeFields } from './bitFields.js';
@@ -198,6 +198,20 @@ describe('natural compression kernels = the per-coordinate reference', () => {
       for (const h of [0, 1, 2 ** 31, 2 ** 32 - 1]) {
         f64[0] = x;
         expect(naturalField(u32[1]!, u32[0]!, h)).toBe(byMagnitude(x, h));
+      }
+    }
+  });
+
+  it('the JavaScript encode (the fallback) = the WebAssembly SIMD encode', () => {
+    for (const d of [WASM_MIN_D, 8191, 8192, 8200, 65537]) {
+      for (const a of inputs(d, true)) {
+        const ctx = ctxOf(d);
+        const [k0, k1] = streamKeys(ctx.seed, ctx.round, ctx.rank, 'natural');
+        const js = new Uint8Array(Math.ceil((9 * d) / 8));
+        encodeNaturalFieldsJs(a, d, k0, k1, js);
+        const got = new Uint8Array(js.length).fill(0xee);
+        q.encode(a, ctx, got);
+        expect(got).toEqual(js);
       }
     }
   });

@@ -129,4 +129,64 @@
         (local.set $out (i32.add (local.get $out) (i32.const 4)))
         (local.set $start (i32.add (local.get $start) (local.get $k)))
         (br $words))))
+;; Natural compression's 9-bit fields (natural.ts naturalField) for two coordinates a, hashes h64 (i64 lanes)
+  ;; and hf (doubles), as i64 lanes: code = biased - 896 + [h 2^20 < M] for normal float32 magnitudes,
+  ;; 255 from 2^128 (and for infinities and NaN), [hf < |a| 2^158] below 2^-126; field (code << 1) | sign,
+  ;; 0 for code 0.
+  (func $field (param $a v128) (param $h64 v128) (param $hf v128) (result v128)
+    (local $biased v128) (local $code v128)
+    (local.set $biased (v128.and (i64x2.shr_u (local.get $a) (i32.const 52)) (i64x2.splat (i64.const 0x7ff))))
+    (local.set $code
+      (i64x2.sub
+        (i64x2.sub (local.get $biased) (i64x2.splat (i64.const 896)))
+        (i64x2.lt_s (i64x2.shl (local.get $h64) (i32.const 20)) (v128.and (local.get $a) (i64x2.splat (i64.const 0xfffffffffffff))))))
+    (local.set $code (v128.bitselect (i64x2.splat (i64.const 255)) (local.get $code) (i64x2.gt_s (local.get $biased) (i64x2.splat (i64.const 1150)))))
+    (local.set $code
+      (v128.bitselect
+        (i64x2.neg (f64x2.lt (local.get $hf) (f64x2.mul (f64x2.abs (local.get $a)) (f64x2.splat (f64.const 0x1p158)))))
+        (local.get $code)
+        (i64x2.lt_s (local.get $biased) (i64x2.splat (i64.const 897)))))
+    (v128.or (i64x2.shl (local.get $code) (i32.const 1))
+      (v128.and (i64x2.shr_u (local.get $a) (i32.const 63)) (v128.not (i64x2.eq (local.get $code) (i64x2.splat (i64.const 0)))))))
+
+  ;; The fields of the count coordinates at a (global indices j0 ..) as i32 at fields.
+  (func (export "fields") (param $a i32) (param $count i32) (param $j0 i32) (param $k0 i32) (param $k1 i32) (param $fields i32)
+    (local $i i32) (local $pa i32) (local $idx v128) (local $h v128) (local $h23 v128) (local $k0v v128) (local $k1v v128)
+    (local.set $idx (i32x4.add (i32x4.splat (local.get $j0)) (v128.const i32x4 0 1 2 3)))
+    (local.set $k0v (i32x4.splat (local.get $k0)))
+    (local.set $k1v (i32x4.splat (local.get $k1)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_s (local.get $i) (local.get $count)))
+        (local.set $pa (i32.add (local.get $a) (i32.shl (local.get $i) (i32.const 3))))
+        (local.set $h (call $hash (local.get $idx) (local.get $k0v) (local.get $k1v)))
+        (local.set $h23 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $h) (local.get $h)))
+        (v128.store (i32.add (local.get $fields) (i32.shl (local.get $i) (i32.const 2)))
+          (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+            (call $field (v128.load (local.get $pa)) (i64x2.extend_low_i32x4_u (local.get $h)) (f64x2.convert_low_i32x4_u (local.get $h)))
+            (call $field (v128.load offset=16 (local.get $pa)) (i64x2.extend_low_i32x4_u (local.get $h23)) (f64x2.convert_low_i32x4_u (local.get $h23)))))
+        (local.set $idx (i32x4.add (local.get $idx) (i32x4.splat (i32.const 4))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $next))))
+
+  ;; Packs groups of eight 9-bit fields (i32 at fields) into nine bytes each at out, LSB first.
+  (func (export "pack9") (param $fields i32) (param $groups i32) (param $out i32)
+    (local $g i32) (local $f i32) (local $acc i64)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_s (local.get $g) (local.get $groups)))
+        (local.set $f (i32.add (local.get $fields) (i32.shl (local.get $g) (i32.const 5))))
+        (local.set $acc
+          (i64.or
+            (i64.or
+              (i64.or (i64.extend_i32_u (i32.load (local.get $f))) (i64.shl (i64.extend_i32_u (i32.load offset=4 (local.get $f))) (i64.const 9)))
+              (i64.or (i64.shl (i64.extend_i32_u (i32.load offset=8 (local.get $f))) (i64.const 18)) (i64.shl (i64.extend_i32_u (i32.load offset=12 (local.get $f))) (i64.const 27))))
+            (i64.or
+              (i64.or (i64.shl (i64.extend_i32_u (i32.load offset=16 (local.get $f))) (i64.const 36)) (i64.shl (i64.extend_i32_u (i32.load offset=20 (local.get $f))) (i64.const 45)))
+              (i64.or (i64.shl (i64.extend_i32_u (i32.load offset=24 (local.get $f))) (i64.const 54)) (i64.shl (i64.extend_i32_u (i32.load offset=28 (local.get $f))) (i64.const 63))))))
+        (i64.store (local.get $out) (local.get $acc))
+        (i32.store8 offset=8 (local.get $out) (i32.shr_u (i32.load offset=28 (local.get $f)) (i32.const 1)))
+        (local.set $out (i32.add (local.get $out) (i32.const 9)))
+        (local.set $g (i32.add (local.get $g) (i32.const 1)))
+        (br $next))))
 )

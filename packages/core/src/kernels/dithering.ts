@@ -18,7 +18,7 @@ import { loadWasmDithering, type WasmDithering } from './ditheringWasm.js';
 export const wasmDithering: WasmDithering | null = loadWasmDithering();
 
 /** Below this d the JavaScript encode runs (a wasm call's set-up costs more than it saves). */
-export const WASM_MIN_D = 64;
+export const WASM_MIN_D = 32;
 
 const TWO32 = 0x1_0000_0000;
 

@@ -1,7 +1,8 @@
 import { DITHER_WASM } from './ditherWasmBytes.js';
 
 /**
- * dither.wat's SIMD encode behind dithering.ts's encodeStandard and encodeNatural (the same words). A
+ * dither.wat's SIMD encode behind dithering.ts's encodeStandard and encodeNatural (the same words) and
+ * natural.ts's encodeNaturalFields (the same bytes). A
  * vector in the JavaScript heap goes through the module's memory a chunk at a time (C coordinates, a whole
  * number of words: the copy lands in cache and the kernel reads it there); the words come back the same way.
  */
@@ -18,6 +19,8 @@ interface Exports {
   standard: Kernel;
   natural: Kernel;
   pack(sym: number, count: number, m: number, k: number, out: number): void;
+  fields(a: number, count: number, j0: number, k0: number, k1: number, fields: number): void;
+  pack9(fields: number, groups: number, out: number): void;
 }
 
 /** Coordinates per chunk, before rounding down to whole words. */
@@ -53,6 +56,24 @@ export class WasmDithering {
       const bytes = 4 * Math.ceil(count / k);
       out.set(this.u8.subarray(OUT, OUT + bytes), offset + 4 * (j0 / k));
     }
+  }
+
+  /**
+   * Natural compression's 9-bit fields of a[0..8⌊d/8⌋) (whole groups of eight: nine bytes each) at out[0..);
+   * returns how many coordinates it wrote (the caller writes the rest).
+   */
+  naturalFields(a: Float64Array, d: number, k0: number, k1: number, out: Uint8Array): number {
+    const x = (this.x ??= this.instance());
+    const C = CHUNK; // a multiple of 8
+    const whole = d & ~7;
+    for (let j0 = 0; j0 < whole; j0 += C) {
+      const count = Math.min(C, whole - j0);
+      this.f64.set(a.subarray(j0, j0 + count), A / 8);
+      x.fields(A, count, j0, k0 | 0, k1 | 0, SYM);
+      x.pack9(SYM, count / 8, OUT);
+      out.set(this.u8.subarray(OUT, OUT + (9 * count) / 8), (9 * j0) / 8);
+    }
+    return whole;
   }
 
   private instance(): Exports {

@@ -1,12 +1,14 @@
 import { ProtocolError } from '@marina/protocol';
 import { hash32 } from '../rng.js';
+import { wasmDithering, WASM_MIN_D } from './dithering.js';
 
 /**
  * Natural compression's kernels (compressors/natural.ts; protocol 3): 9-bit fields (bit 0 the sign, bits 1–8
  * the float32 biased exponent code), LSB first. Coordinate j rounds up iff h_j < f_j·2^32, h_j = hash32 of
  * the stream at j, f_j = |a_j|/2^e − 1 its exact fraction; read from the double's own bits, that is
- * h_j·2^20 < M_j with M_j the 52-bit mantissa (exact in doubles). Plain JavaScript: no per-coordinate
- * closures, bits packed in a register, a table-driven decode.
+ * h_j·2^20 < M_j with M_j the 52-bit mantissa (exact in doubles). The encode runs in WebAssembly SIMD
+ * (dither.wat) where available; the JavaScript here is the reference and fallback (bits packed in a
+ * register); the decode is JavaScript, table-driven.
  */
 
 const TWO32 = 0x1_0000_0000;
@@ -34,13 +36,22 @@ export function naturalField(hi: number, lo: number, h: number): number {
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 
-/** Writes the ⌈9d/8⌉ bytes of a[0..d) into out[0..), padding bits zero. */
+/**
+ * Writes the ⌈9d/8⌉ bytes of a[0..d) into out[0..), padding bits zero: whole groups of eight coordinates in
+ * WebAssembly SIMD (dither.wat) where available from WASM_MIN_D, the rest in JavaScript.
+ */
 export function encodeNaturalFields(a: Float64Array, d: number, k0: number, k1: number, out: Uint8Array): void {
+  const done = wasmDithering !== null && d >= WASM_MIN_D ? wasmDithering.naturalFields(a, d, k0, k1, out) : 0;
+  encodeNaturalFieldsJs(a, d, k0, k1, out, done);
+}
+
+/** encodeNaturalFields in JavaScript from coordinate `from` (a multiple of 8: byte 9·from/8) on: the reference. */
+export function encodeNaturalFieldsJs(a: Float64Array, d: number, k0: number, k1: number, out: Uint8Array, from = 0): void {
   const w = new Uint32Array(a.buffer, a.byteOffset, 2 * d);
   let acc = 0;
   let nb = 0;
-  let p = 0;
-  for (let j = 0; j < d; j++) {
+  let p = (9 * from) / 8;
+  for (let j = from; j < d; j++) {
     const hi = w[2 * j + 1]!;
     const biased = (hi >>> 20) & 0x7ff;
     const h = hash32(k0, k1, j);
