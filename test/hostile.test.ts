@@ -204,7 +204,7 @@ function insider(url: string, secret: Uint8Array, spec: InsiderSpec, rank: numbe
           } else ws.send(bad);
           return;
         }
-        if (reply[0] === Kind.Update) earlier.push(reply);
+        if (reply[0] === Kind.Update) earlier.push(reply.slice()); // the runner rewrites its message buffer next round
         ws.send(reply);
       }
       if (bytes[0] === Kind.RoundStart) honestRounds++;
