@@ -1,5 +1,6 @@
 import { runClient, trustedContext, type ClientOptions, type ClientResult } from './client.js';
 import { JoinGate } from './gate.js';
+import { tuneHeapForRounds } from './heap.js';
 
 /** In a data path given to several clients, stands for each client's rank (`--data shard-{rank}.txt`). */
 export const RANK_PLACEHOLDER = '{rank}';
@@ -30,6 +31,7 @@ export async function hostClients(opts: HostOptions): Promise<HostedResult[]> {
   if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`hostClients: count must be an integer ≥ 1, got ${k}`);
   const placeholder = opts.data !== null && opts.data.includes(RANK_PLACEHOLDER);
   if (placeholder && opts.rank === null) throw new RangeError(`hostClients: a data path with ${RANK_PLACEHOLDER} needs the first rank`);
+  tuneHeapForRounds(); // this process is the clients' own: a GC heuristic for their round loop
   if (k === 1 && !placeholder) return [{ index: 0, ...(await runClient(opts)) }];
   const gate = new JoinGate(opts.maxJoining);
   // Parsing the CA store costs tens of ms and a few MB: once per process, not once per client.

@@ -1,4 +1,4 @@
-import { decodeRoundStart, decodeScalar, decodeState, encodeEval, encodeScalar, Kind, kindName, ProtocolError, readRoundHeader } from '@marina/protocol';
+import { decodeScalar, decodeState, encodeEval, encodeScalar, Flag, Kind, kindName, ProtocolError, readRoundHeader, readRoundStart } from '@marina/protocol';
 import type { ClientHalf } from './methods/types.js';
 import type { Problem } from './problems/types.js';
 import type { RunConfig } from './config.js';
@@ -82,25 +82,28 @@ export class ClientRunner {
   onRoundStart(msg: Uint8Array): Uint8Array[] {
     const h = readRoundHeader(msg, this.maxPayload);
     if (h.kind !== Kind.RoundStart) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `expected RoundStart, got ${kindName(h.kind)}`);
-    [this.x, this.lastX] = [this.lastX, this.x]; // lastX ← x of the previous RoundStart
+    const x = this.lastX; // lastX ← x of the previous RoundStart
+    this.lastX = this.x;
+    this.x = x;
     const seenLast = this.lastRound;
     this.lastRound = -1; // until this message has decoded
-    const flags = decodeRoundStart(h, msg, this.x, this.xPrev);
+    const flags = readRoundStart(h, msg, this.x, this.xPrev);
     this.lastRound = h.round;
     // The plan is a pure function of (seed, round): recompute it and check the server's coin against it.
     const plan = this.method.plan(this.env, h.round);
-    if (plan.coin !== flags.coin) {
-      throw new ProtocolError('MARINA_ERR_BAD_FIELD', `round ${h.round}: the server's coin ${flags.coin} disagrees with this client's ${plan.coin}; the configurations differ`);
+    const coin = (flags & Flag.Coin) !== 0;
+    if (plan.coin !== coin) {
+      throw new ProtocolError('MARINA_ERR_BAD_FIELD', `round ${h.round}: the server's coin ${coin} disagrees with this client's ${plan.coin}; the configurations differ`);
     }
     const out = this.out;
     out.length = 0;
     const slot = slotOf(plan.senders, this.rank);
-    if (flags.participate) {
+    if ((flags & Flag.Participate) !== 0) {
       if (slot < 0) throw new ProtocolError('MARINA_ERR_BAD_FIELD', `round ${h.round}: asked to participate but rank ${this.rank} is not among the round's senders`);
       // x^{t−1} for a half that did not answer round t−1: sent by the server when this rank did not get round
       // t−1's RoundStart; otherwise that RoundStart only asked for an evaluation (PP-MARINA's unsampled
       // clients) and its x is kept here. A half that answered round t−1 holds its own state (null).
-      let xPrev: Float64Array | null = flags.previous ? this.xPrev : null;
+      let xPrev: Float64Array | null = (flags & Flag.Previous) !== 0 ? this.xPrev : null;
       if (xPrev === null && h.round > 0 && this.answered !== h.round - 1 && seenLast === h.round - 1) xPrev = this.lastX;
       const update = this.half.respond(plan, slot, this.x, xPrev);
       const shared = plan.kind === 'compressed' ? this.env.compressor.sharedRange : undefined;
@@ -113,7 +116,7 @@ export class ClientRunner {
       }
       this.answered = h.round;
     }
-    if (flags.evaluate) {
+    if ((flags & Flag.Evaluate) !== 0) {
       this.problem.gradInto(this.grad, this.x);
       this.evalMsg = encodeEval(h.round, this.problem.loss(this.x), this.grad, this.evalMsg ?? undefined);
       out.push(this.evalMsg);

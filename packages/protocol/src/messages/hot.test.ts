@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   allocRoundMessage, allocUpdate, decodeEval, decodeRoundStart, decodeScalar, decodeState, encodeEval, encodeRoundStart, encodeScalar, encodeState, Flag, Kind, PROTOCOL_VERSION,
-  readRoundHeader, roundPayload, UPLINK_HEADER_BYTES, DOWNLINK_HEADER_BYTES,
+  readRoundHeader, readRoundStart, roundPayload, UPLINK_HEADER_BYTES, DOWNLINK_HEADER_BYTES,
 } from '@marina/protocol';
 import { expectProtocolError, fromHex, lcg, toHex } from '@marina/protocol/testing';
 
@@ -134,6 +134,21 @@ describe('RoundStart', () => {
     const big = new Uint8Array(DOWNLINK_HEADER_BYTES + 33);
     big.set(fromHex(ROUND_START).subarray(0, DOWNLINK_HEADER_BYTES));
     expectProtocolError(() => receiveRoundStart(big, 2), 'MARINA_ERR_TOO_LARGE', 'RoundStart payload of 33 bytes exceeds the limit of 32 bytes');
+  });
+
+  it('readRoundStart (the client\'s allocation-free form) copies the same vectors and returns the header\'s flag bits', () => {
+    const d = 5;
+    const [x, xPrev] = [lcgFloats(3, d), lcgFloats(4, d)];
+    for (const prev of [null, xPrev]) {
+      const msg = atOffset(encodeRoundStart(9, { coin: true, participate: false, evaluate: true }, x, prev), 3);
+      const [xOut, prevOut] = [new Float64Array(d), new Float64Array(d)];
+      const flags = readRoundStart(readRoundHeader(msg, 16 * d), msg, xOut, prevOut);
+      expect(flags).toBe(Flag.Coin | Flag.Evaluate | (prev ? Flag.Previous : 0));
+      expect(xOut).toEqual(x);
+      if (prev) expect(prevOut).toEqual(xPrev);
+    }
+    const short = fromHex(ROUND_START);
+    expectProtocolError(() => readRoundStart(readRoundHeader(short, 48), short, new Float64Array(3), new Float64Array(3)), 'MARINA_ERR_TRUNCATED', 'RoundStart carries 16 payload bytes, expected 24 (d = 3 float64 values)');
   });
 
   it('rejects non-finite coordinates of x^t and x^{t−1}', () => {

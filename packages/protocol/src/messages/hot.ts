@@ -36,15 +36,25 @@ export function encodeRoundStart(round: number, flags: RoundStartFlags, x: Float
  * x^{t−1} into `xPrevOut`; checks d, the length and finiteness. Returns the flags and whether x^{t−1} came.
  */
 export function decodeRoundStart(h: RoundHeader, msg: Uint8Array, xOut: Float64Array, xPrevOut: Float64Array): RoundStartFlags & { previous: boolean } {
+  const flags = readRoundStart(h, msg, xOut, xPrevOut);
+  return { coin: (flags & Flag.Coin) !== 0, participate: (flags & Flag.Participate) !== 0, evaluate: (flags & Flag.Evaluate) !== 0, previous: (flags & Flag.Previous) !== 0 };
+}
+
+/**
+ * `decodeRoundStart` allocating nothing when the message is good (a client's every round): the same checks and
+ * copies; returns the header's flag bits (Flag.Coin, Participate, Evaluate, Previous).
+ */
+export function readRoundStart(h: RoundHeader, msg: Uint8Array, xOut: Float64Array, xPrevOut: Float64Array): number {
   const d = xOut.length;
   const previous = (h.flags & Flag.Previous) !== 0;
-  expectPayload(h, 8 * d * (previous ? 2 : 1), `d = ${d} float64 values${previous ? ', twice (x^t, x^{t−1})' : ''}`);
+  const bytes = 8 * d * (previous ? 2 : 1);
+  if (h.payloadBytes !== bytes) expectPayload(h, bytes, `d = ${d} float64 values${previous ? ', twice (x^t, x^{t−1})' : ''}`);
   const at = roundHeaderBytes(Kind.RoundStart);
   copyFloats(msg, at, xOut);
   if (previous) copyFloats(msg, at + 8 * d, xPrevOut);
   checkFinite(xOut, 'RoundStart x');
   if (previous) checkFinite(xPrevOut, 'RoundStart x_prev');
-  return { coin: (h.flags & Flag.Coin) !== 0, participate: (h.flags & Flag.Participate) !== 0, evaluate: (h.flags & Flag.Evaluate) !== 0, previous };
+  return h.flags;
 }
 
 /**
