@@ -1,8 +1,9 @@
 import { ProtocolError } from '@marina/protocol';
 
 /**
- * Float32 payload helpers. `ws` may hand a message at any byte offset, so reads go through an aligned
- * scratch copy (one memcpy) rather than a typed-array view of the received bytes (ARCHITECTURE "Numbers").
+ * Float32 payload helpers. `ws` may hand a message at any byte offset, so a read views the received bytes
+ * where they are 4-byte aligned and goes through an aligned scratch copy (one memcpy) otherwise
+ * (ARCHITECTURE "Numbers").
  */
 
 /** Writes `count` values of `src` (from `from`) as little-endian float32 at `out[byteOffset..]`. */
@@ -17,15 +18,20 @@ export function writeFloat32s(src: Float64Array, out: Uint8Array, byteOffset: nu
 }
 
 /**
- * Copies `count` float32 values from `payload[byteOffset..]` into an aligned view of `scratch` and checks
- * that every one is finite; returns the view.
+ * The `count` float32 values at `payload[byteOffset..]`, checked finite: a view of the payload where it is
+ * 4-byte aligned, else a copy into an aligned view of `scratch` (read-only for the caller either way).
  */
 export function readFloat32s(payload: Uint8Array, byteOffset: number, count: number, scratch: Float32Array, what: string): Float32Array {
   if (payload.length < byteOffset + 4 * count) {
     throw new ProtocolError('MARINA_ERR_TRUNCATED', `${what}: ${count} float32 values need ${4 * count} bytes, ${payload.length - byteOffset} left`);
   }
-  const view = scratch.subarray(0, count);
-  new Uint8Array(view.buffer, view.byteOffset, 4 * count).set(payload.subarray(byteOffset, byteOffset + 4 * count));
+  const at = payload.byteOffset + byteOffset;
+  let view: Float32Array;
+  if (at % 4 === 0) view = new Float32Array(payload.buffer, at, count);
+  else {
+    view = scratch.subarray(0, count);
+    new Uint8Array(view.buffer, view.byteOffset, 4 * count).set(payload.subarray(byteOffset, byteOffset + 4 * count));
+  }
   // Exponent field + 1 is 256 exactly for ±∞ and NaN, below 256 otherwise: OR them, no branch per value;
   // the culprit is found after.
   const bits = new Uint32Array(view.buffer, view.byteOffset, count);

@@ -4,6 +4,8 @@ import { CounterRng, hash32, HashRng, streamKeys } from '../rng.js';
 import { ditherSymbol, pNorm } from '../compressors/dithering.js';
 import { ExponentReader } from '../compressors/floats.js';
 import { createNatural } from '../compressors/natural.js';
+import { createIdentity } from '../compressors/identity.js';
+import { createRandk } from '../compressors/randk.js';
 import { createNaturalDithering } from '../compressors/naturalDithering.js';
 import { createQsgd } from '../compressors/qsgd.js';
 import { createTernary } from '../compressors/ternary.js';
@@ -359,6 +361,33 @@ describe('HashRng.permutation = Fisher–Yates over HashRng.int', () => {
       b.permutation(got);
       expect(got).toEqual(want);
       expect(b.u32()).toBe(a.u32());
+    }
+  });
+});
+
+describe('float32 payloads: viewed where aligned, copied where not', () => {
+  it('decode the same sums, and refuse a non-finite value before touching the sum, at every byte offset', () => {
+    for (const q of [createIdentity(), createRandk({ k: 7 })]) {
+      for (const d of [1, 7, 100, 4099]) {
+        if (q.name === 'randk' && d < 7) continue;
+        const ctx = ctxOf(d);
+        const a = inputs(d, false)[0]!;
+        const payload = new Uint8Array(bytesOf(q, ctx));
+        q.encode(a, ctx, payload);
+        const want = startSum(d);
+        q.decodeInto(want, payload, ctx);
+        for (const shift of [0, 1, 2, 3, 4]) {
+          const moved = new Uint8Array(payload.length + shift).subarray(shift);
+          moved.set(payload);
+          const got = startSum(d);
+          q.decodeInto(got, moved, ctx);
+          expect(same(got, want)).toBe(true);
+          new DataView(moved.buffer, moved.byteOffset).setFloat32(4 * ((d * 7) % (payload.length / 4)), NaN, true);
+          const untouched = startSum(d);
+          expect(() => q.decodeInto(untouched, moved, ctx)).toThrow(/not finite|is NaN/i);
+          expect(same(untouched, startSum(d))).toBe(true);
+        }
+      }
     }
   });
 });

@@ -31,7 +31,7 @@ export interface DitherTables {
   perWord: number;
   /** pw[i] = m^i for i ≤ perWord (exact doubles ≤ 2^32). */
   pw: Float64Array;
-  /** Decode: a word is split into chunks of c base-m digits (M = m^c ≤ CHUNK_MAX), decoded by table. */
+  /** Decode: a word is cut into chunks of c base-m digits, decoded by table: c ≥ 1 the most with M = m^c ≤ CHUNK_MAX. */
   c: number;
   M: number;
   /** chunk[v·c + i] = the level value (sign·level) of digit i of v, for v < M. */
