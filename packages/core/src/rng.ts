@@ -6,8 +6,10 @@
  * same numbers. The hash is Wellons' "triple32" integer finalizer applied twice with key words mixed in;
  * changing it changes every run, so it is part of PROTOCOL_VERSION.
  *
- * Hot kernels (CQ's shared shifts and jitter, IQ's rounding noise; protocol 3) use `hash32` instead: the
- * same key schedule, then a 2-multiply keyed finalizer per draw, cheap enough to vectorise (kernels/).
+ * Hot kernels use `hash32` instead (protocol 3): the same key schedule, then a 2-multiply keyed finalizer per
+ * draw, cheap enough to vectorise (kernels/): CQ's shared shifts and jitter, IQ's, the dithering family's
+ * and natural compression's rounding thresholds, and through `HashRng` RandK's index sets and PermK's
+ * arrangements. DRIVE's signs and rotations keep CounterRng (one draw per 32 coordinates, or per d'² ≤ 4096).
  */
 
 /** Rank used for randomness shared by all clients of a round (CQ shifts, PermK permutations, the coin). */
