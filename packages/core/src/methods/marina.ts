@@ -1,6 +1,7 @@
 import { CounterRng, SHARED } from '../rng.js';
 import { marinaCost, marinaGamma, resolveP } from '../theory.js';
 import { allRanks, type MethodDef, type MethodEnv, type RoundPlan } from './types.js';
+import { memoPlan } from './planMemo.js';
 import { UpdateWriter } from './updateWriter.js';
 import { summingServer } from './updates.js';
 
@@ -11,12 +12,12 @@ import { summingServer } from './updates.js';
  *  3. server: g^t = mean of dense gradients, or g^{t−1} + mean of decoded differences; x^{t+1} = x^t − γ g^t.
  * Round 0 is the dense init round (g^0 = ∇f(x^0), counted: decision 2). GD is MARINA with p = 1.
  */
-export function marinaPlan(env: MethodEnv, round: number): RoundPlan {
+export const marinaPlan = memoPlan((env: MethodEnv, round: number): RoundPlan => {
   const senders = allRanks(env.n);
   if (round === 0) return { round, kind: 'init', coin: true, senders };
   const coin = new CounterRng(env.seed, round, SHARED, 'coin').bernoulli(env.p);
   return { round, kind: coin ? 'dense' : 'compressed', coin, senders };
-}
+});
 
 export const marina: MethodDef = {
   name: 'marina',

@@ -2,6 +2,7 @@ import { failOption, nullableNumberOption, numberOption } from '../options.js';
 import { CounterRng, SHARED } from '../rng.js';
 import { minimiseOverP, type MethodTheoryInput } from '../theory.js';
 import { marina } from './marina.js';
+import { memoPlan } from './planMemo.js';
 import { sampleSubset } from './sampling.js';
 import { allRanks, type MethodDef, type MethodEnv, paramOf, type RoundPlan } from './types.js';
 
@@ -15,14 +16,14 @@ import { allRanks, type MethodDef, type MethodEnv, paramOf, type RoundPlan } fro
  * (seed, t, SHARED, "coin"), and the halves are MARINA's: with r = n the run is MARINA's bit for bit.
  * A sampled client that did not answer round t−1 gets x^{t−1} from its runner and recomputes ∇f_i(x^{t−1}).
  */
-export function ppMarinaPlan(env: MethodEnv, round: number): RoundPlan {
+export const ppMarinaPlan = memoPlan((env: MethodEnv, round: number): RoundPlan => {
   const r = paramOf(env, 'participants', 'pp-marina');
   if (round === 0) return { round, kind: 'init', coin: true, senders: allRanks(env.n) };
   const coin = new CounterRng(env.seed, round, SHARED, 'coin').bernoulli(env.p);
   if (coin) return { round, kind: 'dense', coin, senders: allRanks(env.n) };
   const senders = r >= env.n ? allRanks(env.n) : sampleSubset(env.seed, round, SHARED, 'participants', env.n, r);
   return { round, kind: 'compressed', coin, senders };
-}
+});
 
 /**
  * PP-MARINA's step in the AB form (inferred, as MARINA's A.4.2 with sampling): for a uniform r-subset S
