@@ -155,20 +155,48 @@ export class HashRng extends CounterRng {
 
   /** CounterRng's Fisher–Yates with its `int` inlined over hash32 (the same draws, the same permutation). */
   override permutation(out: Int32Array | Uint32Array): void {
+    for (let i = 0; i < out.length; i++) out[i] = i;
+    this.shuffleRange(out, 0, out.length);
+  }
+
+  /**
+   * A uniform random permutation of 0..n−1 into `out` that stays in cache for large n (Rao and Sandelius's
+   * scatter shuffle): below `scatterMin` (SCATTER_MIN; tests lower it) it is `permutation`; from there each i goes to one of 256 piles by
+   * the top 8 bits of its own draw (exactly uniform: 256 divides 2^32), the piles are laid out in pile order,
+   * and each is shuffled by Fisher–Yates with the stream's next draws. The result ranks the items by
+   * independent keys (pile, uniform order within the pile), so every permutation is equally likely.
+   */
+  shuffle(out: Int32Array | Uint32Array, scatterMin = SCATTER_MIN): void {
     const n = out.length;
+    if (n < scatterMin) {
+      this.permutation(out);
+      return;
+    }
+    const { k0, k1 } = this;
+    const c0 = this.counter;
+    const start = new Int32Array(257);
+    for (let i = 0; i < n; i++) start[(hash32(k0, k1, c0 + i) >>> 24) + 1]!++;
+    for (let b = 1; b <= 256; b++) start[b]! += start[b - 1]!;
+    const next = start.slice(0, 256);
+    for (let i = 0; i < n; i++) out[next[hash32(k0, k1, c0 + i) >>> 24]!++] = i;
+    this.counter = c0 + n;
+    for (let b = 0; b < 256; b++) this.shuffleRange(out, start[b]!, start[b + 1]!);
+  }
+
+  /** Fisher–Yates on out[lo..hi) as it stands, CounterRng.int's draws inlined over hash32. */
+  private shuffleRange(out: Int32Array | Uint32Array, lo: number, hi: number): void {
     const { k0, k1 } = this;
     let c = this.counter;
-    for (let i = 0; i < n; i++) out[i] = i;
-    for (let i = n - 1; i > 0; i--) {
+    for (let i = hi - lo - 1; i > 0; i--) {
       const range = i + 1;
       let j: number;
       if (range <= 0x200000) {
         for (;;) {
           const m = hash32(k0, k1, c++) * range;
-          const hi = Math.floor(m * INV_TWO32);
-          const lo = m - hi * TWO32;
-          if (lo >= range || lo >= (TWO32 - range) % range) {
-            j = hi;
+          const h = Math.floor(m * INV_TWO32);
+          const l = m - h * TWO32;
+          if (l >= range || l >= (TWO32 - range) % range) {
+            j = h;
             break;
           }
         }
@@ -177,10 +205,18 @@ export class HashRng extends CounterRng {
         j = this.int(range);
         c = this.counter;
       }
-      const t = out[i]!;
-      out[i] = out[j]!;
-      out[j] = t;
+      const t = out[lo + i]!;
+      out[lo + i] = out[lo + j]!;
+      out[lo + j] = t;
     }
     this.counter = c;
   }
 }
+
+/**
+ * From this many items `HashRng.shuffle` scatters into piles first: measured crossover (2-core EPYC, Node 24:
+ * 0.14 vs 0.11 G items/s at 1.5e6, 0.02 vs 0.055 at 4e6, 0.014 vs 0.059 at 1e7), where one Fisher–Yates
+ * leaves the caches.
+ */
+export const SCATTER_MIN = 1 << 21;
+

@@ -9,8 +9,9 @@ import { sampleWithoutReplacement } from './randk.js';
  * hash32 stream, HashRng: protocol 3), so the server rebuilds every sender's block from the round alone and
  * no index travels.
  *
- * d ≥ n: blocks of ⌊d/n⌋ or ⌈d/n⌉ consecutive positions of a random permutation π of [d]; the d mod n
- * larger blocks go to the slots (i − r) mod n < d mod n, r a shared uniform shift. Each coordinate is then
+ * d ≥ n: blocks of ⌊d/n⌋ or ⌈d/n⌉ consecutive positions of a uniform random permutation π of [d]
+ * (HashRng.shuffle: a scatter shuffle from 2^21 coordinates, cache-friendly); the d mod n larger blocks go
+ * to the slots (i − r) mod n < d mod n, r a shared uniform shift. Each coordinate is then
  * owned by each slot with probability exactly 1/n, and the owner scales by n: every Q_i is unbiased, the
  * blocks cover each coordinate once, and E‖(1/n)ΣQ_i(a_i) − ā‖² = (1/n)Σ‖a_i‖² − ‖ā‖², i.e. (A, B) = (1, 1)
  * with equality (decision 20). ω = n − 1.
@@ -52,7 +53,7 @@ export function createPermk(): Compressor {
       if (start.length !== n + 1) start = new Int32Array(n + 1);
       for (let i = 0; i < n; i++) start[i + 1] = start[i]! + q + (isLarge(i, shift, n, rem) ? 1 : 0);
       if (order.length !== d) order = new Int32Array(d);
-      rng.permutation(order);
+      rng.shuffle(order);
     } else {
       const q = Math.floor(n / d);
       const rem = n % d;

@@ -391,3 +391,80 @@ describe('float32 payloads: viewed where aligned, copied where not', () => {
     }
   });
 });
+
+describe('HashRng.shuffle (the scatter shuffle of PermK at large d)', () => {
+  it('is a permutation, the same for the same keys, and plain Fisher–Yates below its threshold', () => {
+    for (const n of [0, 1, 2, 3, 255, 256, 257, 5000]) {
+      const a = new Int32Array(n);
+      const b = new Int32Array(n);
+      new HashRng(n, 4, 5, 'shuffle').shuffle(a, 0);
+      new HashRng(n, 4, 5, 'shuffle').shuffle(b, 0);
+      expect(a).toEqual(b);
+      expect(Array.from(a).sort((x, y) => x - y)).toEqual(Array.from({ length: n }, (_, i) => i));
+      const c = new Int32Array(n);
+      const d = new Int32Array(n);
+      new HashRng(n, 4, 5, 'shuffle').shuffle(c);
+      new HashRng(n, 4, 5, 'shuffle').permutation(d);
+      expect(c).toEqual(d);
+    }
+  });
+
+  it('= its definition written plainly: piles by the top 8 bits of draws c0 … c0 + n − 1, then Fisher–Yates per pile', () => {
+    for (const n of [1, 2, 300, 5000, 70_000]) {
+      const want = new Int32Array(n);
+      const ref = new HashRng(n, 6, 7, 'shuffle');
+      ref.u32(); // start mid-stream
+      const piles: number[][] = Array.from({ length: 256 }, () => []);
+      for (let i = 0; i < n; i++) piles[ref.u32() >>> 24]!.push(i);
+      let p = 0;
+      for (const pile of piles) {
+        for (let i = pile.length - 1; i > 0; i--) {
+          const j = ref.int(i + 1);
+          [pile[i], pile[j]] = [pile[j]!, pile[i]!];
+        }
+        for (const item of pile) want[p++] = item;
+      }
+      const got = new Int32Array(n);
+      const rng = new HashRng(n, 6, 7, 'shuffle');
+      rng.u32();
+      rng.shuffle(got, 0);
+      expect(got).toEqual(want);
+      expect(rng.u32()).toBe(ref.u32());
+    }
+  });
+
+  it('draws every permutation of 4 items equally often (χ², 23 degrees of freedom), through the piles', () => {
+    const N = 24_000;
+    const counts = new Map<string, number>();
+    for (let seed = 0; seed < N; seed++) {
+      const a = new Int32Array(4);
+      new HashRng(seed, 1, 2, 'shuffle-4').shuffle(a, 0);
+      const key = a.join('');
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    expect(counts.size).toBe(24);
+    let chi2 = 0;
+    for (const c of counts.values()) chi2 += (c - N / 24) ** 2 / (N / 24);
+    expect(chi2).toBeLessThan(60); // P(χ²₂₃ > 60) ≈ 4·10⁻⁵
+  });
+
+  it('puts each item at each position with frequency 1/n (n = 1000, 10 bins, χ² per item)', () => {
+    const n = 1000;
+    const N = 4000;
+    const bins = [0, 1, 999].map(() => new Array(10).fill(0));
+    for (let seed = 0; seed < N; seed++) {
+      const a = new Int32Array(n);
+      new HashRng(seed, 3, 4, 'shuffle-1000').shuffle(a, 0);
+      for (let p = 0; p < n; p++) {
+        const item = a[p]!;
+        if (item === 0) bins[0]![Math.floor(p / 100)]++;
+        else if (item === 1) bins[1]![Math.floor(p / 100)]++;
+        else if (item === 999) bins[2]![Math.floor(p / 100)]++;
+      }
+    }
+    for (const b of bins) {
+      const chi2 = b.reduce((acc, c) => acc + (c - N / 10) ** 2 / (N / 10), 0);
+      expect(chi2).toBeLessThan(40); // P(χ²₉ > 40) ≈ 7·10⁻⁶
+    }
+  });
+});
