@@ -224,19 +224,20 @@ function session(opts: ClientOptions, secureContext: SecureContext | null, cache
     // One timer per connection, re-armed lazily: a message only stamps the time (no timer per message, which
     // cost a Timeout object and two timer-list updates per client per round); when the timer fires early, it is
     // set again for what is left of the idle time since the last message.
-    let heard = -1;
+    // In a one-element array: a double stored in a closure's variable is a new heap number each message.
+    const heard = Float64Array.of(-1);
     const check = () => {
-      const since = heard < 0 ? idleMs : performance.now() - heard;
+      const since = heard[0]! < 0 ? idleMs : performance.now() - heard[0]!;
       if (since < idleMs) {
         idle = setTimeout(check, idleMs - since);
         return;
       }
-      if (heard >= 0) opts.logger.warn({ idleMs }, 'no message from the server for the idle timeout; reconnecting');
+      if (heard[0]! >= 0) opts.logger.warn({ idleMs }, 'no message from the server for the idle timeout; reconnecting');
       ws.terminate();
     };
     let idle = setTimeout(check, idleMs);
     const quiet = () => {
-      heard = performance.now();
+      heard[0] = performance.now();
     };
     ws.on('close', () => clearTimeout(idle));
     // The server's liveness pings count as hearing from it (ws answers them by itself).

@@ -46,8 +46,11 @@ export class ClientRunner {
   private held: { round: number; msg: Uint8Array } | null = null;
   /** The evaluation report's message, rewritten in place each evaluation round (d + 1 float64 values). */
   private evalMsg: Uint8Array | null = null;
-  /** The replies to one RoundStart (reused: no array per round). */
-  private readonly out: Uint8Array[] = [];
+  /**
+   * The arrays replies are returned in, by count (0, 1 or 2 messages): reused and never resized, since an array
+   * emptied by `length = 0` drops its storage and the next push allocates it again.
+   */
+  private readonly replies: [Uint8Array[], [Uint8Array], [Uint8Array, Uint8Array]] = [[], [NO_MESSAGE], [NO_MESSAGE, NO_MESSAGE]];
 
   /**
    * Answers one message of a round from the server (untrusted bytes): a RoundStart, or a shared-range round's R.
@@ -65,7 +68,7 @@ export class ClientRunner {
     if (!this.half.restore) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `a client state, but ${this.method.name} keeps none`);
     decodeState(h, msg, this.grad);
     this.half.restore(this.grad);
-    return [];
+    return this.replies[0];
   }
 
   /** R of a shared-range round: the held vector is quantized against [−R, R] and its update sent. */
@@ -75,7 +78,7 @@ export class ClientRunner {
     if (!held || held.round !== h.round) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `a shared range for round ${h.round}, when this client holds ${held ? `round ${held.round}'s update` : 'no update'}`);
     this.env.compressor.sharedRange!.release(decodeScalar(h, msg));
     this.held = null;
-    return [held.msg];
+    return this.reply(held.msg, null);
   }
 
   /** Answers one RoundStart (untrusted bytes from the server). */
@@ -95,8 +98,7 @@ export class ClientRunner {
     if (plan.coin !== coin) {
       throw new ProtocolError('MARINA_ERR_BAD_FIELD', `round ${h.round}: the server's coin ${coin} disagrees with this client's ${plan.coin}; the configurations differ`);
     }
-    const out = this.out;
-    out.length = 0;
+    let first: Uint8Array | null = null;
     const slot = slotOf(plan.senders, this.rank);
     if ((flags & Flag.Participate) !== 0) {
       if (slot < 0) throw new ProtocolError('MARINA_ERR_BAD_FIELD', `round ${h.round}: asked to participate but rank ${this.rank} is not among the round's senders`);
@@ -110,20 +112,35 @@ export class ClientRunner {
       if (shared) {
         // Decision 3's shared range: the compressor held the vector; its norm goes first, the update after R.
         this.held = { round: h.round, msg: update };
-        out.push(encodeScalar(Kind.Norm, h.round, shared.heldNorm()));
+        first = encodeScalar(Kind.Norm, h.round, shared.heldNorm());
       } else {
-        out.push(update);
+        first = update;
       }
       this.answered = h.round;
     }
     if ((flags & Flag.Evaluate) !== 0) {
       this.problem.gradInto(this.grad, this.x);
       this.evalMsg = encodeEval(h.round, this.problem.loss(this.x), this.grad, this.evalMsg ?? undefined);
-      out.push(this.evalMsg);
+      return first === null ? this.reply(this.evalMsg, null) : this.reply(first, this.evalMsg);
     }
-    return out;
+    return first === null ? this.replies[0] : this.reply(first, null);
+  }
+
+  /** `a`, or `a` then `b`, in the reused array of that length. */
+  private reply(a: Uint8Array, b: Uint8Array | null): Uint8Array[] {
+    if (b === null) {
+      const one = this.replies[1];
+      one[0] = a;
+      return one;
+    }
+    const two = this.replies[2];
+    two[0] = a;
+    two[1] = b;
+    return two;
   }
 }
+
+const NO_MESSAGE = new Uint8Array(0);
 
 /**
  * `rank`'s index in the ascending `senders`, or −1: O(log n), as a host of K clients (`marina client --count`)
