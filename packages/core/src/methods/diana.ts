@@ -1,6 +1,6 @@
 import { failOption, nullableNumberOption } from '../options.js';
 import { allRanks, type MethodDef, paramOf } from './types.js';
-import { UpdateWriter } from './updateWriter.js';
+import { differenceInto, UpdateWriter } from './updateWriter.js';
 import { mirrorClients, summingServer } from './updates.js';
 
 /**
@@ -50,8 +50,8 @@ export const diana: MethodDef = {
     return {
       respond(plan, slot, x) {
         problem.gradInto(v, x);
-        for (let j = 0; j < env.d; j++) v[j]! -= h[j]!;
-        const msg = out.encode(plan, slot, true);
+        const max = differenceInto(v, v, h, env.d); // v − h, and the check's max|v_j| with it
+        const msg = out.encode(plan, slot, true, v, max);
         // The shift moves by what the server decodes, so the server's h stays the mean of the clients' h_i.
         out.decodeOwn(plan, slot, true, mine);
         for (let j = 0; j < env.d; j++) h[j]! += alpha * mine[j]!;

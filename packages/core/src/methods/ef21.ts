@@ -2,7 +2,7 @@ import { failOption } from '../options.js';
 import { ProtocolError } from '@marina/protocol';
 import type { Compressor, CompressorConstants } from '../compressors/types.js';
 import { allRanks, type MethodDef, paramOf } from './types.js';
-import { UpdateWriter } from './updateWriter.js';
+import { differenceInto, UpdateWriter } from './updateWriter.js';
 import { mirrorClients, summingServer } from './updates.js';
 
 /**
@@ -53,8 +53,8 @@ export const ef21: MethodDef = {
       respond(plan, slot, x) {
         problem.gradInto(v, x);
         const init = plan.kind === 'init';
-        if (!init) for (let j = 0; j < env.d; j++) v[j]! -= gi[j]!;
-        const msg = out.encode(plan, slot, !init);
+        // v − g_i, and the check's max|v_j| with it
+        const msg = init ? out.encode(plan, slot, false) : out.encode(plan, slot, true, v, differenceInto(v, v, gi, env.d));
         out.decodeOwn(plan, slot, !init, sent);
         if (init) gi.set(sent);
         else for (let j = 0; j < env.d; j++) gi[j]! += scale * sent[j]!;

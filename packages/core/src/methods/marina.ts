@@ -2,7 +2,7 @@ import { CounterRng, SHARED } from '../rng.js';
 import { marinaCost, marinaGamma, resolveP } from '../theory.js';
 import { allRanks, type MethodDef, type MethodEnv, type RoundPlan } from './types.js';
 import { memoPlan } from './planMemo.js';
-import { UpdateWriter } from './updateWriter.js';
+import { differenceInto, UpdateWriter } from './updateWriter.js';
 import { summingServer } from './updates.js';
 
 /**
@@ -48,8 +48,8 @@ export const marina: MethodDef = {
         problem.gradInto(grad, x);
         let msg: Uint8Array;
         if (plan.kind === 'compressed') {
-          for (let j = 0; j < env.d; j++) diff[j] = grad[j]! - prev[j]!;
-          msg = out.encode(plan, slot, true);
+          const max = differenceInto(diff, grad, prev, env.d); // the check's max|v_j| with the difference
+          msg = out.encode(plan, slot, true, diff, max);
         } else {
           msg = out.encode(plan, slot, false, grad);
         }

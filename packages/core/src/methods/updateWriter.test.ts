@@ -8,7 +8,7 @@ import { wasmRangeKernels } from '../kernels/range.js';
 import { createIdentity } from '../compressors/identity.js';
 import { residentVector } from './residentVector.js';
 import { allRanks, type MethodEnv, type RoundPlan } from './types.js';
-import { UpdateWriter } from './updateWriter.js';
+import { differenceInto, maxAbsOf, UpdateWriter } from './updateWriter.js';
 
 /** A vector with values of many magnitudes and both signs, some zeros. */
 function vectorOf(d: number, seed: number): Float64Array {
@@ -97,6 +97,30 @@ describe('UpdateWriter (a client half\'s updates, buffers reused)', () => {
     expect(() => writer.encode(planOf(4, 2), 1, true)).toThrow(/rank 1's update in round 4 .* the run diverged/);
     writer.v[3] = Number.NaN;
     expect(() => writer.encode(planOf(4, 2), 1, false)).toThrow(expect.objectContaining({ code: 'MARINA_ERR_DIVERGED' }));
+  });
+});
+
+describe('differenceInto and maxAbsOf (the carriability check folded into forming the update)', () => {
+  it('gives a − b exactly and max|·| as a separate pass would; a NaN anywhere is the answer', () => {
+    const d = 50;
+    const [a, b] = [vectorOf(d, 2), vectorOf(d, 5)];
+    const out = new Float64Array(d);
+    const max = differenceInto(out, a, b, d);
+    expect(out).toEqual(Float64Array.from(a, (x, j) => x - b[j]!));
+    expect(max).toBe(Math.max(...out.map(Math.abs)));
+    expect(maxAbsOf(out, d)).toBe(max);
+    for (const j of [0, 17, d - 1]) {
+      const bad = a.slice();
+      bad[j] = Number.NaN;
+      expect(differenceInto(new Float64Array(d), bad, b, d), `NaN at ${j}`).toBeNaN();
+      expect(maxAbsOf(bad, d), `NaN at ${j}`).toBeNaN();
+      bad[j] = -Infinity;
+      expect(differenceInto(new Float64Array(d), bad, b, d)).toBe(Infinity);
+    }
+    // In place (out = a), as DIANA and EF21 form v − h.
+    const v = a.slice();
+    expect(differenceInto(v, v, b, d)).toBe(max);
+    expect(v).toEqual(out);
   });
 });
 

@@ -41,9 +41,12 @@ export class UpdateWriter {
     this.ctx = { d: env.d, n: 0, slot: 0, rank, seed: env.seed, round: 0 };
   }
 
-  /** Encodes `v` (default: this writer's vector) dense (float32) or through the run's compressor, into the reused message. */
-  encode(plan: RoundPlan, slot: number, compressed: boolean, v: Float64Array = this.v): Uint8Array {
-    checkCarriable(v, this.env.d, this.rank, plan.round);
+  /**
+   * Encodes `v` (default: this writer's vector) dense (float32) or through the run's compressor, into the reused
+   * message. `maxAbs` is max_j |v_j| (NaN if any v_j is), when the caller has it from forming v (`differenceInto`).
+   */
+  encode(plan: RoundPlan, slot: number, compressed: boolean, v: Float64Array = this.v, maxAbs: number = maxAbsOf(v, this.env.d)): Uint8Array {
+    checkCarriable(maxAbs, this.rank, plan.round);
     const ctx = this.context(plan, slot);
     const codec = this.codec(compressed);
     const bits = codec.payloadBits(ctx);
@@ -97,7 +100,14 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  * A diverging run overflows the clients' messages before the server's iterate check sees it (a quartic loss
  * grows its gradients far faster than x): the client says so with a typed error instead of sending Infinity.
  */
-function checkCarriable(v: Float64Array, d: number, rank: number, round: number): void {
+function checkCarriable(max: number, rank: number, round: number): void {
+  if (!(max <= FLOAT32_MAX)) {
+    throw new ProtocolError('MARINA_ERR_DIVERGED', `rank ${rank}'s update in round ${round} has max|v_j| = ${max}, beyond what a float32 message carries: the run diverged`, { rank, round });
+  }
+}
+
+/** max_j |v_j| over j < d, or NaN if some v_j is NaN. */
+export function maxAbsOf(v: Float64Array, d: number): number {
   let max = 0;
   for (let j = 0; j < d; j++) {
     const a = Math.abs(v[j]!);
@@ -106,7 +116,20 @@ function checkCarriable(v: Float64Array, d: number, rank: number, round: number)
       if (a !== a) break; // NaN: a later coordinate must not replace it (every comparison with it is false)
     }
   }
-  if (!(max <= FLOAT32_MAX)) {
-    throw new ProtocolError('MARINA_ERR_DIVERGED', `rank ${rank}'s update in round ${round} has max|v_j| = ${max}, beyond what a float32 message carries: the run diverged`, { rank, round });
+  return max;
+}
+
+/**
+ * out_j = a_j − b_j for j < d (out may be a), returning max_j |out_j| or NaN as `maxAbsOf` does: a half that
+ * forms its update as a difference hands this to `encode`, which then does not read the vector again to check it.
+ */
+export function differenceInto(out: Float64Array, a: Float64Array, b: Float64Array, d: number): number {
+  let max = 0;
+  for (let j = 0; j < d; j++) {
+    const v = a[j]! - b[j]!;
+    out[j] = v;
+    const m = Math.abs(v);
+    if (!(m <= max)) max = m !== m || max !== max ? Number.NaN : m;
   }
+  return max;
 }
