@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { marina, sameRunRows, startServerProcess, tempDir, type Finished, type RunningServer } from './helpers/cli.js';
 import { reaper } from './helpers/reap.js';
@@ -12,6 +12,7 @@ import { reaper } from './helpers/reap.js';
  * and a refused (busy) join is retried until it gets in.
  */
 const procs = reaper();
+const A9A = join(import.meta.dirname, '../../shared/datasets/a9a.gz');
 
 /** NDJSON log lines of a process's stderr (non-JSON lines, e.g. the one-line error, are left out). */
 const logLines = (stderr: string): Record<string, any>[] =>
@@ -86,6 +87,24 @@ describe('many clients in one process', () => {
     expect(sim.code, sim.stderr).toBe(0);
     const { rowsA, rowsB } = sameRunRows(join(dir, 'net'), join(dir, 'sim'));
     expect(rowsA).toEqual(rowsB);
+  }, 60_000);
+
+  it("the run's --data, shared by the clients of a process (read once for all of them), gives each rank its part: equal to sim", async () => {
+    const dir = tempDir('many-run-data');
+    // The shuffled split (seedrandom) and a contiguous one: each rank's fingerprint must be the in-process split's.
+    for (const shard of ['contiguous', 'shuffled']) {
+      const run = ['--problem', 'logreg', '--data', A9A, '--clients', '12', '--rounds', '8', '--seed', '2', '--p', '0.5', '--shard', shard, '--stop-at-target', 'false'];
+      const [local, sim] = await Promise.all([
+        marina(['local', ...run, '--processes', '2', '--quiet', '--out', join(dir, `local-${shard}`)], { timeoutMs: 60_000 }),
+        marina(['sim', ...run, '--quiet', '--out', join(dir, `sim-${shard}`)], { timeoutMs: 60_000 }),
+      ]);
+      expect(local.code, local.stderr).toBe(0);
+      expect(sim.code, sim.stderr).toBe(0);
+      const shards = (d: string) => (JSON.parse(readFileSync(join(dir, d, 'summary.json'), 'utf8')) as { shards: { fingerprint: string }[] }).shards.map((x) => x.fingerprint);
+      expect(shards(`local-${shard}`)).toEqual(shards(`sim-${shard}`));
+      const { rowsA, rowsB } = sameRunRows(join(dir, `local-${shard}`), join(dir, `sim-${shard}`));
+      expect(rowsA).toEqual(rowsB);
+    }
   }, 60_000);
 
   it('--data with {rank}: each hosted client reads its own shard file; one plain shard file for --count 2 is refused', async () => {

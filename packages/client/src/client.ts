@@ -7,7 +7,7 @@ import {
   proofInput, ProtocolError, readHeader,
 } from '@marina/protocol';
 import { ClientRunner, clientShard, getProblem, resolveConfig, type ClientShard, type RunConfig } from '@marina/core';
-import { loadClientData, nodeSha256 } from '@marina/data';
+import { loadClientData, nodeSha256, type SharedRead } from '@marina/data';
 import type { JoinGate } from './gate.js';
 import { nonzeroMask } from './mask.js';
 
@@ -52,6 +52,8 @@ export interface ClientOptions {
    * shard file: it must be the run's `--data`, of which each client reads its rank's part.
    */
   dataSharedBy?: number;
+  /** The run's data file read once for all the clients of this process that read it (`hostClients`). */
+  sharedRead?: SharedRead | null;
 }
 
 export interface ClientResult {
@@ -155,7 +157,7 @@ interface ShardCache {
 async function shardOf(opts: ClientOptions, config: RunConfig, rank: number, cache: ShardCache): Promise<ClientShard> {
   const key = JSON.stringify([rank, config, opts.data]);
   if (cache.key === key && cache.shard) return cache.shard;
-  const data = await loadClientData(config, rank, opts.data);
+  const data = await loadClientData(config, rank, opts.data, opts.sharedRead ?? null);
   const shard = clientShard(config, rank, data, nodeSha256);
   cache.key = key;
   cache.shard = shard;

@@ -1,3 +1,4 @@
+import { SharedRead } from '@marina/data';
 import { runClient, trustedContext, type ClientOptions, type ClientResult } from './client.js';
 import { JoinGate } from './gate.js';
 import { tuneHeapForRounds } from './heap.js';
@@ -36,6 +37,8 @@ export async function hostClients(opts: HostOptions): Promise<HostedResult[]> {
   const gate = new JoinGate(opts.maxJoining);
   // Parsing the CA store costs tens of ms and a few MB: once per process, not once per client.
   const secureContext = opts.url.startsWith('wss:') ? opts.secureContext ?? trustedContext(opts.ca ?? null) : null;
+  // The run's data file, if the clients read it (no {rank}), is parsed once for all K instead of K times.
+  const sharedRead = placeholder ? null : new SharedRead(k);
   const failures: { index: number; error: Error }[] = [];
   const runs = Array.from({ length: k }, async (_, i) => {
     const rank = opts.rank === null ? null : opts.rank + i;
@@ -47,6 +50,7 @@ export async function hostClients(opts: HostOptions): Promise<HostedResult[]> {
         rank,
         data: placeholder ? opts.data!.replaceAll(RANK_PLACEHOLDER, String(rank)) : opts.data,
         dataSharedBy: placeholder ? 1 : k,
+        sharedRead,
         secureContext,
         gate,
       });

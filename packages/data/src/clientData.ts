@@ -12,14 +12,38 @@ import { loadDataset, loadShard } from './libsvm.js';
  * Generated problems have no data (null). An own file that is the run's file (one environment shared by a
  * compose deployment sets both) is way 1.
  */
-export async function loadClientData(config: RunConfig, rank: number, ownFile: string | null): Promise<Dataset | null> {
+export async function loadClientData(config: RunConfig, rank: number, ownFile: string | null, shared: SharedRead | null = null): Promise<Dataset | null> {
   const def = getProblem(config.problem);
   if (def.data === 'none') return null;
   if (ownFile !== null && ownFile !== config.data) return readWhole(def, ownFile, config.features);
   const path = requireData(config, def);
+  // Several clients of one process read the file once between them (way 3's split, the same shards).
+  if (shared) return splitOf(config, def, await shared.read(path, () => readWhole(def, path, config.features)), rank);
   // A problem that splits its own way (the autoencoder's hold-out) needs the whole file; otherwise pass 2 keeps only this rank's rows.
   if (def.split || def.data === 'idx') return splitOf(config, def, await readWhole(def, path, config.features), rank);
   return (await loadShard(path, { features: config.features, clients: config.clients, rank, shard: config.shard, seed: config.seed })).shard;
+}
+
+/**
+ * The run's data file read once for the `readers` clients of one process (`marina client --count K`), instead
+ * of K two-pass reads of the whole file: each takes its rank's part of the one parse. The parse is dropped
+ * once every reader has had it (a client that later takes another rank reads again), so the process holds
+ * the whole file only while its clients join.
+ */
+export class SharedRead {
+  private parsed: { path: string; data: Promise<Dataset> } | null = null;
+  private left: number;
+
+  constructor(readers: number) {
+    this.left = readers;
+  }
+
+  async read(path: string, parse: () => Promise<Dataset>): Promise<Dataset> {
+    if (this.parsed?.path !== path) this.parsed = { path, data: parse() };
+    const data = this.parsed.data;
+    if (--this.left <= 0) this.parsed = null;
+    return data;
+  }
 }
 
 /** Every rank's shard, read once (way 3). */
