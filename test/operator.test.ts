@@ -35,7 +35,7 @@ describe('clean failures for the operator', () => {
   });
 
   it('marina local killed by SIGKILL leaves no client processes behind', async () => {
-    const local = spawn(process.execPath, [MARINA, 'local', '--clients', '3', '--rounds', '1000000', '--stop-at-target', 'false', '--quiet'], { stdio: 'ignore' });
+    const local = spawn(process.execPath, [MARINA, 'local', '--clients', '3', '--processes', '3', '--rounds', '1000000', '--stop-at-target', 'false', '--quiet'], { stdio: 'ignore' });
     const clients = (): number[] => {
       try {
         return execFileSync('pgrep', ['-P', String(local.pid)]).toString().trim().split('\n').filter(Boolean).map(Number);

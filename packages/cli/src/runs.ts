@@ -73,15 +73,14 @@ export interface LocalOptions {
   link?: LinkNet | null;
 }
 
-/** Up to this many clients, `marina local` runs one process per client by default (as before issue 13). */
-export const ONE_PROCESS_EACH_UP_TO = 32;
-
 /**
- * `--processes` by default: one per client up to 32 clients; above, one per CPU core. A Node process costs
- * about 100 MB and half a second of CPU to start (n = 128 at d = 1024 on 2 cores: 77 s with 128 processes,
- * 20 s with 32, 2.4 s with 2), while a hosted client costs about 0.3 MB.
+ * `--processes` by default: one per CPU core (at most n). A Node process costs about 100 MB and half a second
+ * of CPU to start (n = 128 at d = 1024 on 2 cores: 77 s with 128 processes, 20 s with 32, 2.4 s with 2), while
+ * a hosted client costs about 0.3 MB; and a round's wake-ups cost more the more processes share the cores
+ * (n = 16 on 2 cores, to the default target: 1.79 s in-run with 16 processes, 0.69 s with 2, 0.24 s in-process).
+ * `--link` keeps one process per client (each behind its own link).
  */
-export const defaultProcesses = (n: number): number => (n <= ONE_PROCESS_EACH_UP_TO ? n : Math.min(n, availableParallelism()));
+export const defaultProcesses = (n: number): number => Math.min(n, availableParallelism());
 
 /** How many clients each of `processes` hosts: n split as evenly as can be, the first n mod P one more. */
 export function clientsPerProcess(n: number, processes: number): number[] {

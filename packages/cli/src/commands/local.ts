@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { linkOptions, linkPlanFromArgv, openLinks } from '../link/options.js';
 import { configFromArgv, withRunOptions } from '../options.js';
 import { makeLogger } from '../logger.js';
-import { ONE_PROCESS_EACH_UP_TO, runLocal } from '../runs.js';
+import { runLocal } from '../runs.js';
 import { caOption, readCa, readSecret, readServerTls, secretOption, serverTlsOptions } from '../security.js';
 import { outputOptions, progressMode, report, UsageError } from './common.js';
 
@@ -17,7 +17,7 @@ export const localCommand: CommandModule = {
       processes: {
         type: 'number',
         describe: `client processes the n clients are spread over (each \`marina client --count\` with ⌈n/P⌉ or ⌊n/P⌋ of them; at most n)`,
-        defaultDescription: `n up to ${ONE_PROCESS_EACH_UP_TO} clients (one process each); above, one per CPU core (here ${availableParallelism()})`,
+        defaultDescription: `one per CPU core (here ${availableParallelism()}); with --link one per client`,
       },
       ...linkOptions,
       ...secretOption,
