@@ -1,4 +1,4 @@
-import { decodeScalar, decodeState, encodeEval, encodeScalar, Flag, Kind, kindName, ProtocolError, readRoundHeader, readRoundStart } from '@marina/protocol';
+import { decodeScalar, decodeState, encodeEval, encodeScalar, Flag, Kind, kindName, ProtocolError, readRoundHeader, readRoundStart, roundHeaderBytes, writeRoundHeader } from '@marina/protocol';
 import type { ClientHalf } from './methods/types.js';
 import type { Problem } from './problems/types.js';
 import type { RunConfig } from './config.js';
@@ -42,10 +42,13 @@ export class ClientRunner {
     this.maxPayload = 16 * d;
   }
 
-  /** A shared-range round's update, its payload written once R arrives (decision 3). */
-  private held: { round: number; msg: Uint8Array } | null = null;
+  /** A shared-range round's update, its payload written once R arrives (decision 3); round −1: none held. */
+  private heldRound = -1;
+  private heldMsg: Uint8Array = NO_MESSAGE;
   /** The evaluation report's message, rewritten in place each evaluation round (d + 1 float64 values). */
   private evalMsg: Uint8Array | null = null;
+  /** A shared-range round's Norm message and a view of its float32, rewritten in place each such round. */
+  private norm: { msg: Uint8Array; value: DataView } | null = null;
   /**
    * The arrays replies are returned in, by count (0, 1 or 2 messages): reused and never resized, since an array
    * emptied by `length = 0` drops its storage and the next push allocates it again.
@@ -74,11 +77,11 @@ export class ClientRunner {
   /** R of a shared-range round: the held vector is quantized against [−R, R] and its update sent. */
   private onRange(msg: Uint8Array): Uint8Array[] {
     const h = readRoundHeader(msg, 4);
-    const held = this.held;
-    if (!held || held.round !== h.round) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `a shared range for round ${h.round}, when this client holds ${held ? `round ${held.round}'s update` : 'no update'}`);
+    const held = this.heldRound;
+    if (held !== h.round) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `a shared range for round ${h.round}, when this client holds ${held >= 0 ? `round ${held}'s update` : 'no update'}`);
     this.env.compressor.sharedRange!.release(decodeScalar(h, msg));
-    this.held = null;
-    return this.reply(held.msg, null);
+    this.heldRound = -1;
+    return this.reply(this.heldMsg, null);
   }
 
   /** Answers one RoundStart (untrusted bytes from the server). */
@@ -111,8 +114,9 @@ export class ClientRunner {
       const shared = plan.kind === 'compressed' ? this.env.compressor.sharedRange : undefined;
       if (shared) {
         // Decision 3's shared range: the compressor held the vector; its norm goes first, the update after R.
-        this.held = { round: h.round, msg: update };
-        first = encodeScalar(Kind.Norm, h.round, shared.heldNorm());
+        this.heldRound = h.round;
+        this.heldMsg = update;
+        first = this.normMessage(h.round, shared.heldNorm());
       } else {
         first = update;
       }
@@ -124,6 +128,18 @@ export class ClientRunner {
       return first === null ? this.reply(this.evalMsg, null) : this.reply(first, this.evalMsg);
     }
     return first === null ? this.replies[0] : this.reply(first, null);
+  }
+
+  /** The Norm message of `round` carrying `value`: encodeScalar's bytes, in the one buffer reused round after round. */
+  private normMessage(round: number, value: number): Uint8Array {
+    if (this.norm === null) {
+      const msg = encodeScalar(Kind.Norm, round, value);
+      this.norm = { msg, value: new DataView(msg.buffer, msg.byteOffset + roundHeaderBytes(Kind.Norm), 4) };
+      return msg;
+    }
+    writeRoundHeader(this.norm.msg, Kind.Norm, 0, round);
+    this.norm.value.setFloat32(0, value, true);
+    return this.norm.msg;
   }
 
   /** `a`, or `a` then `b`, in the reused array of that length. */

@@ -39,11 +39,22 @@ export function purposeId(purpose: string): number {
 
 /** The two 32-bit key words of the stream (seed, round, rank, purpose), shared by CounterRng and hash32. */
 export function streamKeys(seed: number, round: number, rank: number, purpose: string): [number, number] {
+  const k = streamKey0(seed, round, rank, purpose);
+  return [k >>> 0, streamKey1(k) >>> 0];
+}
+
+/**
+ * streamKeys' first word as an int32 (the same 32 bits), without the pair's array: for encoders that must not
+ * allocate per call (an int32 is a small integer to V8, a uint32 above 2^31 a heap number once returned).
+ */
+export function streamKey0(seed: number, round: number, rank: number, purpose: string): number {
   let k = mix32((seed >>> 0) ^ purposeId(purpose));
   k = mix32(k ^ (round >>> 0) ^ 0x9e3779b9);
-  k = mix32(k ^ (rank >>> 0));
-  return [k, mix32(k ^ 0x85ebca6b)];
+  return mix32(k ^ (rank >>> 0)) | 0;
 }
+
+/** streamKeys' second word from its first, as an int32. */
+export const streamKey1 = (k0: number): number => mix32(k0 ^ 0x85ebca6b) | 0;
 
 /**
  * The i-th 32-bit draw of the fast stream with keys (k0, k1): Wellons' 2-multiply "lowbias32" finalizer

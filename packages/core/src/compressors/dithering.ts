@@ -57,9 +57,10 @@ export function createDithering(spec: DitheringSpec): Compressor {
     bits: (ctx) => bits(ctx.d),
     expectedBits: (d) => bits(d),
     payloadBits: (ctx) => wire(ctx.d),
-    encode(a, ctx, out) {
+    encode(a, ctx, out, sumSquares) {
       const { d } = ctx;
-      const r = Math.fround(pNorm(a, d, p));
+      // p = 2 with Σa² given (summed in the same order while the caller formed a): no norm pass.
+      const r = Math.fround(p === 2 && sumSquares !== undefined ? Math.sqrt(sumSquares) : pNorm(a, d, p));
       new DataView(out.buffer, out.byteOffset, 4).setFloat32(0, r, true);
       if (r === 0 || !Number.isFinite(r)) {
         // A zero vector sends r = 0 and all-zero levels (decision 11); a non-finite r is refused by the server.

@@ -51,11 +51,12 @@ export function createDrive(): Compressor {
     bits: (ctx) => bits(ctx.d),
     expectedBits: (d) => bits(d),
     payloadBits: (ctx) => bits(ctx.d),
-    encode(a, ctx, out) {
+    encode(a, ctx, out, sumSquares) {
       const { d } = ctx;
       const dp = nextPow2(d);
       const { x, words } = rotationScratch(dp);
-      const sq = rangeKernels.sumSquares(a, d); // ‖a‖² in the fixed 8-lane order (protocol 3)
+      // ‖a‖² in the fixed 8-lane order (protocol 3), or the same sum as the caller formed a
+      const sq = sumSquares ?? rangeKernels.sumSquares(a, d);
       x.set(a.length === d ? a : a.subarray(0, d));
       if (sq === 0) {
         out.fill(0, 0, 4 + Math.ceil(dp / 8)); // S = 0 and zero bits: decodes to zeros (decision 11)

@@ -1,4 +1,4 @@
-import { streamKeys } from '../rng.js';
+import { streamKey0, streamKey1 } from '../rng.js';
 import { rangeKernels } from '../kernels/range.js';
 import type { Compressor } from './types.js';
 import { rangeQuantizer, type RangeMode } from './rangeQuantizer.js';
@@ -11,9 +11,9 @@ import { rangeQuantizer, type RangeMode } from './rangeQuantizer.js';
  */
 export function createIq(options: { range?: RangeMode } = {}): Compressor {
   return {
-    ...rangeQuantizer('iq', options.range ?? 'client', (a, ctx, out, r) => {
-      const [k0, k1] = streamKeys(ctx.seed, ctx.round, ctx.rank, 'iq');
-      rangeKernels.iqBits(a, ctx.d, out, r, k0, k1);
+    ...rangeQuantizer('iq', options.range ?? 'client', (a, ctx, out, at, r) => {
+      const k0 = streamKey0(ctx.seed, ctx.round, ctx.rank, 'iq'); // the two words without streamKeys' array
+      rangeKernels.iqBits(a, ctx.d, out, r, k0, streamKey1(k0), at);
     }),
     correlated: false,
     constants: (d, n, convention) => ({

@@ -14,7 +14,23 @@ import { expectLength, readScale } from './floats.js';
  * Decision 11's r = fround(‖a‖₂) over a[0..d), the squares summed in the fixed 8-lane order of
  * kernels/rangeJs.sumSquares (protocol 3: vectorisable; a sequential sum can differ in the last bit).
  */
-export const radius = (a: Float64Array, d: number): number => Math.fround(Math.sqrt(rangeKernels.sumSquares(a, d)));
+export const radius = (a: Float64Array, d: number): number => radiusOf(rangeKernels.sumSquares(a, d));
+
+/** r = fround(√Σa²) from Σa² in that order (`radius` without its pass, when the caller summed while forming a). */
+export const radiusOf = (sumSquares: number): number => Math.fround(Math.sqrt(sumSquares));
+
+/** The float32 scratch a radius goes through into a payload (the protocol requires a little-endian platform). */
+const f32 = new Float32Array(1);
+const f32Bytes = new Uint8Array(f32.buffer);
+
+/** Writes r as a little-endian float32 at out[at..at+4), with no DataView per call. */
+function writeRadius(out: Uint8Array, at: number, r: number): void {
+  f32[0] = r;
+  out[at] = f32Bytes[0]!;
+  out[at + 1] = f32Bytes[1]!;
+  out[at + 2] = f32Bytes[2]!;
+  out[at + 3] = f32Bytes[3]!;
+}
 
 /** 32 + d: the radius and one bit per coordinate (exact, no padding counted). */
 export const rangeBits = (ctx: CompressContext): number => 32 + ctx.d;
@@ -22,8 +38,8 @@ export const rangeBits = (ctx: CompressContext): number => 32 + ctx.d;
 /** Decision 3: each client's own range [−‖a_i‖, ‖a_i‖] (sent with its message), or one range shared by all. */
 export type RangeMode = 'client' | 'shared';
 
-/** Writes one bit per coordinate of `a` against the range [−r, r] into `out` from its first byte (r > 0). */
-export type EncodeBits = (a: Float64Array, ctx: CompressContext, out: Uint8Array, r: number) => void;
+/** Writes one bit per coordinate of `a` against the range [−r, r] into `out` from byte `at` (r > 0). */
+export type EncodeBits = (a: Float64Array, ctx: CompressContext, out: Uint8Array, at: number, r: number) => void;
 
 /**
  * A one-bit range quantizer (IQ, CQ: SPEC B.3, B.4, decisions 3 and 11) from the thresholds its `encodeBits`
@@ -45,17 +61,20 @@ export function rangeQuantizer(name: string, range: RangeMode, encodeBits: Encod
       ...common,
       bits: rangeBits,
       payloadBits: rangeBits,
-      encode(a, ctx, out) {
-        const r = radius(a, ctx.d);
-        new DataView(out.buffer, out.byteOffset, 4).setFloat32(0, r, true);
+      encode(a, ctx, out, sumSquares) {
+        // One pass over a (the bits) where the caller summed the squares while forming it.
+        const r = sumSquares === undefined ? radius(a, ctx.d) : radiusOf(sumSquares);
+        writeRadius(out, 0, r);
         if (r === 0) out.fill(0, 4, 4 + Math.ceil(ctx.d / 8));
-        else encodeBits(a, ctx, out.subarray(4), r);
+        else encodeBits(a, ctx, out, 4, r);
       },
       decodeInto: (sum, payload, ctx) => decodeRangeInto(sum, payload, ctx.d, what, null),
       blocked: blockedRange(what, () => null),
     };
   }
   let held = new Float64Array(0);
+  /** Σa² of the held vector as the caller gave it (undefined: heldNorm sums it itself). */
+  let heldSquares: number | undefined;
   let heldCtx: CompressContext | null = null;
   let heldOut: Uint8Array | null = null;
   let R: number | null = null;
@@ -64,9 +83,10 @@ export function rangeQuantizer(name: string, range: RangeMode, encodeBits: Encod
     // The norm's 32 bits travel (and are counted) in the sender's first message of the round.
     bits: (ctx) => ctx.d,
     payloadBits: (ctx) => ctx.d,
-    encode(a, ctx, out) {
+    encode(a, ctx, out, sumSquares) {
       if (held.length < ctx.d) held = new Float64Array(ctx.d);
-      held.set(a.subarray(0, ctx.d));
+      held.set(a.length === ctx.d ? a : a.subarray(0, ctx.d));
+      heldSquares = sumSquares;
       heldCtx = ctx;
       heldOut = out;
     },
@@ -81,12 +101,12 @@ export function rangeQuantizer(name: string, range: RangeMode, encodeBits: Encod
     sharedRange: {
       heldNorm() {
         if (!heldCtx) throw new Error(`${what}: no vector is held`);
-        return radius(held, heldCtx.d);
+        return heldSquares === undefined ? radius(held, heldCtx.d) : radiusOf(heldSquares);
       },
       release(shared) {
         if (!heldCtx || !heldOut) throw new Error(`${what}: no vector is held`);
         if (shared === 0) heldOut.fill(0, 0, Math.ceil(heldCtx.d / 8));
-        else encodeBits(held.subarray(0, heldCtx.d), heldCtx, heldOut, shared);
+        else encodeBits(held, heldCtx, heldOut, 0, shared);
         heldCtx = null;
         heldOut = null;
       },

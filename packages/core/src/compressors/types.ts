@@ -38,8 +38,14 @@ export interface Compressor {
   expectedBits(d: number, n: number): number;
   /** Exact payload length on the wire, in bits. */
   payloadBits(ctx: CompressContext): number;
-  /** Writes the compressed form of `a` into `out` (exactly ceil(payloadBits/8) bytes, zero padding). */
-  encode(a: Float64Array, ctx: CompressContext, out: Uint8Array): void;
+  /**
+   * Writes the compressed form of `a` into `out` (exactly ceil(payloadBits/8) bytes, zero padding).
+   * `sumSquares`, when given, is Σ a_j² over j < d summed in kernels/rangeJs.sumSquares' fixed 8-lane order, which
+   * the caller computed while forming `a` (methods/updateWriter.ts `differenceInto`): a compressor that needs
+   * ‖a‖₂ in that order (IQ, CQ, dithering with p = 2, DRIVE) takes it instead of reading `a` once more. It must
+   * be that sum bit for bit, so the payload is the same with or without it.
+   */
+  encode(a: Float64Array, ctx: CompressContext, out: Uint8Array, sumSquares?: number): void;
   /**
    * Validates an untrusted payload completely, then adds Q_slot(a) into `sum`. Throws a ProtocolError
    * before touching `sum` if the payload is malformed.

@@ -2,16 +2,16 @@ import * as js from './rangeJs.js';
 import type { CqStream } from './rangeJs.js';
 import { loadWasmRangeKernels, type WasmRangeKernels } from './rangeWasm.js';
 
-export { cqShift, cqStream, type CqStream } from './rangeJs.js';
+export { cqShift, cqStream, CqStreamSlot, type CqStream } from './rangeJs.js';
 
 /** The kernels of the one-bit range quantizers (IQ, CQ), whichever implementation runs them. */
 export interface RangeKernels {
   /** Σ a_j², j < d, in the fixed 8-lane order of rangeJs.sumSquares. */
   sumSquares(a: Float64Array, d: number): number;
-  /** IQ's d bits of `a` against [−r, r] into out[0..⌈d/8⌉), private stream keys (k0, k1). */
-  iqBits(a: Float64Array, d: number, out: Uint8Array, r: number, k0: number, k1: number): void;
-  /** CQ's d bits of `a` against [−r, r] into out[0..⌈d/8⌉). */
-  cqBits(a: Float64Array, d: number, out: Uint8Array, r: number, q: CqStream): void;
+  /** IQ's d bits of `a` against [−r, r] into out[at..at + ⌈d/8⌉) (at default 0), private stream keys (k0, k1). */
+  iqBits(a: Float64Array, d: number, out: Uint8Array, r: number, k0: number, k1: number, at?: number): void;
+  /** CQ's d bits of `a` against [−r, r] into out[at..at + ⌈d/8⌉) (at default 0). */
+  cqBits(a: Float64Array, d: number, out: Uint8Array, r: number, q: CqStream, at?: number): void;
   /** sum_j += ±radii[i] for each payload i in order, bits from payloads[i][offset..] (already validated). */
   addSigns(sum: Float64Array, d: number, payloads: readonly Uint8Array[], offset: number, radii: ArrayLike<number>): void;
 }
@@ -45,8 +45,8 @@ const w = wasmRangeKernels;
 export const rangeKernels: RangeKernels = w
   ? {
       sumSquares: (a, d) => (d >= WASM_MIN_D.iq ? w : js).sumSquares(a, d),
-      iqBits: (a, d, out, r, k0, k1) => (d >= WASM_MIN_D.iq ? w : js).iqBits(a, d, out, r, k0, k1),
-      cqBits: (a, d, out, r, q) => (d >= WASM_MIN_D.cq && q.n <= WASM_MAX_N ? w : js).cqBits(a, d, out, r, q),
+      iqBits: (a, d, out, r, k0, k1, at = 0) => (d >= WASM_MIN_D.iq ? w : js).iqBits(a, d, out, r, k0, k1, at),
+      cqBits: (a, d, out, r, q, at = 0) => (d >= WASM_MIN_D.cq && q.n <= WASM_MAX_N ? w : js).cqBits(a, d, out, r, q, at),
       addSigns: (sum, d, payloads, offset, radii) => (d >= WASM_MIN_D.add ? w : js).addSigns(sum, d, payloads, offset, radii),
     }
   : jsRangeKernels;

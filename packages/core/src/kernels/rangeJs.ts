@@ -1,4 +1,4 @@
-import { CounterRng, hash32, mix32, SHARED, streamKeys } from '../rng.js';
+import { CounterRng, hash32, mix32, SHARED, streamKey0, streamKey1 } from '../rng.js';
 
 /**
  * The one-bit range quantizers' kernels (IQ, CQ: SPEC B.3, B.4; protocol 3) in plain JavaScript: the
@@ -42,14 +42,14 @@ export function sumSquares(a: Float64Array, d: number): number {
 }
 
 /**
- * IQ (SPEC B.3): bit_j = [h_j < (a_j + r)·(2^31/r)], h_j = hash32(k0, k1, j): the same comparison as
+ * IQ (SPEC B.3): bit_j = [h_j < (a_j + r)·(2^31/r)], h_j = hash32(k0, k1, j), written from out[at]: the same comparison as
  * u_j < y_j = (a_j + r)/(2r) with u_j = h_j/2^32, scaled by 2^32 so no division per coordinate (the scaling
  * is exact, r being a nonzero float32). Values of y outside [0, 1] compare like their clamp.
  */
-export function iqBits(a: Float64Array, d: number, out: Uint8Array, r: number, k0: number, k1: number): void {
+export function iqBits(a: Float64Array, d: number, out: Uint8Array, r: number, k0: number, k1: number, at = 0): void {
   const c = 2 ** 31 / r;
   let acc = 0;
-  let p = 0;
+  let p = at;
   for (let j = 0; j < d; j++) {
     acc |= +(hash32(k0, k1, j) < (a[j]! + r) * c) << (j & 7); // `+(a < b)`: a flag, not a mispredicted branch
     if ((j & 7) === 7) {
@@ -77,15 +77,71 @@ export interface CqStream {
   readonly jk1: number;
 }
 
-/** The CqStream of the client at position `slot` (0..n−1) with rank `rank`; `rho` is scratch of length ≥ n. */
-export function cqStream(seed: number, round: number, n: number, slot: number, rank: number, rho = new Int32Array(n)): CqStream {
-  if (!(n >= 1 && n <= 0x200000 && Number.isInteger(n))) throw new RangeError(`CQ needs an integer n in [1, 2^21], got ${n}`);
-  const perm = rho.length === n ? rho : rho.subarray(0, n);
+/** A CqStream that `cqStream` rewrites in place (a compressor keeps one, so a round allocates none). */
+export class CqStreamSlot implements CqStream {
+  n = 1;
+  mine = 0;
+  sk0 = 0;
+  sk1 = 0;
+  rk0 = 0;
+  rk1 = 0;
+  jk0 = 0;
+  jk1 = 0;
+}
+
+/**
+ * The part of a round's CqStream shared by every client: ρ and the shift keys, a function of (seed, round, n)
+ * alone. Built once per round per process and read by every client the process hosts (ρ is O(n) to draw);
+ * read-only once built. `perm` is replaced, never rewritten, when n changes.
+ */
+class CqRound {
+  seed = -1;
+  round = -1;
+  n = 0;
+  perm = new Int32Array(0);
+  sk0 = 0;
+  sk1 = 0;
+  rk0 = 0;
+  rk1 = 0;
+}
+
+/** The last round's shared part (the K clients of a process all ask for the same round in turn). */
+const lastRound = new CqRound();
+
+function cqRound(seed: number, round: number, n: number): CqRound {
+  const c = lastRound;
+  if (c.seed === seed && c.round === round && c.n === n) return c;
+  c.seed = -1; // invalid until rebuilt (a throw below leaves no half-built entry)
+  const perm = c.perm.length === n ? c.perm : new Int32Array(n);
   new CounterRng(seed, round, SHARED, 'cq-rho').permutation(perm);
-  const [sk0, sk1] = streamKeys(seed, round, SHARED, 'cq-shift');
-  const [rk0, rk1] = streamKeys(seed, round, SHARED, 'cq-shift-retry');
-  const [jk0, jk1] = streamKeys(seed, round, rank, 'cq-jitter');
-  return { n, mine: perm[slot]!, sk0, sk1, rk0, rk1, jk0, jk1 };
+  c.perm = perm;
+  c.sk0 = streamKey0(seed, round, SHARED, 'cq-shift');
+  c.sk1 = streamKey1(c.sk0);
+  c.rk0 = streamKey0(seed, round, SHARED, 'cq-shift-retry');
+  c.rk1 = streamKey1(c.rk0);
+  c.n = n;
+  c.round = round;
+  c.seed = seed;
+  return c;
+}
+
+/**
+ * The CqStream of the client at position `slot` (0..n−1) with rank `rank`, written into `into` (default a new
+ * one). The shared part comes from the last round's cache (`cqRound`): O(1) per client after the first.
+ */
+export function cqStream(seed: number, round: number, n: number, slot: number, rank: number, into: CqStreamSlot = new CqStreamSlot()): CqStream {
+  if (!(n >= 1 && n <= 0x200000 && Number.isInteger(n))) throw new RangeError(`CQ needs an integer n in [1, 2^21], got ${n}`);
+  if (!(slot >= 0 && slot < n && Number.isInteger(slot))) throw new RangeError(`CQ needs a slot in [0, n = ${n}), got ${slot}`);
+  const c = cqRound(seed, round, n);
+  into.n = n;
+  into.mine = c.perm[slot]!;
+  into.sk0 = c.sk0;
+  into.sk1 = c.sk1;
+  into.rk0 = c.rk0;
+  into.rk1 = c.rk1;
+  into.jk0 = streamKey0(seed, round, rank, 'cq-jitter');
+  into.jk1 = streamKey1(into.jk0);
+  return into;
 }
 
 /**
@@ -123,13 +179,13 @@ export function cqRetry(q: CqStream, j: number): number {
 /**
  * CQ (SPEC B.4): bit_j = [(slot_j + γ_j)/n < y_j], written as slot_j + γ_j < z_j = (a_j + r)·(n/(2r)): the
  * bit is 1 when the slot is below ⌊z_j⌋, 0 above it, and at slot_j = ⌊z_j⌋ it is [h_j < (z_j − ⌊z_j⌋)·2^32]
- * with the private jitter h_j = hash32(jk0, jk1, j).
+ * with the private jitter h_j = hash32(jk0, jk1, j). Written from out[at].
  */
-export function cqBits(a: Float64Array, d: number, out: Uint8Array, r: number, q: CqStream): void {
+export function cqBits(a: Float64Array, d: number, out: Uint8Array, r: number, q: CqStream, at = 0): void {
   const n = q.n;
   const scale = n / (2 * r);
   let acc = 0;
-  let p = 0;
+  let p = at;
   for (let j = 0; j < d; j++) {
     let slot = cqShift(q, j) + q.mine;
     if (slot >= n) slot -= n;

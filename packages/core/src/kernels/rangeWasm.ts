@@ -54,6 +54,9 @@ class Engine {
   private readonly buffers = new Set<ArrayBufferLike>();
   private f64!: Float64Array;
   private u8!: Uint8Array;
+  /** Views of the OUT bytes: a whole chunk's, and the last length asked for (a run's d keeps it). */
+  private outFull!: Uint8Array;
+  private outTail!: Uint8Array;
   private top = TOP;
 
   constructor(api: WasmApi, module: object, shared: boolean) {
@@ -71,6 +74,8 @@ class Engine {
     this.buffers.add(this.memory.buffer);
     this.f64 = new Float64Array(this.memory.buffer);
     this.u8 = new Uint8Array(this.memory.buffer);
+    this.outFull = this.u8.subarray(OUT, OUT + CHUNK / 8);
+    this.outTail = this.outFull;
   }
 
   /** A zeroed vector above the scratch (a shared memory's views survive later grows). */
@@ -91,44 +96,60 @@ class Engine {
     return this.buffers.has(a.buffer) ? a.byteOffset : -1;
   }
 
-  /** Calls `kernel(ptr, j0, m)` chunk by chunk over a[0..d), copying each chunk in unless `a` is resident. */
-  private chunks(a: Float64Array, d: number, kernel: (ptr: number, j0: number, m: number) => void): void {
-    const at = this.address(a);
-    for (let j0 = 0; j0 < d; j0 += CHUNK) {
-      const m = Math.min(CHUNK, d - j0);
-      if (at >= 0) kernel(at + 8 * j0, j0, m);
-      else {
-        this.f64.set(a.subarray(j0, j0 + m), A / 8);
-        kernel(A, j0, m);
-      }
-    }
+  /**
+   * The address the kernel reads a[j0..j0+m) at: in place where `a` is resident (`at` ≥ 0), else copied into A.
+   * A whole vector of one chunk is copied without a subarray (no allocation on the small-d path).
+   */
+  private input(a: Float64Array, at: number, j0: number, m: number): number {
+    if (at >= 0) return at + 8 * j0;
+    this.f64.set(m === a.length ? a : a.subarray(j0, j0 + m), A / 8);
+    return A;
   }
+
+  /** The first `bytes` encoded bytes at OUT: the full chunk's view, or the last tail's (kept while its length holds). */
+  private encoded(bytes: number): Uint8Array {
+    if (bytes === CHUNK / 8) return this.outFull;
+    if (this.outTail.length !== bytes) this.outTail = this.u8.subarray(OUT, OUT + bytes);
+    return this.outTail;
+  }
+
+  // The encode kernels below loop over the chunks inline (no closure per call): a client calls them once a
+  // round per hosted client, and an allocation per call adds up to a scavenge every few thousand rounds.
 
   sumSquares(a: Float64Array, d: number): number {
     const f = this.f64;
-    f.fill(0, ACC / 8, ACC / 8 + 8);
+    const s = ACC / 8;
+    f.fill(0, s, s + 8);
     const at = this.address(a);
     if (at >= 0) this.x.sumsq(at, d, ACC);
-    else this.chunks(a, d, (ptr, _, m) => this.x.sumsq(ptr, m, ACC));
-    const s = f.subarray(ACC / 8, ACC / 8 + 8);
-    return ((s[0]! + s[4]!) + (s[2]! + s[6]!)) + ((s[1]! + s[5]!) + (s[3]! + s[7]!)); // prettier-ignore
+    else {
+      for (let j0 = 0; j0 < d; j0 += CHUNK) {
+        const m = Math.min(CHUNK, d - j0);
+        this.x.sumsq(this.input(a, at, j0, m), m, ACC);
+      }
+    }
+    return ((f[s]! + f[s + 4]!) + (f[s + 2]! + f[s + 6]!)) + ((f[s + 1]! + f[s + 5]!) + (f[s + 3]! + f[s + 7]!)); // prettier-ignore
   }
 
-  iqBits(a: Float64Array, d: number, out: Uint8Array, r: number, k0: number, k1: number): void {
+  iqBits(a: Float64Array, d: number, out: Uint8Array, r: number, k0: number, k1: number, to: number): void {
     const c = 2 ** 31 / r;
-    this.chunks(a, d, (ptr, j0, m) => {
-      this.x.iq(ptr, OUT, m, j0, r, c, k0 | 0, k1 | 0);
-      out.set(this.u8.subarray(OUT, OUT + ((m + 7) >>> 3)), j0 >>> 3);
-    });
+    const at = this.address(a);
+    for (let j0 = 0; j0 < d; j0 += CHUNK) {
+      const m = Math.min(CHUNK, d - j0);
+      this.x.iq(this.input(a, at, j0, m), OUT, m, j0, r, c, k0 | 0, k1 | 0);
+      out.set(this.encoded((m + 7) >>> 3), to + (j0 >>> 3));
+    }
   }
 
-  cqBits(a: Float64Array, d: number, out: Uint8Array, r: number, q: CqStream): void {
+  cqBits(a: Float64Array, d: number, out: Uint8Array, r: number, q: CqStream, to: number): void {
     const scale = q.n / (2 * r);
     const c = (q.n * 2 ** 31) / r; // = scale·2^32 exactly (power-of-two scaling of a rounded quotient)
-    this.chunks(a, d, (ptr, j0, m) => {
-      this.x.cq(ptr, OUT, m, j0, r, scale, c, q.n, q.mine, q.sk0 | 0, q.sk1 | 0, q.jk0 | 0, q.jk1 | 0, q.rk0 | 0, q.rk1 | 0, ACC);
-      out.set(this.u8.subarray(OUT, OUT + ((m + 7) >>> 3)), j0 >>> 3);
-    });
+    const at = this.address(a);
+    for (let j0 = 0; j0 < d; j0 += CHUNK) {
+      const m = Math.min(CHUNK, d - j0);
+      this.x.cq(this.input(a, at, j0, m), OUT, m, j0, r, scale, c, q.n, q.mine, q.sk0 | 0, q.sk1 | 0, q.jk0 | 0, q.jk1 | 0, q.rk0 | 0, q.rk1 | 0, ACC);
+      out.set(this.encoded((m + 7) >>> 3), to + (j0 >>> 3));
+    }
   }
 
   addSigns(sum: Float64Array, d: number, payloads: readonly Uint8Array[], offset: number, radii: ArrayLike<number>): void {
@@ -210,13 +231,13 @@ export class WasmRangeKernels {
     return this.of(a).sumSquares(a, d);
   }
 
-  iqBits(a: Float64Array, d: number, out: Uint8Array, r: number, k0: number, k1: number): void {
-    this.of(a).iqBits(a, d, out, r, k0, k1);
+  iqBits(a: Float64Array, d: number, out: Uint8Array, r: number, k0: number, k1: number, at = 0): void {
+    this.of(a).iqBits(a, d, out, r, k0, k1, at);
   }
 
   /** CQ for n ≤ 65535 (the kernel multiplies 16-bit draws by n in 16-bit lanes); others use rangeJs. */
-  cqBits(a: Float64Array, d: number, out: Uint8Array, r: number, q: CqStream): void {
-    this.of(a).cqBits(a, d, out, r, q);
+  cqBits(a: Float64Array, d: number, out: Uint8Array, r: number, q: CqStream, at = 0): void {
+    this.of(a).cqBits(a, d, out, r, q, at);
   }
 
   addSigns(sum: Float64Array, d: number, payloads: readonly Uint8Array[], offset: number, radii: ArrayLike<number>): void {

@@ -1,5 +1,5 @@
 import { allRanks, type MethodDef } from './types.js';
-import { UpdateWriter } from './updateWriter.js';
+import { measure, UpdateWriter } from './updateWriter.js';
 import { summingServer } from './updates.js';
 
 /**
@@ -29,7 +29,8 @@ export const dcgd: MethodDef = {
     return {
       respond(plan, slot, x) {
         problem.gradInto(out.v, x);
-        return out.encode(plan, slot, true);
+        // The check's max|v_j| and the norm's Σv_j² in one pass over the gradient, not one each
+        return out.encode(plan, slot, true, out.v, measure(out.v, env.d, out.formed));
       },
     };
   },

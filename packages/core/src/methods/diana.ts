@@ -50,8 +50,8 @@ export const diana: MethodDef = {
     return {
       respond(plan, slot, x) {
         problem.gradInto(v, x);
-        const max = differenceInto(v, v, h, env.d); // v − h, and the check's max|v_j| with it
-        const msg = out.encode(plan, slot, true, v, max);
+        // v − h, and the check's max|v_j| and the norm's Σv_j² with it
+        const msg = out.encode(plan, slot, true, v, differenceInto(v, v, h, env.d, out.formed));
         // The shift moves by what the server decodes, so the server's h stays the mean of the clients' h_i.
         out.decodeOwn(plan, slot, true, mine);
         for (let j = 0; j < env.d; j++) h[j]! += alpha * mine[j]!;

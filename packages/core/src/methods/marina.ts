@@ -48,8 +48,8 @@ export const marina: MethodDef = {
         problem.gradInto(grad, x);
         let msg: Uint8Array;
         if (plan.kind === 'compressed') {
-          const max = differenceInto(diff, grad, prev, env.d); // the check's max|v_j| with the difference
-          msg = out.encode(plan, slot, true, diff, max);
+          // The difference with the check's max|v_j| and the norm's Σv_j² (IQ and CQ then read it once more, for the bits)
+          msg = out.encode(plan, slot, true, diff, differenceInto(diff, grad, prev, env.d, out.formed));
         } else {
           msg = out.encode(plan, slot, false, grad);
         }

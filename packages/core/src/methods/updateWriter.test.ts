@@ -4,11 +4,12 @@ import { allocUpdate, Flag, Kind, ProtocolError, readRoundHeader, roundPayload }
 import { describe, expect, it } from 'vitest';
 import { compressors, createCompressor } from '../compressors/registry.js';
 import type { CompressContext } from '../compressors/types.js';
-import { wasmRangeKernels } from '../kernels/range.js';
+import { jsRangeKernels, rangeKernels, wasmRangeKernels } from '../kernels/range.js';
+import { CounterRng } from '../rng.js';
 import { createIdentity } from '../compressors/identity.js';
 import { residentVector } from './residentVector.js';
 import { allRanks, type MethodEnv, type RoundPlan } from './types.js';
-import { differenceInto, maxAbsOf, UpdateWriter } from './updateWriter.js';
+import { differenceInto, Formed, maxAbsOf, measure, UpdateWriter } from './updateWriter.js';
 
 /** A vector with values of many magnitudes and both signs, some zeros. */
 function vectorOf(d: number, seed: number): Float64Array {
@@ -100,27 +101,84 @@ describe('UpdateWriter (a client half\'s updates, buffers reused)', () => {
   });
 });
 
-describe('differenceInto and maxAbsOf (the carriability check folded into forming the update)', () => {
+describe('differenceInto, measure and maxAbsOf (the check and the norm folded into forming the update)', () => {
   it('gives a − b exactly and max|·| as a separate pass would; a NaN anywhere is the answer', () => {
     const d = 50;
     const [a, b] = [vectorOf(d, 2), vectorOf(d, 5)];
     const out = new Float64Array(d);
-    const max = differenceInto(out, a, b, d);
+    const max = differenceInto(out, a, b, d, new Formed()).maxAbs;
     expect(out).toEqual(Float64Array.from(a, (x, j) => x - b[j]!));
     expect(max).toBe(Math.max(...out.map(Math.abs)));
     expect(maxAbsOf(out, d)).toBe(max);
-    for (const j of [0, 17, d - 1]) {
+    for (const j of [0, 17, 47, d - 1]) {
       const bad = a.slice();
       bad[j] = Number.NaN;
-      expect(differenceInto(new Float64Array(d), bad, b, d), `NaN at ${j}`).toBeNaN();
+      expect(differenceInto(new Float64Array(d), bad, b, d, new Formed()).maxAbs, `NaN at ${j}`).toBeNaN();
       expect(maxAbsOf(bad, d), `NaN at ${j}`).toBeNaN();
       bad[j] = -Infinity;
-      expect(differenceInto(new Float64Array(d), bad, b, d)).toBe(Infinity);
+      expect(differenceInto(new Float64Array(d), bad, b, d, new Formed()).maxAbs).toBe(Infinity);
     }
     // In place (out = a), as DIANA and EF21 form v − h.
     const v = a.slice();
-    expect(differenceInto(v, v, b, d)).toBe(max);
+    expect(differenceInto(v, v, b, d, new Formed()).maxAbs).toBe(max);
     expect(v).toEqual(out);
+  });
+
+  it('sums the squares bit for bit as sumSquares does (JS and SIMD), every tail d mod 8, NaN and Infinity included', () => {
+    const rng = new CounterRng(12, 0, 0, 'fold');
+    const kernels = wasmRangeKernels ? [jsRangeKernels, rangeKernels, wasmRangeKernels] : [jsRangeKernels];
+    let differs = 0;
+    for (const d of [0, 1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 63, 100, 127, 128, 129, 1000, 1023, 4099, 8191, 8193, 20_007]) {
+      for (let trial = 0; trial < 4; trial++) {
+        // Magnitudes from 2^−30 to 2^30, so the order of the additions shows in the last bits.
+        const draw = () => (rng.float() - 0.5) * 2 ** (Math.floor(rng.float() * 61) - 30);
+        const a = Float64Array.from({ length: d }, draw);
+        const b = Float64Array.from({ length: d }, draw);
+        if (trial === 2 && d > 0) a[Math.floor(rng.float() * d)] = Number.NaN;
+        if (trial === 3 && d > 0) b[d - 1] = -Infinity;
+        const out = residentVector(Math.max(d, 1));
+        const f = differenceInto(out, a, b, d, new Formed());
+        for (const k of kernels) expect(Object.is(f.sumSquares, k.sumSquares(out, d)), `d = ${d}, trial ${trial}`).toBe(true);
+        expect(Object.is(f.maxAbs, maxAbsOf(out, d))).toBe(true);
+        // measure: the same two numbers from a vector formed elsewhere, which it leaves as it was.
+        const copy = out.slice();
+        const m = measure(out, d, new Formed());
+        expect([m.maxAbs, m.sumSquares]).toEqual([f.maxAbs, f.sumSquares]);
+        expect(out).toEqual(copy);
+        // A sequential sum would differ somewhere: the test sees the order (NaN and Infinity aside).
+        let seq = 0;
+        for (let j = 0; j < d; j++) seq += out[j]! * out[j]!;
+        if (!Object.is(seq, f.sumSquares)) differs++;
+      }
+    }
+    expect(differs).toBeGreaterThan(10);
+  });
+
+  it('encodes the same bytes with the folded sum as with the compressor\'s own pass, for every compressor', () => {
+    for (const name of Object.keys(compressors)) {
+      for (const range of name === 'iq' || name === 'cq' ? (['client', 'shared'] as const) : (['client'] as const)) {
+        for (const d of [1, 13, 64, 200, 1029]) {
+          const env = { ...envOf(name, d, 3), compressor: createCompressor(name, { k: null, levels: 4, norm: 2, range }) };
+          const own = { ...env, compressor: createCompressor(name, { k: null, levels: 4, norm: 2, range }) };
+          const [w1, w2] = [new UpdateWriter(env, 1), new UpdateWriter(own, 1)];
+          for (let round = 1; round <= 3; round++) {
+            const [a, b] = [vectorOf(d, round), vectorOf(d, round + 7)];
+            const folded = w1.encode(planOf(round, 3), 1, true, w1.v, differenceInto(w1.v, a, b, d, w1.formed));
+            w2.v.set(a);
+            for (let j = 0; j < d; j++) w2.v[j]! -= b[j]!;
+            const plain = w2.encode(planOf(round, 3), 1, true);
+            const [shared1, shared2] = [env.compressor.sharedRange, own.compressor.sharedRange];
+            if (shared1 && shared2) {
+              // The shared range's norm, the first message of its round, from the folded sum too.
+              expect(shared1.heldNorm()).toBe(shared2.heldNorm());
+              shared1.release(2.5);
+              shared2.release(2.5);
+            }
+            expect(folded, `${name} (${range}), d = ${d}, round ${round}`).toEqual(plain);
+          }
+        }
+      }
+    }
   });
 });
 

@@ -42,11 +42,19 @@ export class UpdateWriter {
   }
 
   /**
-   * Encodes `v` (default: this writer's vector) dense (float32) or through the run's compressor, into the reused
-   * message. `maxAbs` is max_j |v_j| (NaN if any v_j is), when the caller has it from forming v (`differenceInto`).
+   * What forming this round's update measured on the way (`differenceInto`, `measure`), for the caller to hand
+   * to `encode`: written in place, so a round allocates nothing.
    */
-  encode(plan: RoundPlan, slot: number, compressed: boolean, v: Float64Array = this.v, maxAbs: number = maxAbsOf(v, this.env.d)): Uint8Array {
-    checkCarriable(maxAbs, this.rank, plan.round);
+  readonly formed = new Formed();
+
+  /**
+   * Encodes `v` (default: this writer's vector) dense (float32) or through the run's compressor, into the reused
+   * message. `formed` holds max_j |v_j| (NaN if any v_j is) and Σ v_j² in sumSquares' order, when the caller
+   * measured them while forming v (`differenceInto`): the carriability check and the compressor's norm then
+   * read nothing more (IQ and CQ read v once, for their bits). Without it the check reads v here.
+   */
+  encode(plan: RoundPlan, slot: number, compressed: boolean, v: Float64Array = this.v, formed?: Formed): Uint8Array {
+    checkCarriable(formed === undefined ? maxAbsOf(v, this.env.d) : formed.maxAbs, this.rank, plan.round);
     const ctx = this.context(plan, slot);
     const codec = this.codec(compressed);
     const bits = codec.payloadBits(ctx);
@@ -66,7 +74,7 @@ export class UpdateWriter {
       }
     }
     // Every codec writes each payload byte, padding included (updateWriter.test.ts holds them to it).
-    codec.encode(v, ctx, compressed ? this.compressedPayload : this.densePayload);
+    codec.encode(v, ctx, compressed ? this.compressedPayload : this.densePayload, formed?.sumSquares);
     return msg;
   }
 
@@ -106,6 +114,17 @@ function checkCarriable(max: number, rank: number, round: number): void {
   }
 }
 
+/**
+ * What a pass that forms (or reads) an update vector v measures on the way: max_j |v_j| (NaN if some v_j is NaN)
+ * and Σ v_j² for j < d in exactly kernels/rangeJs.sumSquares' order (8 lanes, lane k the j ≡ k mod 8 in order,
+ * then ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7))), so the compressor's norm from it is the one its own
+ * pass would give, bit for bit.
+ */
+export class Formed {
+  maxAbs = 0;
+  sumSquares = 0;
+}
+
 /** max_j |v_j| over j < d, or NaN if some v_j is NaN. */
 export function maxAbsOf(v: Float64Array, d: number): number {
   let max = 0;
@@ -120,16 +139,63 @@ export function maxAbsOf(v: Float64Array, d: number): number {
 }
 
 /**
- * out_j = a_j − b_j for j < d (out may be a), returning max_j |out_j| or NaN as `maxAbsOf` does: a half that
- * forms its update as a difference hands this to `encode`, which then does not read the vector again to check it.
+ * out_j = a_j − b_j for j < d (out may be a), with `into` set to max_j |out_j| and Σ out_j² (`Formed`): a half
+ * that forms its update as a difference hands `into` to `encode`, which then does not read the vector again for
+ * the check or the norm. At large d the vectors cross memory once here and once for the bits, not three times.
+ * Math.max is NaN as soon as one argument is, so NaN anywhere is the max, as in `maxAbsOf`.
  */
-export function differenceInto(out: Float64Array, a: Float64Array, b: Float64Array, d: number): number {
+export function differenceInto(out: Float64Array, a: Float64Array, b: Float64Array, d: number, into: Formed): Formed {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0; // prettier-ignore
   let max = 0;
-  for (let j = 0; j < d; j++) {
+  const full = d & ~7;
+  let j = 0;
+  for (; j < full; j += 8) {
+    const v0 = a[j]! - b[j]!, v1 = a[j + 1]! - b[j + 1]!, v2 = a[j + 2]! - b[j + 2]!, v3 = a[j + 3]! - b[j + 3]!; // prettier-ignore
+    const v4 = a[j + 4]! - b[j + 4]!, v5 = a[j + 5]! - b[j + 5]!, v6 = a[j + 6]! - b[j + 6]!, v7 = a[j + 7]! - b[j + 7]!; // prettier-ignore
+    out[j] = v0;
+    out[j + 1] = v1;
+    out[j + 2] = v2;
+    out[j + 3] = v3;
+    out[j + 4] = v4;
+    out[j + 5] = v5;
+    out[j + 6] = v6;
+    out[j + 7] = v7;
+    s0 += v0 * v0;
+    s1 += v1 * v1;
+    s2 += v2 * v2;
+    s3 += v3 * v3;
+    s4 += v4 * v4;
+    s5 += v5 * v5;
+    s6 += v6 * v6;
+    s7 += v7 * v7;
+    max = Math.max(max, Math.abs(v0), Math.abs(v1), Math.abs(v2), Math.abs(v3), Math.abs(v4), Math.abs(v5), Math.abs(v6), Math.abs(v7));
+  }
+  // The tail (d mod 8 coordinates) goes to lanes 0.., as in sumSquares.
+  for (let k = 0; j < d; j++, k++) {
     const v = a[j]! - b[j]!;
     out[j] = v;
-    const m = Math.abs(v);
-    if (!(m <= max)) max = m !== m || max !== max ? Number.NaN : m;
+    max = Math.max(max, Math.abs(v));
+    const q = v * v;
+    if (k === 0) s0 += q;
+    else if (k === 1) s1 += q;
+    else if (k === 2) s2 += q;
+    else if (k === 3) s3 += q;
+    else if (k === 4) s4 += q;
+    else if (k === 5) s5 += q;
+    else s6 += q;
   }
-  return max;
+  into.maxAbs = max;
+  into.sumSquares = ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7)); // prettier-ignore
+  return into;
 }
+
+/**
+ * `Formed` of a vector a half did not form in a loop of its own (DCGD's gradient, from the problem): both
+ * measures in one pass, where the check and the compressor's norm would read it once each.
+ */
+export function measure(v: Float64Array, d: number, into: Formed): Formed {
+  return differenceInto(v, v, ZEROS.length >= d ? ZEROS : (ZEROS = new Float64Array(d)), d, into);
+}
+
+/** v − 0 = v exactly for every double (−0 and NaN included), so `measure` rewrites v with its own values. */
+let ZEROS = new Float64Array(0);
