@@ -22,7 +22,7 @@ describe('marina bench', () => {
     const names = out.figures.map((f) => f['name']);
     for (const d of ['1e2', '1e3']) { // powers of ten are named 1eK
       for (const c of ['cq', 'iq']) {
-        for (const kind of ['encode', 'encode-resident', 'decode', 'decode-resident', 'decode-each']) expect(names).toContain(`${kind}.${c}.${d}`);
+        for (const kind of ['encode', 'encode-resident', 'encode-client', 'decode', 'decode-resident', 'decode-each']) expect(names).toContain(`${kind}.${c}.${d}`);
         expect(names).toContain(`encode.${c}-jsref.${d}`);
       }
       expect(names).toContain(`encode.js-baseline.${d}`);

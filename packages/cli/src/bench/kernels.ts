@@ -5,9 +5,9 @@ import { compressors, createCompressor, CounterRng, decodeRangeManyInto, hash32,
 import { fmtD, rate, summarize, type Figure } from './figures.js';
 
 /**
- * The compressor-kernel figures of `marina bench` (issue 12): memcpy, then per d the production encode and
- * decode-accumulate of CQ and IQ, the JavaScript reference kernels (`<c>-jsref`), and a plain JavaScript
- * loop of the same operation (`js-baseline`); then every other registered compressor's encode and decode
+ * The compressor-kernel figures of `marina bench` (issue 12): memcpy, then per d the production encode (also as
+ * a client runs it, `encode-client`: the norm given) and decode-accumulate of CQ and IQ, the JavaScript
+ * reference kernels (`<c>-jsref`), and a plain JavaScript loop of the same operation (`js-baseline`); then every other registered compressor's encode and decode
  * beside plain loops of what each must at least do (`js-f32`: read a double and write a float32, or add n
  * float32 payloads into the sum; `js-hash`: one hash32 and compare per coordinate). Decode counts the n·d
  * coordinates a round accumulates.
@@ -148,6 +148,10 @@ export function kernelFigures(dims: readonly number[], n: number, runs: number, 
       const out = new Uint8Array(bytes);
       push(rate(`encode.${name}.${tag}`, 'Gcoord/s', d, runs, () => q.encode(a, ctxOf(3), out), 'radius pass + bits pass, vector in the JS heap'));
       push(rate(`encode-resident.${name}.${tag}`, 'Gcoord/s', d, runs, () => q.encode(resident, ctxOf(3), out), 'the same, vector in wasm memory (kernelVector)'));
+      // As a client runs it: Σa² summed while forming the vector (methods/updateWriter.ts differenceInto), so
+      // the encode is the bits pass alone over the vector in wasm memory.
+      const sq = jsRangeKernels.sumSquares(a, d);
+      push(rate(`encode-client.${name}.${tag}`, 'Gcoord/s', d, runs, () => q.encode(resident, ctxOf(3), out, sq), 'bits pass alone: Σa² given, as the client folds it into forming the vector (wasm memory)'));
       const payloads = Array.from({ length: n }, (_, i) => {
         const p = new Uint8Array(bytes);
         q.encode(a, ctxOf(i), p);
