@@ -1,5 +1,6 @@
 import { allRanks, type MethodDef } from './types.js';
-import { measure, UpdateWriter } from './updateWriter.js';
+import { rangeKernels } from '../kernels/range.js';
+import { UpdateWriter } from './updateWriter.js';
 import { summingServer } from './updates.js';
 
 /**
@@ -29,8 +30,8 @@ export const dcgd: MethodDef = {
     return {
       respond(plan, slot, x) {
         problem.gradInto(out.v, x);
-        // The check's max|v_j| and the norm's Σv_j² in one pass over the gradient, not one each
-        return out.encode(plan, slot, true, out.v, measure(out.v, env.d, out.formed));
+        // Σv_j² in one (SIMD) pass serves both the compressor's norm and the carriability check
+        return out.encode(plan, slot, true, out.v, rangeKernels.sumSquares(out.v, env.d));
       },
     };
   },

@@ -50,8 +50,8 @@ export const diana: MethodDef = {
     return {
       respond(plan, slot, x) {
         problem.gradInto(v, x);
-        // v − h, and the check's max|v_j| and the norm's Σv_j² with it
-        const msg = out.encode(plan, slot, true, v, differenceInto(v, v, h, env.d, out.formed));
+        // v − h, and the norm's Σv_j² with it (which settles the carriability check too)
+        const msg = out.encode(plan, slot, true, v, differenceInto(v, v, h, env.d));
         // The shift moves by what the server decodes, so the server's h stays the mean of the clients' h_i.
         out.decodeOwn(plan, slot, true, mine);
         for (let j = 0; j < env.d; j++) h[j]! += alpha * mine[j]!;

@@ -53,8 +53,8 @@ export const ef21: MethodDef = {
       respond(plan, slot, x) {
         problem.gradInto(v, x);
         const init = plan.kind === 'init';
-        // v − g_i, and the check's max|v_j| and the norm's Σv_j² with it
-        const msg = init ? out.encode(plan, slot, false) : out.encode(plan, slot, true, v, differenceInto(v, v, gi, env.d, out.formed));
+        // v − g_i, and the norm's Σv_j² with it (which settles the carriability check too)
+        const msg = init ? out.encode(plan, slot, false) : out.encode(plan, slot, true, v, differenceInto(v, v, gi, env.d));
         out.decodeOwn(plan, slot, !init, sent);
         if (init) gi.set(sent);
         else for (let j = 0; j < env.d; j++) gi[j]! += scale * sent[j]!;

@@ -48,8 +48,9 @@ export const marina: MethodDef = {
         problem.gradInto(grad, x);
         let msg: Uint8Array;
         if (plan.kind === 'compressed') {
-          // The difference with the check's max|v_j| and the norm's Σv_j² (IQ and CQ then read it once more, for the bits)
-          msg = out.encode(plan, slot, true, diff, differenceInto(diff, grad, prev, env.d, out.formed));
+          // The difference with the norm's Σv_j², which settles the carriability check too: IQ and CQ then read it
+          // once more, for the bits
+          msg = out.encode(plan, slot, true, diff, differenceInto(diff, grad, prev, env.d));
         } else {
           msg = out.encode(plan, slot, false, grad);
         }

@@ -9,7 +9,7 @@ import { CounterRng } from '../rng.js';
 import { createIdentity } from '../compressors/identity.js';
 import { residentVector } from './residentVector.js';
 import { allRanks, type MethodEnv, type RoundPlan } from './types.js';
-import { differenceInto, Formed, maxAbsOf, measure, UpdateWriter } from './updateWriter.js';
+import { differenceInto, maxAbsOf, UpdateWriter } from './updateWriter.js';
 
 /** A vector with values of many magnitudes and both signs, some zeros. */
 function vectorOf(d: number, seed: number): Float64Array {
@@ -101,27 +101,43 @@ describe('UpdateWriter (a client half\'s updates, buffers reused)', () => {
   });
 });
 
-describe('differenceInto, measure and maxAbsOf (the check and the norm folded into forming the update)', () => {
-  it('gives a − b exactly and max|·| as a separate pass would; a NaN anywhere is the answer', () => {
+describe('differenceInto and maxAbsOf (the norm and the carriability check folded into forming the update)', () => {
+  it('gives a − b exactly, in place too; maxAbsOf is NaN when any coordinate is', () => {
     const d = 50;
     const [a, b] = [vectorOf(d, 2), vectorOf(d, 5)];
     const out = new Float64Array(d);
-    const max = differenceInto(out, a, b, d, new Formed()).maxAbs;
+    const sq = differenceInto(out, a, b, d);
     expect(out).toEqual(Float64Array.from(a, (x, j) => x - b[j]!));
-    expect(max).toBe(Math.max(...out.map(Math.abs)));
-    expect(maxAbsOf(out, d)).toBe(max);
+    expect(maxAbsOf(out, d)).toBe(Math.max(...out.map(Math.abs)));
     for (const j of [0, 17, 47, d - 1]) {
       const bad = a.slice();
       bad[j] = Number.NaN;
-      expect(differenceInto(new Float64Array(d), bad, b, d, new Formed()).maxAbs, `NaN at ${j}`).toBeNaN();
+      expect(differenceInto(new Float64Array(d), bad, b, d), `NaN at ${j}`).toBeNaN();
       expect(maxAbsOf(bad, d), `NaN at ${j}`).toBeNaN();
       bad[j] = -Infinity;
-      expect(differenceInto(new Float64Array(d), bad, b, d, new Formed()).maxAbs).toBe(Infinity);
+      expect(differenceInto(new Float64Array(d), bad, b, d)).toBe(Infinity);
     }
     // In place (out = a), as DIANA and EF21 form v − h.
     const v = a.slice();
-    expect(differenceInto(v, v, b, d, new Formed()).maxAbs).toBe(max);
+    expect(differenceInto(v, v, b, d)).toBe(sq);
     expect(v).toEqual(out);
+  });
+
+  it('refuses through the folded sum exactly what the separate check refuses, with the same max in the message', () => {
+    const d = 37;
+    const writer = new UpdateWriter(envOf('cq', d, 2), 1);
+    const zero = new Float64Array(d);
+    // Carriable up to FLOAT32_MAX itself (Σv² ≈ 1.2e77, past the shortcut: the exact max decides), refused above.
+    for (const [big, refused] of [[1e30, false], [3.4028234663852886e38, false], [3.5e38, true], [1e39, true], [1e200, true], [Infinity, true], [Number.NaN, true]] as const) {
+      for (const j of [0, 36]) {
+        const a = vectorOf(d, 3);
+        a[j] = big;
+        const sq = differenceInto(writer.v, a, zero, d);
+        const go = () => writer.encode(planOf(4, 2), 1, true, writer.v, sq);
+        if (refused) expect(go, `${big} at ${j}`).toThrow(`has max|v_j| = ${Math.abs(big)},`);
+        else expect(go, `${big} at ${j}`).not.toThrow();
+      }
+    }
   });
 
   it('sums the squares bit for bit as sumSquares does (JS and SIMD), every tail d mod 8, NaN and Infinity included', () => {
@@ -137,18 +153,12 @@ describe('differenceInto, measure and maxAbsOf (the check and the norm folded in
         if (trial === 2 && d > 0) a[Math.floor(rng.float() * d)] = Number.NaN;
         if (trial === 3 && d > 0) b[d - 1] = -Infinity;
         const out = residentVector(Math.max(d, 1));
-        const f = differenceInto(out, a, b, d, new Formed());
-        for (const k of kernels) expect(Object.is(f.sumSquares, k.sumSquares(out, d)), `d = ${d}, trial ${trial}`).toBe(true);
-        expect(Object.is(f.maxAbs, maxAbsOf(out, d))).toBe(true);
-        // measure: the same two numbers from a vector formed elsewhere, which it leaves as it was.
-        const copy = out.slice();
-        const m = measure(out, d, new Formed());
-        expect([m.maxAbs, m.sumSquares]).toEqual([f.maxAbs, f.sumSquares]);
-        expect(out).toEqual(copy);
+        const sq = differenceInto(out, a, b, d);
+        for (const k of kernels) expect(Object.is(sq, k.sumSquares(out, d)), `d = ${d}, trial ${trial}`).toBe(true);
         // A sequential sum would differ somewhere: the test sees the order (NaN and Infinity aside).
         let seq = 0;
         for (let j = 0; j < d; j++) seq += out[j]! * out[j]!;
-        if (!Object.is(seq, f.sumSquares)) differs++;
+        if (!Object.is(seq, sq)) differs++;
       }
     }
     expect(differs).toBeGreaterThan(10);
@@ -163,7 +173,7 @@ describe('differenceInto, measure and maxAbsOf (the check and the norm folded in
           const [w1, w2] = [new UpdateWriter(env, 1), new UpdateWriter(own, 1)];
           for (let round = 1; round <= 3; round++) {
             const [a, b] = [vectorOf(d, round), vectorOf(d, round + 7)];
-            const folded = w1.encode(planOf(round, 3), 1, true, w1.v, differenceInto(w1.v, a, b, d, w1.formed));
+            const folded = w1.encode(planOf(round, 3), 1, true, w1.v, differenceInto(w1.v, a, b, d));
             w2.v.set(a);
             for (let j = 0; j < d; j++) w2.v[j]! -= b[j]!;
             const plain = w2.encode(planOf(round, 3), 1, true);

@@ -42,19 +42,14 @@ export class UpdateWriter {
   }
 
   /**
-   * What forming this round's update measured on the way (`differenceInto`, `measure`), for the caller to hand
-   * to `encode`: written in place, so a round allocates nothing.
-   */
-  readonly formed = new Formed();
-
-  /**
    * Encodes `v` (default: this writer's vector) dense (float32) or through the run's compressor, into the reused
-   * message. `formed` holds max_j |v_j| (NaN if any v_j is) and Σ v_j² in sumSquares' order, when the caller
-   * measured them while forming v (`differenceInto`): the carriability check and the compressor's norm then
-   * read nothing more (IQ and CQ read v once, for their bits). Without it the check reads v here.
+   * message. `sumSquares` is Σ v_j² in sumSquares' order, when the caller summed it while forming v
+   * (`differenceInto`): the compressor's norm then reads nothing more (IQ and CQ read v once, for their bits), and
+   * it settles the carriability check too (`checkCarriable`). Without it the check reads v here.
    */
-  encode(plan: RoundPlan, slot: number, compressed: boolean, v: Float64Array = this.v, formed?: Formed): Uint8Array {
-    checkCarriable(formed === undefined ? maxAbsOf(v, this.env.d) : formed.maxAbs, this.rank, plan.round);
+  encode(plan: RoundPlan, slot: number, compressed: boolean, v: Float64Array = this.v, sumSquares?: number): Uint8Array {
+    // Σv² < 1e76 bounds every |v_j| below 1e38 < FLOAT32_MAX; beyond it (a diverging run) the exact max decides.
+    if (sumSquares === undefined || !(sumSquares < SQUARES_SURELY_CARRIABLE)) checkCarriable(maxAbsOf(v, this.env.d), this.rank, plan.round);
     const ctx = this.context(plan, slot);
     const codec = this.codec(compressed);
     const bits = codec.payloadBits(ctx);
@@ -74,7 +69,7 @@ export class UpdateWriter {
       }
     }
     // Every codec writes each payload byte, padding included (updateWriter.test.ts holds them to it).
-    codec.encode(v, ctx, compressed ? this.compressedPayload : this.densePayload, formed?.sumSquares);
+    codec.encode(v, ctx, compressed ? this.compressedPayload : this.densePayload, sumSquares);
     return msg;
   }
 
@@ -105,6 +100,13 @@ export class UpdateWriter {
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
+ * Below this Σv², every |v_j| < 1e38 < FLOAT32_MAX: a computed sum of non-negative squares is at least its
+ * largest term (rounding is monotone), and |v_j| > FLOAT32_MAX would make that term > 1.15e77. NaN anywhere
+ * makes the sum NaN (no ∞ − ∞ among non-negative terms), which fails the comparison too.
+ */
+const SQUARES_SURELY_CARRIABLE = 1e76;
+
+/**
  * A diverging run overflows the clients' messages before the server's iterate check sees it (a quartic loss
  * grows its gradients far faster than x): the client says so with a typed error instead of sending Infinity.
  */
@@ -112,17 +114,6 @@ function checkCarriable(max: number, rank: number, round: number): void {
   if (!(max <= FLOAT32_MAX)) {
     throw new ProtocolError('MARINA_ERR_DIVERGED', `rank ${rank}'s update in round ${round} has max|v_j| = ${max}, beyond what a float32 message carries: the run diverged`, { rank, round });
   }
-}
-
-/**
- * What a pass that forms (or reads) an update vector v measures on the way: max_j |v_j| (NaN if some v_j is NaN)
- * and Σ v_j² for j < d in exactly kernels/rangeJs.sumSquares' order (8 lanes, lane k the j ≡ k mod 8 in order,
- * then ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7))), so the compressor's norm from it is the one its own
- * pass would give, bit for bit.
- */
-export class Formed {
-  maxAbs = 0;
-  sumSquares = 0;
 }
 
 /** max_j |v_j| over j < d, or NaN if some v_j is NaN. */
@@ -139,17 +130,17 @@ export function maxAbsOf(v: Float64Array, d: number): number {
 }
 
 /**
- * out_j = a_j − b_j for j < d (out may be a), with `into` set to max_j |out_j| and Σ out_j² (`Formed`): a half
- * that forms its update as a difference hands `into` to `encode`, which then does not read the vector again for
- * the check or the norm. At large d the vectors cross memory once here and once for the bits, not three times.
- * Math.max is NaN as soon as one argument is, so NaN anywhere is the max, as in `maxAbsOf`.
+ * out_j = a_j − b_j for j < d (out may be a), returning Σ out_j² summed in exactly kernels/rangeJs.sumSquares'
+ * order (8 lanes, lane k the j ≡ k mod 8 in order of j, the tail to lanes 0.., then ((s0 + s4) + (s2 + s6)) +
+ * ((s1 + s5) + (s3 + s7))), so a compressor's norm from it is the one its own pass gives, bit for bit. A half
+ * that forms its update as a difference hands it to `encode`, which then reads the vector only for the bits
+ * (at large d the vectors cross memory once here and once there, not three times) and, through the sum, skips
+ * the carriability check's pass as well.
  */
-export function differenceInto(out: Float64Array, a: Float64Array, b: Float64Array, d: number, into: Formed): Formed {
+export function differenceInto(out: Float64Array, a: Float64Array, b: Float64Array, d: number): number {
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0; // prettier-ignore
-  let max = 0;
   const full = d & ~7;
-  let j = 0;
-  for (; j < full; j += 8) {
+  for (let j = 0; j < full; j += 8) {
     const v0 = a[j]! - b[j]!, v1 = a[j + 1]! - b[j + 1]!, v2 = a[j + 2]! - b[j + 2]!, v3 = a[j + 3]! - b[j + 3]!; // prettier-ignore
     const v4 = a[j + 4]! - b[j + 4]!, v5 = a[j + 5]! - b[j + 5]!, v6 = a[j + 6]! - b[j + 6]!, v7 = a[j + 7]! - b[j + 7]!; // prettier-ignore
     out[j] = v0;
@@ -168,34 +159,22 @@ export function differenceInto(out: Float64Array, a: Float64Array, b: Float64Arr
     s5 += v5 * v5;
     s6 += v6 * v6;
     s7 += v7 * v7;
-    max = Math.max(max, Math.abs(v0), Math.abs(v1), Math.abs(v2), Math.abs(v3), Math.abs(v4), Math.abs(v5), Math.abs(v6), Math.abs(v7));
   }
-  // The tail (d mod 8 coordinates) goes to lanes 0.., as in sumSquares.
-  for (let k = 0; j < d; j++, k++) {
-    const v = a[j]! - b[j]!;
-    out[j] = v;
-    max = Math.max(max, Math.abs(v));
-    const q = v * v;
-    if (k === 0) s0 += q;
-    else if (k === 1) s1 += q;
-    else if (k === 2) s2 += q;
-    else if (k === 3) s3 += q;
-    else if (k === 4) s4 += q;
-    else if (k === 5) s5 += q;
-    else s6 += q;
-  }
-  into.maxAbs = max;
-  into.sumSquares = ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7)); // prettier-ignore
-  return into;
+  // The tail (d mod 8 < 8 coordinates) to lanes 0.. in order, as sumSquares adds it.
+  const t = d - full;
+  if (t > 0) s0 += tailSquare(out, a, b, full);
+  if (t > 1) s1 += tailSquare(out, a, b, full + 1);
+  if (t > 2) s2 += tailSquare(out, a, b, full + 2);
+  if (t > 3) s3 += tailSquare(out, a, b, full + 3);
+  if (t > 4) s4 += tailSquare(out, a, b, full + 4);
+  if (t > 5) s5 += tailSquare(out, a, b, full + 5);
+  if (t > 6) s6 += tailSquare(out, a, b, full + 6);
+  return ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7)); // prettier-ignore
 }
 
-/**
- * `Formed` of a vector a half did not form in a loop of its own (DCGD's gradient, from the problem): both
- * measures in one pass, where the check and the compressor's norm would read it once each.
- */
-export function measure(v: Float64Array, d: number, into: Formed): Formed {
-  return differenceInto(v, v, ZEROS.length >= d ? ZEROS : (ZEROS = new Float64Array(d)), d, into);
+/** out_j = a_j − b_j, returning its square. */
+function tailSquare(out: Float64Array, a: Float64Array, b: Float64Array, j: number): number {
+  const v = a[j]! - b[j]!;
+  out[j] = v;
+  return v * v;
 }
-
-/** v − 0 = v exactly for every double (−0 and NaN included), so `measure` rewrites v with its own values. */
-let ZEROS = new Float64Array(0);

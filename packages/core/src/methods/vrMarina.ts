@@ -4,7 +4,8 @@ import { minimiseOverP, type MethodTheoryInput } from '../theory.js';
 import { marina, marinaPlan } from './marina.js';
 import { sampleSubset } from './sampling.js';
 import { type MethodDef, paramOf } from './types.js';
-import { measure, UpdateWriter } from './updateWriter.js';
+import { rangeKernels } from '../kernels/range.js';
+import { UpdateWriter } from './updateWriter.js';
 
 /**
  * VR-MARINA for finite sums f_i = (1/m) Σ_k f_ik (SPEC A.6, decision 22), MARINA's loop with minibatch
@@ -91,8 +92,8 @@ export const vrMarina: MethodDef = {
         last.set(x);
         lastRound = plan.round;
         if (plan.kind !== 'compressed') return out.encode(plan, slot, false);
-        // The check's max|v_j| and the norm's Σv_j² in one pass, not one each
-        return out.encode(plan, slot, true, v, measure(v, d, out.formed));
+        // Σv_j² in one (SIMD) pass serves both the compressor's norm and the carriability check
+        return out.encode(plan, slot, true, v, rangeKernels.sumSquares(v, d));
       },
     };
   },
