@@ -122,6 +122,17 @@ describe('faults and resume', () => {
     expect(done.code, done.stderr).toBe(0);
     expect(done.stderr).toContain(`the run in ${out} has finished`);
     expect(readSummary(out)['final']['xHash']).toBe(readSummary(join(dir, 'sim'))['final']['xHash']);
+    // A run aborted before its first checkpoint (here: nobody joined in time) is started again, not called finished.
+    const early = join(dir, 'early');
+    const earlyArgs = ['server', '--port', String(port), '--host', '127.0.0.1', ...run, '--out', early, '--restartable', '--wait-timeout', '4000', '--quiet'];
+    const aborted = await marina(earlyArgs);
+    expect(aborted.code).toBe(1);
+    expect(String(readSummary(early)['stopReason'])).toMatch(/^aborted/);
+    const joiners = [0, 1, 2].map(() => start(['client', '--server', `ws://127.0.0.1:${port}`, '--log-level', 'warn', '--backoff', '50', '--retries', '400']));
+    const restarted = await marina(earlyArgs);
+    expect(restarted.code, restarted.stderr).toBe(0);
+    expect(await Promise.all(joiners.map((c) => c.exited))).toEqual([0, 0, 0]);
+    expect(readSummary(early)['final']['xHash']).toBe(readSummary(join(dir, 'sim'))['final']['xHash']);
     // A folder that is not a run folder is never cleared.
     const foreign = join(dir, 'foreign');
     mkdirSync(foreign);

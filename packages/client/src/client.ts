@@ -7,7 +7,7 @@ import {
   proofInput, ProtocolError, readHeader,
 } from '@marina/protocol';
 import { ClientRunner, clientShard, getProblem, resolveConfig, type ClientShard, type RunConfig } from '@marina/core';
-import { loadClientData, nodeSha256, type SharedRead } from '@marina/data';
+import { loadClientData, nodeSha256, type DataReader } from '@marina/data';
 import type { JoinGate } from './gate.js';
 import { nonzeroMask } from './mask.js';
 
@@ -53,7 +53,7 @@ export interface ClientOptions {
    */
   dataSharedBy?: number;
   /** The run's data file read once for all the clients of this process that read it (`hostClients`). */
-  sharedRead?: SharedRead | null;
+  sharedRead?: DataReader | null;
 }
 
 export interface ClientResult {

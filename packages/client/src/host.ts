@@ -50,7 +50,7 @@ export async function hostClients(opts: HostOptions): Promise<HostedResult[]> {
         rank,
         data: placeholder ? opts.data!.replaceAll(RANK_PLACEHOLDER, String(rank)) : opts.data,
         dataSharedBy: placeholder ? 1 : k,
-        sharedRead,
+        sharedRead: sharedRead?.reader(i) ?? null,
         secureContext,
         gate,
       });
@@ -58,6 +58,8 @@ export async function hostClients(opts: HostOptions): Promise<HostedResult[]> {
     } catch (e) {
       failures.push({ index: i, error: e as Error });
       return null;
+    } finally {
+      sharedRead?.leave(i); // one that failed before reading must not keep the parse alive for the others
     }
   });
   const results = await Promise.all(runs);

@@ -293,7 +293,8 @@ export class Coordinator {
       if (this.pendingUpdates[rank] || this.updateDone(rank)) throw new ProtocolError('MARINA_ERR_UNEXPECTED', `rank ${rank} sent two updates in round ${this.round}`);
       // Checked now, not at its turn: a wrong length is refused before it is queued, and blamed on its sender.
       this.server.check(plan, rank, this.slots[rank]!, h);
-      // Kept as received (no copy): ws hands each message in a buffer of its own, and clients never reuse theirs.
+      // Kept as received (no copy): ws hands each message in a buffer of its own; an in-process runner rewrites
+      // its message buffers only in a later round, after this round let go of them (closeBlocked, finishRound, begin).
       const pending: Pending = { msg, h, decoded: null, bits: 0, ctx: null };
       if (this.blockedRound) {
         this.measurePending(plan, rank, pending);

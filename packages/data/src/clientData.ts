@@ -12,7 +12,7 @@ import { loadDataset, loadShard } from './libsvm.js';
  * Generated problems have no data (null). An own file that is the run's file (one environment shared by a
  * compose deployment sets both) is way 1.
  */
-export async function loadClientData(config: RunConfig, rank: number, ownFile: string | null, shared: SharedRead | null = null): Promise<Dataset | null> {
+export async function loadClientData(config: RunConfig, rank: number, ownFile: string | null, shared: DataReader | null = null): Promise<Dataset | null> {
   const def = getProblem(config.problem);
   if (def.data === 'none') return null;
   if (ownFile !== null && ownFile !== config.data) return readWhole(def, ownFile, config.features);
@@ -24,24 +24,45 @@ export async function loadClientData(config: RunConfig, rank: number, ownFile: s
   return (await loadShard(path, { features: config.features, clients: config.clients, rank, shard: config.shard, seed: config.seed })).shard;
 }
 
+/** Where a client gets the run's parsed data file from when it shares one parse with others (`SharedRead`). */
+export interface DataReader {
+  read(path: string, parse: () => Promise<Dataset>): Promise<Dataset>;
+}
+
 /**
  * The run's data file read once for the `readers` clients of one process (`marina client --count K`), instead
  * of K two-pass reads of the whole file: each takes its rank's part of the one parse. The parse is dropped
- * once every reader has had it (a client that later takes another rank reads again), so the process holds
- * the whole file only while its clients join.
+ * once every reader has had it or has left without it (`leave`: a client that failed before reading), so the
+ * process holds the whole file only while its clients join; a reader's later read (another rank after a
+ * reconnect) parses again, and a parse that failed is not kept.
  */
 export class SharedRead {
   private parsed: { path: string; data: Promise<Dataset> } | null = null;
-  private left: number;
+  private readonly done = new Set<number>();
 
-  constructor(readers: number) {
-    this.left = readers;
+  constructor(private readonly readers: number) {}
+
+  /** Reader i's door to the data. */
+  reader(i: number): DataReader {
+    return { read: (path, parse) => (this.done.has(i) ? parse() : this.share(i, path, parse)) };
   }
 
-  async read(path: string, parse: () => Promise<Dataset>): Promise<Dataset> {
-    if (this.parsed?.path !== path) this.parsed = { path, data: parse() };
+  /** Reader i needs the parse no more (it has read it, or it ended without reading). */
+  leave(i: number): void {
+    this.done.add(i);
+    if (this.done.size >= this.readers) this.parsed = null;
+  }
+
+  private share(i: number, path: string, parse: () => Promise<Dataset>): Promise<Dataset> {
+    if (this.parsed?.path !== path) {
+      const data = parse();
+      this.parsed = { path, data };
+      data.catch(() => {
+        if (this.parsed?.data === data) this.parsed = null;
+      });
+    }
     const data = this.parsed.data;
-    if (--this.left <= 0) this.parsed = null;
+    this.leave(i);
     return data;
   }
 }

@@ -42,13 +42,21 @@ export class RunSink {
    */
   ending(aborted: boolean, bySignal: boolean): boolean {
     const saved = bySignal && this.resumable && this.checkpoint();
-    if (!aborted && this.folder) removeCheckpoint(this.folder.dir);
+    this.finished = !aborted;
     return saved;
   }
 
-  /** The summary, then rounds.jsonl synced and closed. */
+  /** Whether `ending` said the run finished (its checkpoint goes once the summary is written). */
+  private finished = false;
+
+  /**
+   * The summary, then rounds.jsonl synced and closed; a finished run's checkpoint is removed only after its
+   * summary is written, so a crash in between leaves a folder that still resumes (`--restartable`), never one
+   * that looks like a run cut before its first checkpoint.
+   */
   close(summary: RunSummary & object): void {
     this.folder?.writeSummary(summary);
     this.folder?.close();
+    if (this.finished && this.folder) removeCheckpoint(this.folder.dir);
   }
 }

@@ -117,7 +117,8 @@ function resumeFrom(a: Args): CheckpointFile {
 /**
  * `--restartable --out FOLDER`: what a restarted server does with its folder. A checkpoint there is resumed
  * (refused if it is another configuration's run: a supervisor must not continue the wrong run); a summary
- * without a checkpoint is a finished run (nothing to do); anything else starts the run, with the folder's
+ * without a checkpoint is a finished run (nothing to do) unless it says the run was aborted before its first
+ * checkpoint; anything else starts the run, with the folder's
  * marina files (a run cut before its first checkpoint) cleared as --force does. Files that are not a run
  * folder's are refused, so a mistyped --out never loses data.
  */
@@ -140,13 +141,16 @@ function restartFrom(a: Args): { checkpoint: CheckpointFile | null; finished: st
   }
   const summary = join(dir, 'summary.json');
   if (existsSync(summary)) {
-    let config: RunConfig;
+    let done: { config: RunConfig; stopReason: string };
     try {
-      config = (JSON.parse(readFileSync(summary, 'utf8')) as { config: RunConfig }).config;
+      done = JSON.parse(readFileSync(summary, 'utf8')) as { config: RunConfig; stopReason: string };
     } catch (e) {
       throw new UsageError(`--restartable: ${summary} is not readable: ${(e as Error).message}`);
     }
-    sameRun(config, 'finished run');
+    sameRun(done.config, 'finished run');
+    // An abort before the first checkpoint (stopped while clients joined, too few joined) left a summary but no
+    // run to resume: it starts again.
+    if (String(done.stopReason).startsWith('aborted')) return { checkpoint: null, finished: null };
     return { checkpoint: null, finished: `the run in ${dir} has finished (summary.json, no checkpoint): nothing to resume` };
   }
   return { checkpoint: null, finished: null };
