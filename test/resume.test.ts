@@ -133,6 +133,13 @@ describe('faults and resume', () => {
     expect(restarted.code, restarted.stderr).toBe(0);
     expect(await Promise.all(joiners.map((c) => c.exited))).toEqual([0, 0, 0]);
     expect(readSummary(early)['final']['xHash']).toBe(readSummary(join(dir, 'sim'))['final']['xHash']);
+    // A summary that is not marina's is refused, not read as a run.
+    const odd = join(dir, 'odd');
+    mkdirSync(odd);
+    writeFileSync(join(odd, 'summary.json'), '[]');
+    const notOurs = await marina(['server', '--port', '0', ...run, '--out', odd, '--restartable']);
+    expect(notOurs.code).toBe(2);
+    expect(notOurs.stderr).toContain('is not a marina run summary');
     // A folder that is not a run folder is never cleared.
     const foreign = join(dir, 'foreign');
     mkdirSync(foreign);

@@ -118,9 +118,9 @@ function resumeFrom(a: Args): CheckpointFile {
  * `--restartable --out FOLDER`: what a restarted server does with its folder. A checkpoint there is resumed
  * (refused if it is another configuration's run: a supervisor must not continue the wrong run); a summary
  * without a checkpoint is a finished run (nothing to do) unless it says the run was aborted before its first
- * checkpoint; anything else starts the run, with the folder's
- * marina files (a run cut before its first checkpoint) cleared as --force does. Files that are not a run
- * folder's are refused, so a mistyped --out never loses data.
+ * checkpoint; anything else starts the run, with the folder's marina files (a run cut before its first
+ * checkpoint) cleared as --force does. Files that are not a run folder's are refused, so a mistyped --out
+ * never loses data.
  */
 function restartFrom(a: Args): { checkpoint: CheckpointFile | null; finished: string | null } {
   if (a['resume'] !== undefined) throw new UsageError('--restartable resumes the run in --out by itself; drop --resume');
@@ -146,6 +146,9 @@ function restartFrom(a: Args): { checkpoint: CheckpointFile | null; finished: st
       done = JSON.parse(readFileSync(summary, 'utf8')) as { config: RunConfig; stopReason: string };
     } catch (e) {
       throw new UsageError(`--restartable: ${summary} is not readable: ${(e as Error).message}`);
+    }
+    if (done === null || typeof done !== 'object' || done.config === null || typeof done.config !== 'object') {
+      throw new UsageError(`--restartable: ${summary} is not a marina run summary (no config); choose another --out`);
     }
     sameRun(done.config, 'finished run');
     // An abort before the first checkpoint (stopped while clients joined, too few joined) left a summary but no
