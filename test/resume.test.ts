@@ -133,20 +133,18 @@ describe('faults and resume', () => {
     expect(restarted.code, restarted.stderr).toBe(0);
     expect(await Promise.all(joiners.map((c) => c.exited))).toEqual([0, 0, 0]);
     expect(readSummary(early)['final']['xHash']).toBe(readSummary(join(dir, 'sim'))['final']['xHash']);
-    // A summary that is not marina's is refused, not read as a run.
-    const odd = join(dir, 'odd');
-    mkdirSync(odd);
-    writeFileSync(join(odd, 'summary.json'), '[]');
-    const notOurs = await marina(['server', '--port', '0', ...run, '--out', odd, '--restartable']);
-    expect(notOurs.code).toBe(2);
-    expect(notOurs.stderr).toContain('is not a marina run summary');
-    // A folder that is not a run folder is never cleared.
-    const foreign = join(dir, 'foreign');
-    mkdirSync(foreign);
-    writeFileSync(join(foreign, 'notes.txt'), 'mine');
-    const refused = await marina(['server', '--port', '0', ...run, '--out', foreign, '--restartable']);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('holds files that are not a run folder\'s (notes.txt)');
+    // A folder --restartable cannot take as a run folder is refused (exit 2) and left as it is.
+    const refusedFolder = async (name: string, file: string, content: string): Promise<string> => {
+      const folder = join(dir, name);
+      mkdirSync(folder);
+      writeFileSync(join(folder, file), content);
+      const r = await marina(['server', '--port', '0', ...run, '--out', folder, '--restartable']);
+      expect(r.code).toBe(2);
+      expect(readFileSync(join(folder, file), 'utf8')).toBe(content);
+      return r.stderr;
+    };
+    expect(await refusedFolder('odd', 'summary.json', '[]')).toContain('is not a marina run summary');
+    expect(await refusedFolder('foreign', 'notes.txt', 'mine')).toContain('holds files that are not a run folder\'s (notes.txt)');
   }, 120_000);
 
   it('refuses to resume what it cannot: no checkpoint, run flags beside --resume', async () => {
