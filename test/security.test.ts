@@ -248,6 +248,31 @@ describe.skipIf(skipReason !== null)('security: a secret and TLS', () => {
     expect(wire.toString('latin1').toLowerCase()).not.toContain(files.secret.toString().slice(0, 16));
   });
 
+  it('a connection without a rank when the run ends is told nothing of it: no "done" bye; its late hello is refused MARINA_ERR_AUTH', async () => {
+    const srv = await server([...CONFIG, '--secret-file', files.secretFile, '--linger', '10']);
+    const url = `ws://127.0.0.1:${srv.port}`;
+    // It reads the challenge and waits (well within --hello-timeout) while the honest clients run to the end.
+    const late = new WebSocket(url, { perMessageDeflate: false });
+    const kinds: number[] = [];
+    let error: { code: string; message: string } | null = null;
+    const nonce = new Promise<Uint8Array>((resolve) => late.on('message', (data: Buffer) => {
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      kinds.push(bytes[0]!);
+      if (bytes[0] === Kind.Challenge) resolve(decodeChallenge(payloadOf(bytes)).nonce);
+      if (bytes[0] === Kind.Error) error = decodeError(payloadOf(bytes));
+    }));
+    const closed = new Promise<void>((resolve) => late.on('close', () => resolve()));
+    const challenge = await nonce;
+    const honest = await Promise.all([0, 1, 2].map(() => client(['--server', url, '--secret-file', files.secretFile])));
+    expect(honest.map((h) => h.code)).toEqual([0, 0, 0]);
+    expect(kinds).toEqual([Kind.Challenge]); // the run's end sent it nothing
+    const proof = createHmac('sha256', randomBytes(32)).update(proofInput(challenge, 'late')).digest();
+    late.send(encodeHello({ client: 'late', rank: null, proof }));
+    await closed;
+    expect(error).toMatchObject({ code: 'MARINA_ERR_AUTH' });
+    expect(kinds).not.toContain(Kind.Bye);
+  });
+
   it('the binding rule: without a secret only loopback, unless --insecure; a client with a secret refuses a server without one', async () => {
     // Refused before listening: exit 2, one line naming both ways out.
     const refused = await marina(['server', '--port', '0', '--host', '0.0.0.0']);

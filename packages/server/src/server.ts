@@ -390,7 +390,13 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     }
     if (life.phase === 'running' && ranks.holder(conn.rank) === conn) conn.log.warn({ code, reason }, 'client disconnected mid-run');
     vacate(conn);
-    if (life.phase === 'ending' && ranks.open.size === 0) complete();
+    if (life.phase === 'ending' && !rankedOpen()) complete();
+  }
+
+  /** Whether a connection that took a rank is still open (the run's end waits for those only). */
+  function rankedOpen(): boolean {
+    for (const conn of ranks.open) if (conn.rank >= 0) return true;
+    return false;
   }
 
   function sendRoundStart(rank: number): void {
@@ -459,7 +465,9 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     const shutdown = sink.ending(aborted, bySignal);
     logger.info({ reason, checkpoint: shutdown }, aborted ? (shutdown ? 'run stopped; resume it with --resume' : 'run aborted') : 'run finished');
     for (const conn of ranks.open) {
-      if (conn.ws.readyState !== conn.ws.OPEN) continue;
+      // No bye to a connection without a rank: it took no part, and "done" would tell it it had. Its hello, if it
+      // comes while the server lingers, is answered as ever (an unproven secret first, then "the run is over").
+      if (conn.ws.readyState !== conn.ws.OPEN || conn.rank < 0) continue;
       const bye = encodeBye({ reason: aborted ? (shutdown ? 'shutdown' : 'aborted') : 'done', message: reason.replace(/^aborted: /, '') });
       ledger.down(conn.rank, 'control', bye.length);
       send(conn, bye);
@@ -468,7 +476,7 @@ export async function startServer(opts: ServerOptions): Promise<MarinaServer> {
     setTimeout(() => {
       for (const conn of ranks.open) conn.ws.terminate();
     }, 5000).unref();
-    if (ranks.open.size === 0) complete();
+    if (!rankedOpen()) complete();
   }
 
   function complete(): void {
